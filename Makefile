@@ -1,0 +1,30 @@
+# `make run` runs the platform on the embedded default; `make test` runs the tests.
+# Both create .venv/ in the project when it is missing.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+
+.PHONY: run test lint bench worker clean-venv
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/python manage.py serve
+
+worker: $(STAMP)
+	$(VENV)/bin/python manage.py serve --no-web
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/run_all.py
+
+clean-venv:
+	rm -rf $(VENV)
