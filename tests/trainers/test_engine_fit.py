@@ -1,0 +1,152 @@
+import os
+
+import pytest
+import torch
+
+from trainers.core import Callbacks, Cancelled
+from trainers.engine import fit
+from trainers.engine.checkpoint import atomic_save
+
+from engine_toys import ToyRecipe, toy_config
+
+
+class Killed(Exception):
+    pass
+
+
+def _kill_after(n_checkpoints: int) -> Callbacks:
+    seen = []
+
+    def on_checkpoint(path):
+        seen.append(path)
+        if len(seen) == n_checkpoints:
+            raise Killed()
+
+    return Callbacks(on_checkpoint=on_checkpoint)
+
+
+def _weights(path):
+    return torch.load(path, weights_only=True)
+
+
+def test_a_run_killed_after_epoch_2_and_resumed_ends_with_the_same_weights(tmp_path):
+    full = fit(ToyRecipe(toy_config()), tmp_path / "full")
+
+    with pytest.raises(Killed):
+        fit(ToyRecipe(toy_config()), tmp_path / "killed", _kill_after(2))
+    resumed_recipe = ToyRecipe(toy_config())
+    resumed = fit(resumed_recipe, tmp_path / "killed")
+
+    assert resumed.resumed_from_epoch == 2 and full.resumed_from_epoch == 0
+    assert resumed_recipe.started_with_resume == [True]
+    last_full = _weights(tmp_path / "full/checkpoints/last.pt")
+    last_resumed = _weights(tmp_path / "killed/checkpoints/last.pt")
+    for key, value in last_full["model"].items():
+        assert torch.equal(value, last_resumed["model"][key]), key
+    assert last_full["state"]["global_step"] == last_resumed["state"]["global_step"] == 4 * 5
+    assert [h["train_loss"] for h in full.history] == [h["train_loss"] for h in resumed.history]
+    exported_full = _weights(full.artifact_dir / "weights.pt")
+    exported_resumed = _weights(resumed.artifact_dir / "weights.pt")
+    assert all(torch.equal(v, exported_resumed[k]) for k, v in exported_full.items())
+
+
+def test_the_artifact_holds_the_best_epochs_weights_and_metrics(tmp_path):
+    result = fit(ToyRecipe(toy_config(), scripted_metrics=[0.2, 0.9, 0.5, 0.4]), tmp_path)
+    assert result.best_epoch == 2 and result.metrics["accuracy"] == 0.9
+    best = _weights(tmp_path / "checkpoints/best.pt")
+    assert best["epoch"] == 2
+    exported = _weights(result.artifact_dir / "weights.pt")
+    assert all(torch.equal(v, exported[k]) for k, v in best["model"].items())
+    metrics = (result.artifact_dir / "metrics.json").read_text()
+    assert '"accuracy": 0.9' in metrics and '"best_epoch": 2' in metrics
+    assert sorted(p.name for p in result.artifact_dir.iterdir()) == [
+        "config.json", "labels.json", "metrics.json", "weights.pt"]
+
+
+def test_it_stops_early_after_patience_evaluations_without_improvement(tmp_path):
+    recipe = ToyRecipe(toy_config(epochs=10, early_stopping_patience=2),
+                       scripted_metrics=[0.5, 0.6, 0.6, 0.55, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+    result = fit(recipe, tmp_path)
+    assert recipe.evaluations == 4  # 0.6 at epoch 2, then two evaluations without improvement
+    assert result.best_epoch == 2
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]
+    # resuming a run that already stopped early trains nothing more
+    again = ToyRecipe(toy_config(epochs=10, early_stopping_patience=2), scripted_metrics=[])
+    assert fit(again, tmp_path).best_epoch == 2 and again.evaluations == 0
+
+
+def test_min_mode_monitor_keeps_the_lowest_value(tmp_path):
+    recipe = ToyRecipe(toy_config(epochs=3, monitor_mode="min"), scripted_metrics=[0.5, 0.2, 0.3])
+    assert fit(recipe, tmp_path).best_epoch == 2
+
+
+def test_should_stop_cancels_the_fit_and_is_polled_sparingly(tmp_path):
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) >= 3
+
+    with pytest.raises(Cancelled):
+        fit(ToyRecipe(toy_config(epochs=50)), tmp_path, Callbacks(should_stop=should_stop))
+    saved = _weights(tmp_path / "checkpoints/last.pt")
+    steps = saved["state"]["global_step"]
+    assert saved["state"]["epoch"] < 50
+    assert len(calls) == 3 and steps >= 5  # polled at start, then time-throttled or per epoch, not per step
+    assert not (tmp_path / "artifact").exists()
+
+
+def test_progress_reports_epoch_step_and_eta(tmp_path):
+    reports = []
+    fit(ToyRecipe(toy_config(epochs=3)), tmp_path, Callbacks(on_progress=reports.append))
+    # 24 items / batch 5 -> 5 steps an epoch; a tiny run reports at each epoch end (plus timed ones)
+    ends = [r for r in reports if r.step % 5 == 0]
+    assert [(r.epoch, r.step) for r in ends][-3:] == [(1, 5), (2, 10), (3, 15)]
+    last = reports[-1]
+    assert last.steps == 15 and last.percent == 100.0 and last.epochs == 3
+    assert last.eta_seconds == 0.0 and isinstance(last.loss, float)
+    assert len(reports) <= 3 + 2  # throttled to about once a second plus once an epoch
+
+
+def test_on_metrics_gets_every_evaluation(tmp_path):
+    seen = []
+    fit(ToyRecipe(toy_config(epochs=3, eval_every_epochs=2), scripted_metrics=[0.1, 0.2]), tmp_path,
+        Callbacks(on_metrics=lambda epoch, step, metrics: seen.append((epoch, step, metrics["accuracy"]))))
+    assert seen == [(2, 10, 0.1), (3, 15, 0.2)]  # every 2nd epoch and always the last
+
+
+def test_items_per_epoch_larger_than_the_dataset_samples_with_replacement(tmp_path):
+    reports = []
+    fit(ToyRecipe(toy_config(epochs=1, items_per_epoch=50, batch_size=10)), tmp_path,
+        Callbacks(on_progress=reports.append))
+    assert reports[-1].steps == 5
+
+
+def test_a_failed_checkpoint_write_leaves_the_previous_file_intact(tmp_path):
+    path = tmp_path / "last.pt"
+    atomic_save({"epoch": 1}, path)
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_save({"epoch": 2, "bad": Unpicklable()}, path)
+    assert torch.load(path, weights_only=True) == {"epoch": 1}
+    assert os.listdir(tmp_path) == ["last.pt"]  # no temp file left behind
+
+
+def test_auto_amp_on_cpu_trains_under_bf16_autocast_with_channels_last_batches(tmp_path):
+    recipe = ToyRecipe(toy_config(epochs=1, amp="auto"))
+    fit(recipe, tmp_path)
+    assert recipe.step_context == {"channels_last": True, "autocast": torch.bfloat16}
+    off = ToyRecipe(toy_config(epochs=1, amp="off", channels_last=False))
+    fit(off, tmp_path / "off")
+    assert off.step_context == {"channels_last": False, "autocast": False}
+
+
+def test_fp16_uses_a_grad_scaler_whose_state_is_checkpointed(tmp_path):
+    result = fit(ToyRecipe(toy_config(epochs=2, amp="fp16", grad_clip_norm=1.0)), tmp_path)
+    scaler = _weights(tmp_path / "checkpoints/last.pt")["scaler"]
+    assert scaler["scale"] > 0 and scaler["_growth_tracker"] == 10  # 10 finite steps since the start
+    assert all(entry["train_loss"] == entry["train_loss"] for entry in result.history)  # not NaN

@@ -1,0 +1,44 @@
+import torch
+import torchvision
+from torch import nn
+
+from trainers.backbones import build_backbone
+from trainers.weights import load_pretrained
+
+
+class BackboneWithHead(nn.Module):
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.backbone = build_backbone("resnet18")
+        self.head = nn.Linear(512, num_classes)
+
+
+def test_a_bare_torchvision_state_dict_fills_the_backbone_and_reports_the_rest(tmp_path):
+    reference = torchvision.models.resnet18(weights=None)
+    torch.save(reference.state_dict(), tmp_path / "resnet18.pth")
+    model = BackboneWithHead(num_classes=3)
+
+    report = load_pretrained(model, tmp_path / "resnet18.pth")
+
+    backbone_keys = {"backbone." + k for k in reference.state_dict() if not k.startswith("fc.")}
+    assert set(report.loaded) == backbone_keys
+    assert report.unexpected == ["fc.weight", "fc.bias"]
+    assert report.missing == ["head.bias", "head.weight"]
+    assert report.mismatched_shapes == []
+    assert torch.equal(model.backbone.layer3[1].conv2.weight, reference.layer3[1].conv2.weight)
+    assert torch.equal(model.backbone.bn1.running_var, reference.bn1.running_var)
+
+
+def test_a_full_model_state_dict_skips_tensors_whose_shape_differs(tmp_path):
+    source = BackboneWithHead(num_classes=10)
+    torch.save({"state_dict": {"module." + k: v for k, v in source.state_dict().items()}}, tmp_path / "ckpt.pt")
+    model = BackboneWithHead(num_classes=3)
+    head_before = model.head.weight.clone()
+
+    report = load_pretrained(model, tmp_path / "ckpt.pt")
+
+    assert report.mismatched_shapes == ["head.weight: (10, 512) -> (3, 512)", "head.bias: (10,) -> (3,)"]
+    assert report.missing == ["head.bias", "head.weight"] and report.unexpected == []
+    assert torch.equal(model.head.weight, head_before)
+    assert torch.equal(model.backbone.conv1.weight, source.backbone.conv1.weight)
+    assert "shape-mismatched 2" in report.summary()

@@ -1,0 +1,122 @@
+"""The contract between the platform and its trainers.
+
+The platform (Django, Celery) sees only this module and `trainers.registry`:
+- a `DatasetSpec` (root folder + manifest written by the dataset importer),
+- `Callbacks` it passes to `Trainer.fit`,
+- the artifact directory a finished fit leaves behind, which `load_predictor` reads.
+
+Trainers never import Django. Each trainer is a `Recipe` (model, data, loss,
+evaluation, export) run by the one shared engine (`trainers.engine.fit`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+TASK_CLASSIFICATION = "classification"
+TASK_INSTANCE_SEGMENTATION = "instance_segmentation"
+TASK_SEMANTIC_SEGMENTATION = "semantic_segmentation"
+
+MANIFEST_NAME = "manifest.json"
+
+
+class TrainerError(Exception):
+    """A problem a user can act on (bad config, missing weights, unusable data).
+
+    `code` is a stable machine-readable identifier stored on the failed job.
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """An imported dataset on local disk.
+
+    `manifest` follows the layout documented in `trainers/README.md`
+    (task, classes, and per-split items; paths are relative to `root`).
+    """
+
+    root: Path
+    manifest: dict[str, Any]
+
+    @classmethod
+    def load(cls, root: str | Path) -> "DatasetSpec":
+        root = Path(root)
+        return cls(root=root, manifest=json.loads((root / MANIFEST_NAME).read_text()))
+
+    @property
+    def task(self) -> str:
+        return self.manifest["task"]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.manifest["classes"])
+
+    def split(self, *names: str) -> dict[str, Any] | None:
+        """The first split present among `names` (e.g. "valid", "val", "validation")."""
+        for name in names:
+            if name in self.manifest["splits"]:
+                return self.manifest["splits"][name]
+        return None
+
+
+@dataclass
+class Progress:
+    epoch: int  # 1-based epoch being run
+    epochs: int
+    step: int  # global optimizer steps done
+    steps: int  # global optimizer steps planned
+    eta_seconds: float | None
+    loss: float | None = None
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.step / self.steps if self.steps else 0.0
+
+
+@dataclass
+class Callbacks:
+    """Hooks the engine calls; every one is optional.
+
+    - on_progress(Progress): throttled by the engine (about once a second).
+    - on_metrics(epoch, step, metrics): after every evaluation.
+    - on_checkpoint(path): after a checkpoint is written.
+    - should_stop() -> bool: polled between steps (throttled); True stops the fit,
+      which then raises `Cancelled`.
+    """
+
+    on_progress: Callable[[Progress], None] | None = None
+    on_metrics: Callable[[int, int, dict[str, Any]], None] | None = None
+    on_checkpoint: Callable[[Path], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+
+
+class Cancelled(Exception):
+    """Raised by the engine when `should_stop` asked it to stop."""
+
+
+@dataclass
+class FitResult:
+    artifact_dir: Path
+    metrics: dict[str, Any]  # metrics of the selected (best) checkpoint
+    best_epoch: int
+    resumed_from_epoch: int = 0  # 0 = fresh start
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Trainer(Protocol):
+    def fit(self, callbacks: Callbacks | None = None) -> FitResult: ...
+
+
+class Predictor(Protocol):
+    classes: list[str]
+
+    def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
+        """PIL images in, one list of detections per image out (the seed's inference output)."""
+        ...

@@ -1,0 +1,103 @@
+"""Classification dataset from a manifest (trainers/README.md).
+
+PIL load -> RGB -> square resize to `resolution` -> random horizontal flip (train) ->
+tensor -> ImageNet normalisation. Targets: class index (single-label) or multi-hot
+float vector (multi-label). COCO manifests give image-level labels: the set of
+categories annotated on the image (the seed's ROBOFLOW_COCO multi-class support).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+from torchvision.transforms.functional import pil_to_tensor
+
+from trainers.core import DatasetSpec, TrainerError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+_STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+
+
+class CorruptImageError(TrainerError):
+    """Constructible from the message alone, so a DataLoader worker can re-raise it."""
+
+    def __init__(self, message: str):
+        super().__init__("corrupt_image", message)
+
+
+def load_rgb(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
+        raise CorruptImageError(f"cannot read image {path}: {error}") from error
+
+
+def image_to_tensor(image: Image.Image, resolution: int, flip: bool = False) -> torch.Tensor:
+    """The preprocessing shared by training, evaluation and the predictor."""
+    image = image.convert("RGB").resize((resolution, resolution), Image.BILINEAR)
+    if flip:
+        image = image.transpose(Image.FLIP_LEFT_RIGHT)
+    tensor = pil_to_tensor(image).float().div_(255.0)
+    return tensor.sub_(_MEAN).div_(_STD)
+
+
+def split_items(spec: DatasetSpec, split_name: str) -> list[dict[str, Any]]:
+    """[{"image": relative path, "labels": [class indices]}] for a split of any supported manifest."""
+    split = spec.manifest["splits"][split_name]
+    if "items" in split:
+        return split["items"]
+    if "coco" in split:
+        return _coco_image_labels(spec.root / split["coco"])
+    raise TrainerError("unsupported_dataset", f"split {split_name!r} has neither items nor a coco file")
+
+
+def _coco_image_labels(coco_path: Path) -> list[dict[str, Any]]:
+    coco = json.loads(coco_path.read_text())
+    labels: dict[int, set[int]] = {image["id"]: set() for image in coco["images"]}
+    for annotation in coco.get("annotations", []):
+        labels[annotation["image_id"]].add(annotation["category_id"] - 1)  # ids are index + 1
+    return [{"image": image["file_name"], "labels": sorted(labels[image["id"]])} for image in coco["images"]]
+
+
+class ClassificationDataset(Dataset):
+    def __init__(self, spec: DatasetSpec, split_name: str, resolution: int, multi_label: bool,
+                 train: bool = False, horizontal_flip: float = 0.0):
+        self.root, self.resolution, self.multi_label = spec.root, resolution, multi_label
+        self.num_classes = len(spec.classes)
+        self.flip_probability = horizontal_flip if train else 0.0
+        self.items = split_items(spec, split_name)
+        self._check_labels(split_name)
+
+    def _check_labels(self, split_name: str) -> None:
+        for item in self.items:
+            labels = item["labels"]
+            if any(not 0 <= label < self.num_classes for label in labels):
+                raise TrainerError("invalid_labels", f"{item['image']} ({split_name}) has a label outside "
+                                                     f"0..{self.num_classes - 1}: {labels}")
+            if not self.multi_label and len(labels) != 1:
+                raise TrainerError("multi_label_required",
+                                   f"{item['image']} ({split_name}) has {len(labels)} labels; single-label "
+                                   "training needs exactly one per image (set multi_label=true)")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def target(self, index: int) -> torch.Tensor:
+        labels = self.items[index]["labels"]
+        if self.multi_label:
+            target = torch.zeros(self.num_classes)
+            target[labels] = 1.0
+            return target
+        return torch.tensor(labels[0])
+
+    def __getitem__(self, index: int):
+        flip = self.flip_probability > 0 and torch.rand(()).item() < self.flip_probability
+        image = load_rgb(self.root / self.items[index]["image"])
+        return image_to_tensor(image, self.resolution, flip), self.target(index)

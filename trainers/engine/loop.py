@@ -1,0 +1,282 @@
+"""The one training loop every trainer runs: AMP, channels_last, checkpoints, exact resume,
+early stopping, throttled callbacks, export of the best weights."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from trainers.core import Callbacks, Cancelled, FitResult, Progress, TrainerError
+
+from . import checkpoint as ckpt
+from .amp import autocast, make_grad_scaler, resolve_amp_dtype, resolve_device
+from .recipe import Recipe
+from .sampling import epoch_generator, epoch_indices, steps_per_epoch
+
+log = logging.getLogger("trainers.engine")
+
+PROGRESS_INTERVAL_S = 1.0
+STOP_POLL_INTERVAL_S = 0.5
+
+
+@dataclass
+class RunState:
+    """Everything besides model/optimizer/scheduler/scaler that a resumed run must restore."""
+
+    epoch: int = 0  # epochs completed
+    global_step: int = 0
+    best_value: float | None = None
+    best_epoch: int = 0
+    best_metrics: dict[str, Any] = field(default_factory=dict)
+    evals_without_improvement: int = 0
+    stopped_early: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Metrics may hold numpy or tensor scalars; checkpoints and metrics.json need plain types."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def move_batch(batch: Any, device: torch.device, channels_last: bool) -> Any:
+    if isinstance(batch, torch.Tensor):
+        batch = batch.to(device, non_blocking=True)
+        if channels_last and batch.dim() == 4 and batch.is_floating_point():
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+    if isinstance(batch, dict):
+        return {k: move_batch(v, device, channels_last) for k, v in batch.items()}
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
+        return type(batch)(*(move_batch(v, device, channels_last) for v in batch))
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_batch(v, device, channels_last) for v in batch)
+    return batch
+
+
+class _Throttle:
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.last = time.monotonic()
+
+    def due(self, now: float) -> bool:
+        if now - self.last >= self.interval:
+            self.last = now
+            return True
+        return False
+
+
+def _is_improvement(value: float, best: float | None, mode: str) -> bool:
+    if value is None or not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value > best if mode == "max" else value < best
+
+
+def fit(recipe: Recipe, work_dir: Path, callbacks: Callbacks | None = None) -> FitResult:
+    return _Fit(recipe, Path(work_dir), callbacks or Callbacks()).run()
+
+
+class _Fit:
+    def __init__(self, recipe: Recipe, work_dir: Path, callbacks: Callbacks):
+        self.recipe, self.config, self.cb = recipe, recipe.config, callbacks
+        self.work_dir = work_dir
+        self.last_path = work_dir / "checkpoints" / "last.pt"
+        self.best_path = work_dir / "checkpoints" / "best.pt"
+        self.device = resolve_device(self.config)
+        self.amp_dtype = resolve_amp_dtype(self.config.amp, self.device)
+        self.state = RunState()
+
+    # --- setup -------------------------------------------------------------------------
+    def _build(self) -> bool:
+        config = self.config
+        ckpt.seed_everything(config.seed)
+        model = self.recipe.build_model().to(self.device)
+        if config.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        resumed = self.last_path.exists()
+        self.recipe.on_train_start(model, resumed)
+        self.dataset = self.recipe.train_dataset()
+        if len(self.dataset) == 0:
+            raise TrainerError("empty_dataset", "the training split has no items")
+        self.items_per_epoch = config.items_per_epoch or len(self.dataset)
+        self.steps_per_epoch = steps_per_epoch(self.items_per_epoch, config.batch_size, config.drop_last)
+        if self.steps_per_epoch == 0:
+            raise TrainerError("dataset_too_small",
+                               f"{self.items_per_epoch} items per epoch is less than one batch of "
+                               f"{config.batch_size} with drop_last")
+        self.optimizer = self.recipe.build_optimizer(model)
+        self.scheduler = self.recipe.build_scheduler(self.optimizer, self.steps_per_epoch, config.epochs)
+        self.scaler = make_grad_scaler(self.device, self.amp_dtype)
+        if resumed:
+            self._restore(ckpt.load(self.last_path))
+            log.info("resuming %s after epoch %d (step %d)", self.work_dir, self.state.epoch, self.state.global_step)
+        return resumed
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        if self.scheduler is not None and saved.get("scheduler") is not None:
+            self.scheduler.load_state_dict(saved["scheduler"])
+        self.scaler.load_state_dict(saved["scaler"])
+        self.state = RunState(**saved["state"])
+        ckpt.restore_rng(saved["rng"])
+
+    def _save_last(self) -> None:
+        s = self.state
+        ckpt.atomic_save({
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict(),
+            "state": dict(epoch=s.epoch, global_step=s.global_step, best_value=s.best_value,
+                          best_epoch=s.best_epoch, best_metrics=s.best_metrics,
+                          evals_without_improvement=s.evals_without_improvement,
+                          stopped_early=s.stopped_early, history=s.history),
+            "rng": ckpt.capture_rng(),
+        }, self.last_path)
+        if self.cb.on_checkpoint:
+            self.cb.on_checkpoint(self.last_path)
+
+    # --- loop --------------------------------------------------------------------------
+    def run(self) -> FitResult:
+        resumed = self._build()
+        resumed_from = self.state.epoch if resumed else 0
+        self.total_steps = self.steps_per_epoch * self.config.epochs
+        self.run_start, self.run_start_step = time.monotonic(), self.state.global_step
+        self.progress_throttle = _Throttle(PROGRESS_INTERVAL_S)
+        self.stop_throttle = _Throttle(STOP_POLL_INTERVAL_S)
+        self._check_stop()
+        while self.state.epoch < self.config.epochs and not self.state.stopped_early:
+            epoch = self.state.epoch + 1
+            train_loss = self._train_epoch(epoch)
+            self.state.epoch = epoch
+            metrics = None
+            if epoch % self.config.eval_every_epochs == 0 or epoch == self.config.epochs:
+                metrics = self._evaluate(epoch, train_loss)
+            # Report before the checkpoint: a run killed between the two repeats this epoch
+            # and reports it again, rather than resuming past an epoch nobody heard of.
+            if metrics is not None and self.cb.on_metrics:
+                self.cb.on_metrics(epoch, self.state.global_step, metrics)
+            self._save_last()
+            self._check_stop()
+        return self._finish(resumed_from)
+
+    def _train_epoch(self, epoch: int) -> float:
+        config, model, device = self.config, self.model, self.device
+        indices = epoch_indices(len(self.dataset), config.items_per_epoch, config.seed, epoch)
+        loader = DataLoader(self.dataset, batch_size=config.batch_size, sampler=indices,
+                            collate_fn=self.recipe.collate_fn(), num_workers=config.num_workers,
+                            drop_last=config.drop_last, pin_memory=device.type == "cuda",
+                            generator=epoch_generator(config.seed, epoch))
+        model.train()
+        loss_sum = torch.zeros((), device=device)  # accumulated on device: no per-step sync
+        steps = 0
+        for batch in loader:
+            batch = move_batch(batch, device, config.channels_last)
+            loss = self._step(batch)
+            loss_sum += loss.detach().float()
+            steps += 1
+            self.state.global_step += 1
+            now = time.monotonic()
+            if self.cb.should_stop and self.stop_throttle.due(now) and self.cb.should_stop():
+                raise Cancelled()
+            if self.cb.on_progress and self.progress_throttle.due(now):
+                self._emit_progress(epoch, float(loss.detach()), now)
+        mean_loss = float(loss_sum) / max(1, steps)
+        if not math.isfinite(mean_loss):
+            raise TrainerError("non_finite_loss",
+                               f"training loss became {mean_loss} in epoch {epoch}; "
+                               "try a lower learning_rate")
+        if self.cb.on_progress:
+            self._emit_progress(epoch, mean_loss, time.monotonic())
+        return mean_loss
+
+    def _step(self, batch: Any) -> torch.Tensor:
+        optimizer, scaler = self.optimizer, self.scaler
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(self.device, self.amp_dtype):
+            loss = self.recipe.train_step(self.model, batch, self.device)["loss"]
+        scaler.scale(loss).backward()
+        if self.config.grad_clip_norm:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip_norm)
+        scaler.step(optimizer)
+        scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss
+
+    def _emit_progress(self, epoch: int, loss: float, now: float) -> None:
+        done = self.state.global_step - self.run_start_step
+        eta = None
+        if done > 0:
+            eta = (now - self.run_start) / done * max(0, self.total_steps - self.state.global_step)
+        self.cb.on_progress(Progress(epoch=epoch, epochs=self.config.epochs, step=self.state.global_step,
+                                     steps=self.total_steps, eta_seconds=eta, loss=loss))
+
+    def _check_stop(self) -> None:
+        if self.cb.should_stop and self.cb.should_stop():
+            raise Cancelled()
+
+    def _evaluate(self, epoch: int, train_loss: float) -> dict[str, Any]:
+        config, s = self.config, self.state
+        self.model.eval()
+        with torch.no_grad(), autocast(self.device, self.amp_dtype):
+            metrics = to_jsonable(self.recipe.evaluate(self.model, self.device))
+        self.model.train()
+        if config.monitor not in metrics:
+            raise KeyError(f"evaluate() returned no {config.monitor!r} (got {sorted(metrics)})")
+        value = float(metrics[config.monitor])
+        s.history.append({"epoch": epoch, "step": s.global_step, "train_loss": train_loss, **metrics})
+        if _is_improvement(value, s.best_value, config.monitor_mode):
+            s.best_value, s.best_epoch, s.best_metrics = value, epoch, metrics
+            s.evals_without_improvement = 0
+            ckpt.atomic_save({"model": self.model.state_dict(), "epoch": epoch, "metrics": metrics},
+                             self.best_path)
+        else:
+            s.evals_without_improvement += 1
+            patience = config.early_stopping_patience
+            s.stopped_early = bool(patience) and s.evals_without_improvement >= patience
+            if s.stopped_early:
+                log.info("early stopping after epoch %d: %s has not improved on %s (epoch %d) for %d evaluations",
+                         epoch, config.monitor, s.best_value, s.best_epoch, patience)
+        return metrics
+
+    def _finish(self, resumed_from: int) -> FitResult:
+        s = self.state
+        if self.best_path.exists():
+            self.model.load_state_dict(ckpt.load(self.best_path)["model"])
+        self.model.eval()
+        artifact = self.work_dir / "artifact"
+        staging = self.work_dir / "artifact.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        self.recipe.export(self.model, staging, s.best_metrics)
+        (staging / "metrics.json").write_text(json.dumps(
+            {**s.best_metrics, "best_epoch": s.best_epoch, "epochs_run": s.epoch,
+             "stopped_early": s.stopped_early}, indent=2))
+        shutil.rmtree(artifact, ignore_errors=True)
+        staging.rename(artifact)
+        return FitResult(artifact_dir=artifact, metrics=s.best_metrics, best_epoch=s.best_epoch,
+                         resumed_from_epoch=resumed_from, history=list(s.history))

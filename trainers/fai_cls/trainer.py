@@ -1,0 +1,45 @@
+"""The `fai_cls` trainer: validates hyperparameters and weights up front, then runs the engine."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from trainers.core import (
+    TASK_CLASSIFICATION,
+    TASK_INSTANCE_SEGMENTATION,
+    Callbacks,
+    DatasetSpec,
+    FitResult,
+    TrainerError,
+)
+from trainers.engine import fit
+from trainers.hyperparameters import registered_weights
+from trainers.registry import register_trainer
+
+from .hyperparameters import parse_hyperparameters
+from .recipe import TRAINER_KEY, FaiClsRecipe
+
+# COCO manifests train on image-level labels (the categories annotated on each image).
+SUPPORTED_TASKS = (TASK_CLASSIFICATION, TASK_INSTANCE_SEGMENTATION)
+
+
+class FaiClsTrainer:
+    def __init__(self, recipe: FaiClsRecipe, work_dir: Path):
+        self.recipe, self.work_dir = recipe, work_dir
+
+    def fit(self, callbacks: Callbacks | None = None) -> FitResult:
+        return fit(self.recipe, self.work_dir, callbacks)
+
+
+@register_trainer(TRAINER_KEY)
+def create_fai_cls_trainer(hyperparameters: dict, dataset: DatasetSpec, work_dir: Path,
+                           weights_resolver=None, device: str | None = None) -> FaiClsTrainer:
+    hp = parse_hyperparameters(hyperparameters)
+    if dataset.task not in SUPPORTED_TASKS:
+        raise TrainerError("unsupported_dataset", f"fai_cls trains on classification datasets, not {dataset.task}")
+    if len(dataset.classes) < 1:
+        raise TrainerError("unsupported_dataset", "the dataset has no classes")
+    weights_path = None
+    if hp.pretrained_weights:
+        weights_path = registered_weights(weights_resolver, hp.backbone, hp.pretrained_weights,
+                                          "leave pretrained_weights empty to start from random weights")
+    return FaiClsTrainer(FaiClsRecipe(hp, dataset, work_dir, weights_path, device), Path(work_dir))

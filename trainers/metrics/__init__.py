@@ -1,0 +1,1 @@
+"""Evaluation metrics computed with numpy (classification, segmentation)."""

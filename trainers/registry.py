@@ -1,0 +1,94 @@
+"""Trainers and predictors by key (the template's `trainer` field).
+
+Trainer packages register themselves on import with `@register_trainer(key)` and
+`@register_predictor(key)`; this module imports the known packages lazily, so callers
+never import trainer modules by hand. A package that does not exist yet is skipped.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from trainers.core import DatasetSpec, Predictor, Trainer, TrainerError
+
+# key -> package that registers it
+KNOWN_TRAINERS = {
+    "fai_cls": "trainers.fai_cls",
+    "fai_mf": "trainers.fai_mf",
+    "clarifai_resnet50_rsb_a1": "trainers.clarifai",
+    "clarifai_inception_batchnorm": "trainers.clarifai",
+    "clarifai_inception_v2": "trainers.clarifai",
+    "clarifai_resnext": "trainers.clarifai",
+    "clarifai_inception_transfer_embed_norm": "trainers.clarifai",
+}
+
+WeightsResolver = Callable[[str, str], "Path | None"]
+TrainerFactory = Callable[[dict, DatasetSpec, Path, "WeightsResolver | None", "str | None"], Trainer]
+PredictorLoader = Callable[[Path], Predictor]
+
+_TRAINERS: dict[str, TrainerFactory] = {}
+_PREDICTORS: dict[str, PredictorLoader] = {}
+
+
+def register_trainer(key: str):
+    """Decorator on `factory(hyperparameters, dataset, work_dir, weights_resolver, device) -> Trainer`."""
+
+    def decorator(factory):
+        _TRAINERS[key] = factory
+        return factory
+
+    return decorator
+
+
+def register_predictor(key: str):
+    """Decorator on `loader(artifact_dir) -> Predictor` for artifacts whose config.json says `key`."""
+
+    def decorator(loader):
+        _PREDICTORS[key] = loader
+        return loader
+
+    return decorator
+
+
+def _import_package(package: str) -> None:
+    try:
+        importlib.import_module(package)
+    except ModuleNotFoundError as error:
+        if error.name != package:  # the package exists but is broken: that is a bug to surface
+            raise
+
+
+def _ensure_registered(key: str | None = None) -> None:
+    packages = [KNOWN_TRAINERS[key]] if key in KNOWN_TRAINERS else sorted(set(KNOWN_TRAINERS.values()))
+    for package in packages:
+        _import_package(package)
+
+
+def trainer_keys() -> list[str]:
+    """Keys of every trainer whose package is importable."""
+    _ensure_registered()
+    return sorted(_TRAINERS)
+
+
+def build_trainer(key: str, hyperparameters: dict[str, Any], dataset: DatasetSpec, work_dir: Path,
+                  weights_resolver: WeightsResolver | None = None, device: str | None = None) -> Trainer:
+    if key not in _TRAINERS:
+        _ensure_registered(key)
+    if key not in _TRAINERS:
+        raise TrainerError("unknown_trainer", f"no trainer registered as {key!r}; known: {sorted(_TRAINERS)}")
+    return _TRAINERS[key](dict(hyperparameters), dataset, Path(work_dir), weights_resolver, device)
+
+
+def load_predictor(artifact_dir: str | Path) -> Predictor:
+    artifact_dir = Path(artifact_dir)
+    config_path = artifact_dir / "config.json"
+    if not config_path.exists():
+        raise TrainerError("artifact_incomplete", f"{config_path} is missing")
+    key = json.loads(config_path.read_text()).get("trainer")
+    if key not in _PREDICTORS:
+        _ensure_registered(key)
+    if key not in _PREDICTORS:
+        raise TrainerError("unknown_trainer", f"no predictor registered for trainer {key!r}")
+    return _PREDICTORS[key](artifact_dir)
