@@ -1,0 +1,110 @@
+"""The five templates: trainer key -> hyperparameters, recipe, architecture, pretraining.
+
+Each is registered with `trainers.registry` as a trainer factory and a predictor loader.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from trainers.core import Callbacks, DatasetSpec, FitResult, TrainerError
+from trainers.engine import fit
+from trainers.hyperparameters import registered_weights
+from trainers.registry import register_predictor, register_trainer
+
+from . import hyperparameters as hp
+from .data import check_classification
+from .model import BN_INCEPTION
+from .predictor import ClarifaiPredictor
+from .recipe import Architecture, ClarifaiRecipe
+from .recipes import InceptionFamilyRecipe, ResNetRSBA1Recipe, TransferEmbedNormRecipe
+
+WeightsResolver = Callable[[str, str], "Path | None"]
+IMAGENET_21K = "ImageNet-21K"
+IMAGENET_1K = "ImageNet-1k"
+
+
+def random_weights(reason: str) -> dict[str, Any]:
+    return {"name": None, "path": None, "reason": reason}
+
+
+def imagenet_21k_if_registered(architecture: str, params, resolve: WeightsResolver | None) -> dict[str, Any]:
+    """The seed says these templates are pre-trained but offers no parameter: use registered
+    ImageNet-21K weights when there are some, else start from random weights."""
+    path = resolve(architecture, IMAGENET_21K) if resolve else None
+    if path is None:
+        return random_weights(f"no {IMAGENET_21K} weights registered for {architecture}: random initialisation")
+    return {"name": IMAGENET_21K, "path": str(path), "reason": f"registered {IMAGENET_21K} weights"}
+
+
+def never_pretrained(architecture: str, params, resolve: WeightsResolver | None) -> dict[str, Any]:
+    return random_weights("InceptionV2 always starts from randomly initialised weights")
+
+
+def pretrained_weights_parameter(architecture: str, params, resolve: WeightsResolver | None) -> dict[str, Any]:
+    if params.pretrained_weights == "None":
+        return random_weights("pretrained_weights is None")
+    path = registered_weights(resolve, architecture, params.pretrained_weights,
+                              "choose pretrained_weights='None' to train from random weights")
+    return {"name": params.pretrained_weights, "path": str(path),
+            "reason": f"registered {params.pretrained_weights} weights"}
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    params: type
+    recipe: type[ClarifaiRecipe]
+    architecture: Callable[[Any], Architecture]
+    pretrained: Callable[[str, Any, WeightsResolver | None], dict[str, Any]]
+    logreg: Callable[[Any], bool] = lambda params: bool(params.logreg)
+
+
+TEMPLATES = {t.key: t for t in (
+    Template("clarifai_resnet50_rsb_a1", hp.ResNetRSBA1Params, ResNetRSBA1Recipe,
+             lambda p: Architecture("resnet50", resize="square"), pretrained_weights_parameter,
+             logreg=lambda p: True),  # RSB A1 trains sigmoid outputs with BCE
+    Template("clarifai_inception_batchnorm", hp.InceptionFamilyParams, InceptionFamilyRecipe,
+             lambda p: Architecture(BN_INCEPTION), imagenet_21k_if_registered),
+    Template("clarifai_inception_v2", hp.InceptionV2Params, InceptionFamilyRecipe,
+             lambda p: Architecture(BN_INCEPTION), never_pretrained),
+    Template("clarifai_resnext", hp.InceptionFamilyParams, InceptionFamilyRecipe,
+             lambda p: Architecture("resnext50_32x4d"), imagenet_21k_if_registered),
+    Template("clarifai_inception_transfer_embed_norm", hp.TransferEmbedNormParams, TransferEmbedNormRecipe,
+             lambda p: Architecture(BN_INCEPTION, head="embed_norm",
+                                    average_horizontal_flips=p.average_horizontal_flips),
+             imagenet_21k_if_registered),
+)}
+
+
+class ClarifaiTrainer:
+    def __init__(self, recipe: ClarifaiRecipe, work_dir: Path):
+        self.recipe = recipe
+        self.work_dir = Path(work_dir)
+
+    def fit(self, callbacks: Callbacks | None = None) -> FitResult:
+        return fit(self.recipe, self.work_dir, callbacks)
+
+
+def build(template: Template, hyperparameters: dict, dataset: DatasetSpec, work_dir: Path,
+          weights_resolver: WeightsResolver | None = None, device: str | None = None) -> ClarifaiTrainer:
+    params = hp.parse(template.params, hyperparameters)
+    check_classification(dataset)
+    architecture = template.architecture(params)
+    if params.batch_size == 1 and params.image_size < 48 and not architecture.average_horizontal_flips:
+        raise TrainerError("batch_too_small", "batch_size 1 at image_size 32 leaves 1x1 feature maps that "
+                                              "batch normalization cannot train on; use batch_size >= 2 "
+                                              "or image_size >= 48")
+    pretrained = template.pretrained(architecture.name, params, weights_resolver)  # fails before training
+    recipe = template.recipe(template.key, params, dataset, work_dir, architecture, template.logreg(params), pretrained, device)
+    return ClarifaiTrainer(recipe, work_dir)
+
+
+def _register(template: Template) -> None:
+    register_trainer(template.key)(lambda *args, **kwargs: build(template, *args, **kwargs))
+    register_predictor(template.key)(ClarifaiPredictor)
+
+
+for _template in TEMPLATES.values():
+    _register(_template)
