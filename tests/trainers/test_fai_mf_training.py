@@ -1,0 +1,128 @@
+"""End to end on tiny synthetic data: overfitting (COCOeval AP, mIoU), predictor output, resume."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from trainers.core import Callbacks, Cancelled, TrainerError
+from trainers.fai_mf.mask_codec import decode_mask
+from trainers.fai_mf.trainer import FaiMfTrainer
+from trainers.registry import build_trainer, load_predictor
+
+from fai_mf_toys import (CLASSES, SEMANTIC_CLASSES, TINY_ENGINE_OVERRIDES, TINY_HYPERPARAMETERS,
+                         TINY_MODEL_OVERRIDES, draw, write_coco_dataset, write_semantic_dataset)
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools.mask")
+
+
+def tiny_trainer(dataset, work_dir, epochs, precision=TINY_ENGINE_OVERRIDES, **engine):
+    return FaiMfTrainer({**TINY_HYPERPARAMETERS, "epochs": epochs}, dataset, work_dir,
+                        model_overrides=TINY_MODEL_OVERRIDES,
+                        engine_overrides={**precision, "items_per_epoch": 8, **engine})
+
+
+@pytest.fixture(scope="module")
+def instance_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fai_mf_instance")
+    dataset = write_coco_dataset(root / "data")
+    losses = []
+    trainer = tiny_trainer(dataset, root / "work", epochs=12, eval_every_epochs=6)
+    result = trainer.fit(Callbacks(on_progress=lambda p: losses.append(p.loss)))
+    return result, losses
+
+
+def test_instance_training_drives_the_loss_down_and_reaches_high_segm_ap(instance_run):
+    result, losses = instance_run
+    assert losses[-1] < 0.3 * losses[0]
+    # COCOeval on the training images, in percent
+    assert result.metrics["segm/AP50"] >= 80.0
+    assert result.metrics["segm/AP"] >= 60.0
+    saved = json.loads((result.artifact_dir / "metrics.json").read_text())
+    assert saved["segm/AP50"] == pytest.approx(result.metrics["segm/AP50"])
+
+
+def test_predictor_returns_masks_at_the_original_size_of_each_image(instance_run):
+    result, _ = instance_run
+    predictor = load_predictor(result.artifact_dir)
+    assert predictor.classes == CLASSES
+    image, masks = draw(0)
+    stretched = image.resize((96, 48), Image.NEAREST)  # a different size and aspect ratio
+    predictions = predictor.predict([image, stretched])
+    assert len(predictions) == 2
+    for prediction, (w, h) in zip(predictions, [(64, 64), (96, 48)]):
+        labels = {p["label"] for p in prediction}
+        assert labels == set(CLASSES)
+        for p in prediction:
+            mask = decode_mask(p["mask"])
+            assert mask.shape == (h, w)
+            ys, xs = np.nonzero(mask)
+            assert p["bbox"] == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+            assert p["label"] == CLASSES[p["cls_id"]] and 0.3 < p["conf"] <= 1.0
+    # the box found in the original image overlaps the drawn one
+    box = next(p for p in predictions[0] if p["label"] == "box")
+    truth = masks[0][1]
+    found = decode_mask(box["mask"])
+    assert (found & truth).sum() / (found | truth).sum() > 0.8
+
+
+def test_semantic_training_reaches_high_miou(tmp_path):
+    dataset = write_semantic_dataset(tmp_path / "data")
+    result = tiny_trainer(dataset, tmp_path / "work", epochs=10, eval_every_epochs=10).fit()
+    assert result.metrics["mIoU"] >= 85.0
+    assert set(result.metrics) >= {"pixel_accuracy", *(f"IoU/{name}" for name in SEMANTIC_CLASSES)}
+    config = json.loads((result.artifact_dir / "config.json").read_text())
+    assert config["model"]["postprocessing_type"] == "semantic"  # "auto" followed the dataset
+
+
+def test_a_cancelled_fit_resumes_from_its_checkpoint(tmp_path):
+    # Default CPU precision (bf16 autocast + channels_last), as production CPU workers run it.
+    dataset = write_coco_dataset(tmp_path / "data", num_images=2)
+    checkpoints = []
+    stop = Callbacks(on_checkpoint=checkpoints.append, should_stop=lambda: bool(checkpoints))
+    with pytest.raises(Cancelled):
+        tiny_trainer(dataset, tmp_path / "work", epochs=2, precision={}, items_per_epoch=2).fit(stop)
+    assert (tmp_path / "work" / "checkpoints" / "last.pt").exists()
+    result = tiny_trainer(dataset, tmp_path / "work", epochs=2, precision={}, items_per_epoch=2).fit()
+    assert result.resumed_from_epoch == 1
+    assert [entry["epoch"] for entry in result.history] == [1, 2]
+    assert np.isfinite(result.history[-1]["train_loss"])
+
+
+def test_it_refuses_unregistered_pretrained_weights_before_training(tmp_path):
+    dataset = write_coco_dataset(tmp_path / "data", num_images=1)
+    with pytest.raises(TrainerError) as error:
+        build_trainer("fai_mf", {**TINY_HYPERPARAMETERS, "pretrained_weights": "ImageNet-1k"}, dataset,
+                      tmp_path / "work", weights_resolver=lambda backbone, name: None)
+    assert error.value.code == "weights_not_registered"
+    assert not (tmp_path / "work").exists()
+
+
+def test_it_loads_registered_pretrained_weights_into_the_backbone(tmp_path):
+    from trainers.backbones import build_backbone
+
+    dataset = write_coco_dataset(tmp_path / "data", num_images=1)
+    torch.manual_seed(123)
+    backbone_state = build_backbone("tiny_test").state_dict()
+    torch.save(backbone_state, tmp_path / "tiny.pt")
+    trainer = FaiMfTrainer({**TINY_HYPERPARAMETERS, "pretrained_weights": "mine", "epochs": 1}, dataset,
+                           tmp_path / "work", weights_resolver=lambda b, n: tmp_path / "tiny.pt" if n == "mine" else None,
+                           model_overrides=TINY_MODEL_OVERRIDES, engine_overrides=TINY_ENGINE_OVERRIDES)
+    model = trainer.recipe.build_model()
+    trainer.recipe.on_train_start(model, resumed=False)
+    for key, value in backbone_state.items():
+        assert torch.equal(model.state_dict()[f"backbone.{key}"], value)
+    report = json.loads((tmp_path / "work" / "pretrained_report.json").read_text())
+    assert report["name"] == "mine" and not report["unexpected"]
+
+
+def test_it_rejects_a_classification_dataset(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"format": "classification_folder", "task": "classification", "classes": ["a"],
+         "splits": {"train": {"items": []}}}))
+    from trainers.core import DatasetSpec
+
+    with pytest.raises(TrainerError) as error:
+        FaiMfTrainer(dict(TINY_HYPERPARAMETERS), DatasetSpec.load(tmp_path), tmp_path / "work")
+    assert error.value.code == "unsupported_task"

@@ -1,0 +1,9 @@
+"""FAI-MF: Mask2Former instance and semantic segmentation (seeds 002 and 004).
+
+The meta-architecture (`model.MaskFormer`) is built from separate parts, each in its
+own module with no training-loop imports: a backbone adapter, `pixel_decoder`,
+`transformer_decoder`, `matcher`, `criterion` and `postprocessing`. `recipe` plugs it
+into the shared engine; `predictor` serves an artifact directory.
+"""
+
+from . import predictor, trainer  # noqa: E402,F401  (registers "fai_mf" with trainers.registry)

@@ -1,0 +1,21 @@
+"""Binary masks on the wire: base64 of a single-channel PNG (mode "L", 0 or 255)."""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def encode_mask(mask: np.ndarray) -> str:
+    image = Image.fromarray(np.where(np.asarray(mask, dtype=bool), 255, 0).astype(np.uint8))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def decode_mask(encoded: str) -> np.ndarray:
+    """(H, W) bool: the pixels a client should treat as foreground (any value >= 128)."""
+    image = Image.open(io.BytesIO(base64.b64decode(encoded))).convert("L")
+    return np.asarray(image) >= 128

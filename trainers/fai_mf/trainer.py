@@ -1,0 +1,81 @@
+"""The `fai_mf` trainer: validates hyperparameters and dataset, then runs the engine."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from trainers.core import (
+    TASK_INSTANCE_SEGMENTATION,
+    TASK_SEMANTIC_SEGMENTATION,
+    Callbacks,
+    DatasetSpec,
+    FitResult,
+    TrainerError,
+)
+from trainers.engine import EngineConfig, fit
+from trainers.hyperparameters import registered_weights
+from trainers.registry import register_trainer
+
+from .hyperparameters import parse_hyperparameters
+from .recipe import (
+    CPU_AMP,
+    CPU_CHANNELS_LAST,
+    MONITOR,
+    TRAINER_KEY,
+    FaiMfRecipe,
+    model_config_from,
+)
+
+SUPPORTED_TASKS = (TASK_INSTANCE_SEGMENTATION, TASK_SEMANTIC_SEGMENTATION)
+
+
+class FaiMfTrainer:
+    """`model_overrides` (MaskFormerConfig fields such as num_points, num_heads) and
+    `engine_overrides` (EngineConfig fields) exist for tiny test configurations."""
+
+    def __init__(self, hyperparameters: dict, dataset: DatasetSpec, work_dir: Path, weights_resolver=None,
+                 device: str | None = None, model_overrides: dict | None = None,
+                 engine_overrides: dict | None = None):
+        hp = parse_hyperparameters(hyperparameters)
+        check_dataset(dataset)
+        pretrained_path = None
+        if hp.pretrained_weights:
+            pretrained_path = registered_weights(weights_resolver, hp.backbone, hp.pretrained_weights,
+                                                 "leave pretrained_weights empty to start from random weights")
+        try:
+            model_config = model_config_from(hp, dataset.task, len(dataset.classes), **(model_overrides or {}))
+        except ValueError as exc:
+            raise TrainerError("invalid_hyperparameters", str(exc)) from exc
+        on_cuda = (device or "").startswith("cuda") or (device is None and _cuda_available())
+        engine_config = EngineConfig(**{
+            "epochs": hp.epochs, "batch_size": hp.batch_size, "seed": hp.seed, "device": device,
+            "amp": "auto" if on_cuda else CPU_AMP, "channels_last": on_cuda or CPU_CHANNELS_LAST,
+            "grad_clip_norm": hp.grad_clip_norm or None,
+            "early_stopping_patience": hp.early_stopping_patience,
+            "monitor": MONITOR[dataset.task], "monitor_mode": "max",
+            **(engine_overrides or {}),
+        })
+        self.work_dir = Path(work_dir)
+        self.recipe = FaiMfRecipe(hp, dataset, model_config, engine_config, self.work_dir, pretrained_path)
+
+    def fit(self, callbacks: Callbacks | None = None) -> FitResult:
+        return fit(self.recipe, self.work_dir, callbacks)
+
+
+def check_dataset(dataset: DatasetSpec) -> None:
+    if dataset.task not in SUPPORTED_TASKS:
+        raise TrainerError("unsupported_task", f"fai-mf trains {' and '.join(SUPPORTED_TASKS)}, not {dataset.task}")
+    if dataset.split("train") is None:
+        raise TrainerError("missing_split", "the dataset has no train split")
+    if not dataset.classes:
+        raise TrainerError("no_classes", "the dataset declares no classes")
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@register_trainer(TRAINER_KEY)
+def build_fai_mf_trainer(hyperparameters, dataset, work_dir, weights_resolver=None, device=None) -> FaiMfTrainer:
+    return FaiMfTrainer(hyperparameters, dataset, work_dir, weights_resolver, device)
