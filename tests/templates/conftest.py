@@ -1,0 +1,54 @@
+"""Fixtures for the templates domain: a small Clarifai-like template and API clients."""
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from templates_registry.models import HyperParameter, Template
+
+# Bounds and steps as the seeds declare them for Clarifai_InceptionBatchNorm.
+INCEPTION_PARAMS = [
+    dict(name="logreg", type="int", default=1, minimum=0, maximum=1, step=1),
+    dict(name="image_size", type="int", default=256, minimum=32, maximum=1024, step=16),
+    dict(name="batch_size", type="int", default=32, minimum=1, maximum=128, step=1),
+    dict(name="per_item_lrate", type="float", default=0.000234375, minimum=0.0),
+    dict(name="flip_probability", type="float", default=0.5, minimum=0.0, maximum=1.0, step=0.1),
+    dict(name="flip_direction", type="enum", default="horizontal", choices=["horizontal", "vertical"]),
+    dict(name="num_items_per_epoch", type="int", default=None, minimum=1),
+]
+
+
+def make_template(template_id="Clarifai_InceptionBatchNorm", params=INCEPTION_PARAMS, **fields):
+    template = Template.objects.create(
+        id=template_id,
+        name=fields.pop("name", template_id),
+        task=fields.pop("task", "classification"),
+        dataset_tasks=fields.pop("dataset_tasks", ["classification"]),
+        trainer=fields.pop("trainer", "clarifai_inception_bn"),
+        **fields,
+    )
+    for position, p in enumerate(params):
+        HyperParameter.objects.create(template=template, position=position, **p)
+    return template
+
+
+@pytest.fixture
+def template(db):
+    return make_template()
+
+
+def _client_for(username, staff):
+    user = get_user_model().objects.create_user(username, password=None, is_staff=staff)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def user_client(db):
+    return _client_for("reader", staff=False)
+
+
+@pytest.fixture
+def staff_client(db):
+    return _client_for("staffer", staff=True)
