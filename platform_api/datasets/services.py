@@ -1,0 +1,122 @@
+"""Dataset upload and import."""
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from platform_api.datasets.importers import DatasetImportError, ImportLimits, import_archive
+from platform_api.datasets.models import FORMAT_TASKS, Dataset
+from platform_api.leases import Heartbeat, lease_is_free, lease_until, new_worker_id
+from platform_api.storage import get_storage
+
+log = logging.getLogger(__name__)
+
+
+class UploadRejected(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) -> Dataset:
+    """Stores the uploaded zip and queues its import once the row is committed."""
+    if fmt not in FORMAT_TASKS:
+        raise UploadRejected("format", f"must be one of {', '.join(FORMAT_TASKS)}, got {fmt!r}")
+    if size > settings.MAX_DATASET_UPLOAD_BYTES:
+        raise UploadRejected("archive", f"is {size} bytes; the limit is {settings.MAX_DATASET_UPLOAD_BYTES} bytes")
+    if not zipfile.is_zipfile(archive_path):
+        raise UploadRejected("archive", "is not a zip archive")
+    from workers.tasks import import_dataset_task
+
+    with transaction.atomic():
+        dataset = Dataset.objects.create(owner=owner, name=name, format=fmt, task=FORMAT_TASKS[fmt])
+        dataset.archive_key = f"datasets/{dataset.pk}/archive.zip"
+        dataset.save(update_fields=["archive_key"])
+        get_storage().save_file(dataset.archive_key, archive_path)
+        transaction.on_commit(lambda: import_dataset_task.delay(dataset.pk))
+    return dataset
+
+
+def import_limits() -> ImportLimits:
+    return ImportLimits(max_uncompressed_bytes=settings.MAX_DATASET_UNCOMPRESSED_BYTES, max_files=settings.MAX_DATASET_FILES)
+
+
+def import_dataset(dataset_id: int) -> None:
+    """Runs in the worker. Idempotent: only the worker holding the import lease imports,
+    and a dataset that is no longer importing is left alone."""
+    owner = new_worker_id()
+    if not _acquire(dataset_id, owner):
+        return
+    dataset = Dataset.objects.get(pk=dataset_id)
+    storage = get_storage()
+    dest = settings.DATA_DIR / "tmp" / f"import-{dataset_id}-{uuid.uuid4().hex}"
+    mine = Dataset.objects.filter(pk=dataset_id, lease_owner=owner, status=Dataset.Status.IMPORTING)
+    with Heartbeat(lambda: mine.update(lease_expires_at=lease_until()) == 1, f"import of dataset {dataset_id}") as beat:
+        try:
+            result = import_archive(storage.local_file(dataset.archive_key), dataset.format, dest, import_limits())
+            if beat.lost.is_set():
+                return  # another worker took the import over; its copy is the one kept
+            content_key = f"datasets/{dataset_id}/content"
+            storage.save_dir(dest, content_key, move=True)
+        except DatasetImportError as exc:
+            _fail(mine, str(exc))
+            return
+        except Exception as exc:  # a bug or an I/O failure: the dataset must not stay "importing"
+            log.exception("import of dataset %s crashed", dataset_id)
+            _fail(mine, f"internal error while importing: {exc}")
+            return
+        finally:
+            shutil.rmtree(dest, ignore_errors=True)
+        mine.update(
+            status=Dataset.Status.READY,
+            error="",
+            content_key=content_key,
+            num_images=result.num_images,
+            classes=result.classes,
+            splits=result.splits,
+            lease_owner="",
+            lease_expires_at=None,
+        )
+
+
+def _acquire(dataset_id: int, owner: str) -> bool:
+    return (
+        Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.IMPORTING)
+        .filter(lease_is_free())
+        .update(lease_owner=owner, lease_expires_at=lease_until())
+        == 1
+    )
+
+
+def recover_stale_imports() -> list[int]:
+    """Queues again every import whose worker stopped renewing its lease."""
+    from workers.tasks import import_dataset_task
+
+    requeued = []
+    stale = Dataset.objects.filter(status=Dataset.Status.IMPORTING, lease_expires_at__lt=timezone.now()).exclude(lease_owner="")
+    for dataset in stale:
+        mine = Dataset.objects.filter(pk=dataset.pk, lease_owner=dataset.lease_owner, status=Dataset.Status.IMPORTING)
+        if dataset.lost_leases + 1 >= settings.JOB_MAX_ATTEMPTS:
+            _fail(mine, f"the worker importing this dataset died {dataset.lost_leases + 1} times; giving up")
+        elif mine.update(lease_owner="", lease_expires_at=lease_until(), lost_leases=F("lost_leases") + 1):
+            log.warning("dataset %s: importing worker died; queuing the import again", dataset.pk)
+            import_dataset_task.delay(dataset.pk)
+            requeued.append(dataset.pk)
+    return requeued
+
+
+def _fail(rows, message: str) -> None:
+    rows.update(status=Dataset.Status.FAILED, error=message, lease_owner="", lease_expires_at=None)
+
+
+def local_dataset_dir(dataset: Dataset) -> Path:
+    return get_storage().local_dir(dataset.content_key)

@@ -1,0 +1,57 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import ProtectedError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.response import Response
+
+from platform_api.api import OwnedQuerysetMixin, error_response
+from platform_api.datasets import services
+from platform_api.datasets.models import Dataset
+from platform_api.datasets.serializers import DatasetSerializer, DatasetUploadSerializer
+
+
+class DatasetViewSet(
+    OwnedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Dataset.objects.all()
+    serializer_class = DatasetSerializer
+    parser_classes = [parsers.MultiPartParser, parsers.JSONParser]
+    filterset_fields = ["status", "format", "task"]
+
+    @extend_schema(request=DatasetUploadSerializer, responses={201: DatasetSerializer})
+    def create(self, request):
+        # Refuse an oversized upload from its header, before the body is read to disk.
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        slack = 1024 * 1024  # multipart headers and the other fields
+        if declared > settings.MAX_DATASET_UPLOAD_BYTES + slack:
+            return error_response(
+                f"upload of {declared} bytes is larger than the limit of {settings.MAX_DATASET_UPLOAD_BYTES} bytes",
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        upload = DatasetUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        archive = upload.validated_data["archive"]
+        try:
+            dataset = services.create_dataset(
+                request.user,
+                upload.validated_data["name"],
+                upload.validated_data["format"],
+                Path(archive.temporary_file_path()),
+                archive.size,
+            )
+        except services.UploadRejected as exc:
+            return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, *args, **kwargs):
+        try:
+            return super().destroy(request, *args, **kwargs)
+        except ProtectedError:
+            return error_response("dataset is used by training jobs or models", status.HTTP_409_CONFLICT)
+

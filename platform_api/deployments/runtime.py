@@ -1,0 +1,54 @@
+"""Models held in memory by this web process, one per ready deployment.
+
+A deployment's predictor is built from its artifact once; predict requests only run it.
+Each web process loads a deployment the first time it needs it (at deploy time in the
+process that took the request), never again while it stays deployed.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from platform_api.storage import get_storage
+from trainers.registry import load_predictor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    predictor: object
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_models: dict[int, LoadedModel] = {}
+_registry_lock = threading.Lock()
+load_count = 0  # loads from storage in this process; tests check models are not reloaded
+
+
+def get_or_load(deployment_id: int, artifact_key: str) -> LoadedModel:
+    global load_count
+    loaded = _models.get(deployment_id)
+    if loaded is not None:
+        return loaded
+    with _registry_lock:
+        loaded = _models.get(deployment_id)
+        if loaded is None:
+            artifact_dir = get_storage().local_dir(artifact_key)
+            loaded = LoadedModel(predictor=load_predictor(artifact_dir))
+            _models[deployment_id] = loaded
+            load_count += 1
+            log.info("deployment %s: model loaded from %s", deployment_id, artifact_key)
+    return loaded
+
+
+def unload(deployment_id: int) -> None:
+    with _registry_lock:
+        _models.pop(deployment_id, None)
+
+
+def predict(deployment_id: int, artifact_key: str, images: list) -> list:
+    loaded = get_or_load(deployment_id, artifact_key)
+    with loaded.lock:  # one batch at a time per model keeps memory bounded
+        return loaded.predictor.predict(images)

@@ -1,0 +1,106 @@
+"""Deploying model versions and running predictions."""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from PIL import Image, UnidentifiedImageError
+
+from platform_api.deployments import runtime
+from platform_api.deployments.models import Deployment
+
+log = logging.getLogger(__name__)
+
+
+class BadImages(Exception):
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(str(errors))
+        self.errors = errors
+
+
+def deploy(owner, model_version) -> Deployment:
+    deployment = Deployment.objects.create(owner=owner, model_version=model_version)
+    transaction.on_commit(lambda: _load_in_background(deployment.pk))
+    return deployment
+
+
+def _load_in_background(deployment_id: int) -> None:
+    threading.Thread(target=load_deployment, args=(deployment_id,), name=f"load-deployment-{deployment_id}", daemon=True).start()
+
+
+def load_deployment(deployment_id: int) -> None:
+    """Loads the model into this process and marks the deployment ready (or failed)."""
+    close_old_connections()
+    try:
+        deployment = Deployment.objects.select_related("model_version").get(pk=deployment_id)
+        try:
+            runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key)
+        except Exception as exc:
+            log.exception("deployment %s failed to load", deployment_id)
+            Deployment.objects.filter(pk=deployment_id).update(status=Deployment.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            return
+        Deployment.objects.filter(pk=deployment_id, status=Deployment.Status.PENDING).update(status=Deployment.Status.READY)
+    finally:
+        connection.close()
+
+
+def stop(deployment: Deployment) -> Deployment:
+    Deployment.objects.filter(pk=deployment.pk).update(status=Deployment.Status.STOPPED)
+    runtime.unload(deployment.pk)
+    deployment.refresh_from_db()
+    return deployment
+
+
+def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] | None = None) -> list[Image.Image]:
+    """Decodes every image or reports each one that fails, by its position.
+
+    `None` entries are images already refused (their message is in `errors`).
+    """
+    errors = dict(errors or {})
+    if not raw_images:
+        raise BadImages({"images": ["send one or more images"]})
+    if len(raw_images) > settings.MAX_PREDICT_IMAGES:
+        raise BadImages({"images": [f"at most {settings.MAX_PREDICT_IMAGES} images per request, got {len(raw_images)}"]})
+    images = []
+    for index, raw in enumerate(raw_images):
+        if raw is None:
+            continue
+        if len(raw) > settings.MAX_PREDICT_IMAGE_BYTES:
+            errors[str(index)] = [f"image is {len(raw)} bytes; the limit is {settings.MAX_PREDICT_IMAGE_BYTES}"]
+            continue
+        try:
+            image = Image.open(io.BytesIO(raw))
+            image.load()
+            images.append(image.convert("RGB"))
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+            errors[str(index)] = [f"cannot decode image: {exc}"]
+    if errors:
+        raise BadImages({"images": dict(sorted(errors.items(), key=lambda item: int(item[0])))})
+    return images
+
+
+def decode_base64(items: list) -> tuple[list[bytes | None], dict[str, list[str]]]:
+    """Raw bytes per item (None where the item is not base64) and the errors by position."""
+    raw, errors = [], {}
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            errors[str(index)] = ["must be a base64 string"]
+            raw.append(None)
+            continue
+        if item.startswith("data:") and "," in item:  # data URLs from browsers
+            item = item.split(",", 1)[1]
+        try:
+            raw.append(base64.b64decode(item, validate=True))
+        except (binascii.Error, ValueError):
+            errors[str(index)] = ["is not valid base64"]
+            raw.append(None)
+    return raw, errors
+
+
+def predict(deployment: Deployment, images: list[Image.Image]) -> list:
+    return runtime.predict(deployment.pk, deployment.model_version.artifact_key, images)

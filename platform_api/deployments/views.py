@@ -1,0 +1,48 @@
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from platform_api.api import OwnedQuerysetMixin
+from platform_api.deployments import services
+from platform_api.deployments.models import Deployment
+from platform_api.deployments.serializers import DeploymentSerializer, PredictRequestSerializer
+
+
+class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Deployment.objects.select_related("model_version")
+    serializer_class = DeploymentSerializer
+    filterset_fields = ["status", "model_version"]
+
+    @extend_schema(request=PredictRequestSerializer, responses={200: dict})
+    @action(detail=True, methods=["post"], parser_classes=[parsers.JSONParser, parsers.MultiPartParser])
+    def predict(self, request, pk=None):
+        deployment = self.get_object()
+        if deployment.status != Deployment.Status.READY:
+            return Response(
+                {"detail": f"deployment {deployment.pk} is {deployment.status}, not ready"}, status=status.HTTP_409_CONFLICT
+            )
+        errors = {}
+        if request.FILES:
+            raw = []
+            for index, upload in enumerate(request.FILES.getlist("image")):
+                too_big = upload.size > settings.MAX_PREDICT_IMAGE_BYTES  # checked before reading it into memory
+                if too_big:
+                    errors[str(index)] = [f"image is {upload.size} bytes; the limit is {settings.MAX_PREDICT_IMAGE_BYTES}"]
+                raw.append(None if too_big else upload.read())
+        else:
+            items = request.data.get("images") if hasattr(request.data, "get") else None
+            if not isinstance(items, list):
+                return Response({"images": ["send a JSON list of base64 strings, or multipart 'image' files"]}, status=400)
+            raw, errors = services.decode_base64(items)
+        try:
+            images = services.decode_images(raw, errors)
+        except services.BadImages as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"predictions": services.predict(deployment, images)})
+
+    @extend_schema(request=None, responses={200: DeploymentSerializer})
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        return Response(DeploymentSerializer(services.stop(self.get_object())).data)

@@ -1,0 +1,19 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+
+class Command(BaseCommand):
+    help = "Create the user if needed and print only its API token on stdout."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--staff", action="store_true", help="also make the user staff (may edit templates)")
+
+    def handle(self, *args, username, staff, **options):
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        if staff and not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        token, _ = Token.objects.get_or_create(user=user)
+        self.stdout.write(token.key)

@@ -1,0 +1,95 @@
+"""`make run`: migrate, load the template catalogue, then run the web server and workers.
+
+Starts gunicorn and two real Celery worker processes (one for training, one for dataset
+imports and housekeeping) and supervises them: a worker that exits unexpectedly is
+started again, and its jobs resume from their checkpoints. Ctrl-C stops everything.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from platform_api.env import env_int
+
+
+def worker_command(queues: str, name: str) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+        "--pool", "solo", "--concurrency", "1", "--queues", queues,
+        "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+    ]
+
+
+def web_command(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "platform_api.wsgi:application",
+        "--bind", f"{os.environ.get('HOST', '0.0.0.0')}:{port}",
+        "--workers", str(env_int("WEB_PROCESSES", 1)), "--threads", str(env_int("WEB_THREADS", 8)),
+        "--timeout", "300", "--access-logfile", "-",
+    ]
+
+
+class Command(BaseCommand):
+    help = "Run the platform: web server plus training and housekeeping workers."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=env_int("PORT", 8000))
+        parser.add_argument("--no-web", action="store_true", help="run only the workers")
+
+    def handle(self, *args, port: int, no_web: bool, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("load_templates")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        commands = {
+            "worker-training": worker_command("training", "training"),
+            "worker-default": worker_command("default", "default"),
+        }
+        if not no_web:
+            commands["web"] = web_command(port)
+        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        self._announce(port)
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                time.sleep(1)
+                for name, child in list(children.items()):
+                    if child.poll() is None:
+                        continue
+                    if name == "web":
+                        self.stderr.write(f"web server exited with code {child.returncode}; stopping")
+                        stopping = True
+                        break
+                    self.stderr.write(f"{name} exited with code {child.returncode}; starting it again")
+                    children[name] = subprocess.Popen(commands[name])
+        finally:
+            for child in children.values():
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            deadline = time.time() + 30
+            for child in children.values():
+                try:
+                    child.wait(timeout=max(deadline - time.time(), 0.1))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+    def _announce(self, port: int) -> None:
+        self.stdout.write(
+            f"\nPlatform running at http://localhost:{port}/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)\n"
+            f"State lives in {settings.DATA_DIR}\n"
+            f"Get an API token:  .venv/bin/python manage.py create_api_token <username>\n"
+            f"Then: curl -H 'Authorization: Token <token>' http://localhost:{port}/api/v1/templates/\n"
+        )

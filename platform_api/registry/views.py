@@ -1,0 +1,51 @@
+from pathlib import Path
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from platform_api.api import OwnedQuerysetMixin
+from platform_api.deployments import services as deployment_services
+from platform_api.deployments.serializers import DeploymentSerializer
+from platform_api.registry import services
+from platform_api.registry.models import ModelVersion, PretrainedWeights
+from platform_api.registry.serializers import ModelVersionSerializer, PretrainedWeightsSerializer, WeightsUploadSerializer
+
+
+class ModelVersionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = ModelVersion.objects.all()
+    serializer_class = ModelVersionSerializer
+    filterset_fields = ["template", "dataset", "job"]
+
+    @extend_schema(request=None, responses={201: DeploymentSerializer})
+    @action(detail=True, methods=["post"])
+    def deploy(self, request, pk=None):
+        deployment = deployment_services.deploy(request.user, self.get_object())
+        return Response(DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)
+
+
+class PretrainedWeightsViewSet(
+    OwnedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = PretrainedWeights.objects.all()
+    serializer_class = PretrainedWeightsSerializer
+    parser_classes = [parsers.MultiPartParser]
+    filterset_fields = ["architecture", "name"]
+
+    @extend_schema(request=WeightsUploadSerializer, responses={201: PretrainedWeightsSerializer})
+    def create(self, request):
+        upload = WeightsUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        try:
+            weights = services.register_weights(
+                request.user, data["name"], data["architecture"], Path(data["file"].temporary_file_path()), data["file"].size
+            )
+        except services.WeightsRejected as exc:
+            return Response({"file": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(PretrainedWeightsSerializer(weights).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,174 @@
+"""Settings, read only from environment variables (see README "Configuration").
+
+With no variables set this is the embedded default: SQLite, local-disk storage and a
+file-system Celery broker, all under DATA_DIR.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from platform_api.env import env_bool, env_float, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
+for sub in ("broker/queue", "broker/processed", "broker/control", "storage", "tmp", "work", "datasets", "static"):
+    (DATA_DIR / sub).mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR."""
+    configured = env_str("SECRET_KEY", "")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "platform_api",
+    "templates_registry",
+    "platform_api.datasets",
+    "platform_api.training",
+    "platform_api.registry",
+    "platform_api.deployments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # admin and API docs assets under gunicorn
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "platform_api.urls"
+WSGI_APPLICATION = "platform_api.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Web server and worker write concurrently: WAL plus immediate transactions avoid
+    # "database is locked" on upgrade from read to write.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# Uploads stream to temporary files on disk, never into memory.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_JSON_BODY_BYTES", 64 * 1024 * 1024)
+MAX_DATASET_UPLOAD_BYTES = env_int("MAX_DATASET_UPLOAD_BYTES", 2 * 1024**3)
+MAX_DATASET_UNCOMPRESSED_BYTES = env_int("MAX_DATASET_UNCOMPRESSED_BYTES", 20 * 1024**3)
+MAX_DATASET_FILES = env_int("MAX_DATASET_FILES", 1_000_000)
+MAX_PREDICT_IMAGE_BYTES = env_int("MAX_PREDICT_IMAGE_BYTES", 20 * 1024 * 1024)
+MAX_PREDICT_IMAGES = env_int("MAX_PREDICT_IMAGES", 64)
+
+# Storage of uploaded archives, datasets and model artifacts: "local" or "s3".
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
+STORAGE_LOCAL_ROOT = env_path("STORAGE_LOCAL_ROOT", DATA_DIR / "storage")
+S3_BUCKET = env_str("S3_BUCKET", "")
+S3_PREFIX = env_str("S3_PREFIX", "")
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "") or None
+# Local caches the worker and the web server train and serve from.
+WORK_DIR = env_path("WORK_DIR", DATA_DIR / "work")
+DATASET_CACHE_DIR = env_path("DATASET_CACHE_DIR", DATA_DIR / "datasets")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "platform_api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Image model training platform API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Celery. Embedded default: a file-system broker under DATA_DIR, polled every 50 ms.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "data_folder_in": str(DATA_DIR / "broker/queue"),
+        "data_folder_out": str(DATA_DIR / "broker/queue"),
+        "processed_folder": str(DATA_DIR / "broker/processed"),
+        "control_folder": str(DATA_DIR / "broker/control"),
+        "store_processed": False,
+        "polling_interval": 0.05,
+    }
+    if CELERY_BROKER_URL.startswith("filesystem")
+    else {"visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT", 3600)}
+)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# Jobs hold a lease while they run, renewed by a heartbeat; a job whose lease lapsed
+# (its worker died) is queued again and resumes from its last checkpoint.
+JOB_LEASE_SECONDS = env_float("JOB_LEASE_SECONDS", 60.0)
+JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 10.0)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+TRAINING_DEVICE = env_str("TRAINING_DEVICE", "")  # "" = cuda when available, else cpu
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

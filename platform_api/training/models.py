@@ -1,0 +1,53 @@
+from django.conf import settings
+from django.db import models
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
+    name = models.CharField(max_length=200, blank=True)
+    template = models.ForeignKey("templates_registry.Template", on_delete=models.PROTECT, related_name="jobs")
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="jobs")
+    # Snapshots taken at submission: editing the template never changes a submitted job.
+    trainer = models.CharField(max_length=100)
+    hyperparameters = models.JSONField(default=dict)
+    hyperparameter_spec = models.JSONField(default=list)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    lost_leases = models.PositiveIntegerField(default=0, help_text="times the worker running it died")
+    resumed_from_epoch = models.PositiveIntegerField(default=0)
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"job {self.pk} ({self.template_id}, {self.status})"
+
+
+class MetricsEntry(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="metrics_history")
+    epoch = models.PositiveIntegerField()
+    step = models.PositiveIntegerField()
+    metrics = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

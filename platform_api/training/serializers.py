@@ -1,0 +1,73 @@
+from rest_framework import serializers
+
+from platform_api.training.models import Job, MetricsEntry
+
+
+class JobSubmitSerializer(serializers.Serializer):
+    template = serializers.CharField(max_length=100)
+    dataset = serializers.IntegerField()
+    hyperparameters = serializers.DictField(required=False, default=dict)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """The job as clients poll it.
+
+    The declared fields describe the response in the OpenAPI schema; `to_representation`
+    builds it directly, because introspecting the model for every status poll cost a
+    fifth of the request (bench/bench_job_polling.py).
+    """
+
+    template = serializers.CharField(source="template_id")
+    dataset = serializers.IntegerField(source="dataset_id")
+    error = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "name", "template", "dataset", "status", "hyperparameters", "progress", "metrics",
+            "error", "model", "cancel_requested", "attempts", "resumed_from_epoch",
+            "created_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, job) -> dict:
+        return {
+            "id": job.pk,
+            "name": job.name,
+            "template": job.template_id,
+            "dataset": job.dataset_id,
+            "status": job.status,
+            "hyperparameters": job.hyperparameters,
+            "progress": job.progress,
+            "metrics": job.metrics,
+            "error": self.get_error(job),
+            "model": self.get_model(job),
+            "cancel_requested": job.cancel_requested,
+            "attempts": job.attempts,
+            "resumed_from_epoch": job.resumed_from_epoch,
+            "created_at": _iso(job.created_at),
+            "started_at": _iso(job.started_at),
+            "finished_at": _iso(job.finished_at),
+        }
+
+    def get_error(self, job) -> dict | None:
+        return {"code": job.error_code, "message": job.error_message} if job.error_code else None
+
+    def get_model(self, job) -> int | None:
+        try:
+            return job.model_version.pk
+        except Job.model_version.RelatedObjectDoesNotExist:
+            return None
+
+
+def _iso(moment):
+    """Datetimes as DRF's DateTimeField writes them (ISO 8601, UTC as Z)."""
+    return serializers.DateTimeField().to_representation(moment) if moment else None
+
+
+class MetricsEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MetricsEntry
+        fields = ["epoch", "step", "metrics", "created_at"]

@@ -1,0 +1,111 @@
+"""Training jobs: submission, cancellation and recovery of jobs whose worker died."""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from platform_api.datasets.models import Dataset
+from platform_api.training import lease
+from platform_api.training.models import Job
+from templates_registry.models import Template
+from templates_registry.services import resolve_for_template
+
+log = logging.getLogger(__name__)
+
+
+# Progress of a job no worker has started yet (the trainer fills in the plan).
+NOT_STARTED = {"percent": 0.0, "epoch": 0, "epochs": None, "step": 0, "steps": None, "eta_seconds": None}
+
+
+class JobRejected(Exception):
+    """The submission cannot be accepted; `errors` maps request fields to messages."""
+
+    def __init__(self, errors: dict):
+        super().__init__(str(errors))
+        self.errors = errors
+
+
+def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, name: str = "") -> Job:
+    template = Template.objects.filter(pk=template_id).first()
+    if template is None:
+        raise JobRejected({"template": [f"no template {template_id!r}"]})
+    if not template.is_active:
+        raise JobRejected({"template": [f"template {template_id!r} is inactive and takes no new jobs"]})
+    dataset = Dataset.objects.filter(pk=dataset_id, owner=owner).first()
+    if dataset is None:
+        raise JobRejected({"dataset": [f"no dataset {dataset_id!r}"]})
+    if dataset.status != Dataset.Status.READY:
+        raise JobRejected({"dataset": [f"dataset {dataset.pk} is {dataset.status}, not ready"]})
+    if dataset.task not in template.dataset_tasks:
+        raise JobRejected(
+            {"dataset": [f"template {template.pk} trains on {', '.join(template.dataset_tasks)} data; this dataset is {dataset.task}"]}
+        )
+    from templates_registry.hyperparams import HyperparameterErrors
+
+    try:
+        resolved, spec = resolve_for_template(template, hyperparameters or {})
+    except HyperparameterErrors as exc:
+        raise JobRejected({"hyperparameters": exc.errors}) from None
+    from workers.tasks import train_job_task
+
+    with transaction.atomic():
+        job = Job.objects.create(
+            owner=owner,
+            name=name,
+            template=template,
+            dataset=dataset,
+            trainer=template.trainer,
+            hyperparameters=resolved,
+            hyperparameter_spec=spec,
+            progress=dict(NOT_STARTED),
+        )
+        transaction.on_commit(lambda: train_job_task.delay(job.pk))
+    return job
+
+
+def cancel_job(job: Job) -> Job:
+    """A waiting job ends cancelled at once; a running one is asked to stop at its next step."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status in Job.FINAL:
+            return job
+        job.cancel_requested = True
+        if job.status == Job.Status.QUEUED or job.lease_owner == "":
+            job.status = Job.Status.CANCELLED
+            job.finished_at = timezone.now()
+        job.save(update_fields=["cancel_requested", "status", "finished_at"])
+    return job
+
+
+def finish(job_id: int, owner: str | None, status: str, **fields) -> bool:
+    """Moves a job to a final state; with `owner`, only while that worker still holds the lease."""
+    query = Job.objects.filter(pk=job_id).exclude(status__in=Job.FINAL)
+    if owner is not None:
+        query = query.filter(lease_owner=owner)
+    return query.update(status=status, finished_at=timezone.now(), lease_expires_at=None, **fields) == 1
+
+
+def recover_stale_jobs() -> list[int]:
+    """Queues again every running job whose worker stopped renewing its lease."""
+    from workers.tasks import train_job_task
+
+    requeued = []
+    for job in lease.stale_running_jobs():
+        if job.cancel_requested:
+            finish(job.pk, None, Job.Status.CANCELLED)
+        elif job.lost_leases + 1 >= settings.JOB_MAX_ATTEMPTS:
+            finish(
+                job.pk,
+                None,
+                Job.Status.FAILED,
+                error_code="worker_lost",
+                error_message=f"the worker running this job died {job.lost_leases + 1} times; giving up",
+            )
+        elif lease.mark_requeued(job.pk):
+            log.warning("job %s: worker %s stopped renewing its lease; queuing it again", job.pk, job.lease_owner)
+            train_job_task.delay(job.pk)
+            requeued.append(job.pk)
+    return requeued

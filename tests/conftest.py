@@ -1,0 +1,138 @@
+"""Fixtures shared by the platform tests: users, API clients, a real Celery worker."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+ROOT = Path(__file__).resolve().parent.parent
+# Short leases so a killed worker's job is recovered within seconds in tests.
+WORKER_TEST_ENV = {"JOB_LEASE_SECONDS": "3", "JOB_HEARTBEAT_SECONDS": "0.5"}
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("alice", password="pw")
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    return _client_for(user)
+
+
+@pytest.fixture
+def other_api(django_user_model) -> APIClient:
+    return _client_for(django_user_model.objects.create_user("mallory", password="pw"))
+
+
+@pytest.fixture
+def templates(db):
+    call_command("load_templates", verbosity=0)
+
+
+def _database_url() -> str:
+    """The URL of the database this test run really uses (the test database)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A real `celery worker` process, as `make run` starts it."""
+
+    def __init__(self, queues: str, name: str, log_path: Path):
+        from platform_api.management.commands.serve import worker_command
+
+        env = {**os.environ, **WORKER_TEST_ENV, "DATABASE_URL": _database_url(), "DATA_DIR": str(settings.DATA_DIR)}
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            worker_command(queues, name), cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (no chance to clean up, like a lost machine)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self) -> None:
+        """SIGTERM, as a deploy or `docker stop` does: a warm shutdown."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path, settings):
+    """Starts real worker processes on the configured broker; stops them after the test."""
+    for key, value in WORKER_TEST_ENV.items():
+        setattr(settings, key, float(value))
+    _purge_queues()
+    workers: list[WorkerProcess] = []
+
+    def start(queues: str = "training,default", name: str | None = None) -> WorkerProcess:
+        worker = WorkerProcess(queues, name or f"test{len(workers)}", tmp_path / f"worker{len(workers)}.log")
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def _purge_queues() -> None:
+    """Messages left by earlier tests name rows that no longer exist: drop them."""
+    from workers.celery_app import app
+
+    with app.connection_for_write() as conn:
+        for queue in ("training", "default"):
+            try:
+                conn.default_channel.queue_purge(queue)
+            except Exception:  # the queue does not exist yet
+                pass
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,74 @@
+import io
+
+import pytest
+
+from platform_api.datasets.models import Dataset
+from platform_api.datasets.services import import_dataset
+from tests.factories import classification_zip
+from tests.platform.flows import upload_dataset
+
+
+def test_it_accepts_a_zip_and_queues_its_import(api, tmp_path, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = upload_dataset(api, classification_zip(tmp_path / "d.zip"))
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "importing"
+    assert len(callbacks) == 1
+
+
+def test_import_makes_the_dataset_ready_with_classes_and_split_counts(api, tmp_path, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        dataset_id = upload_dataset(api, classification_zip(tmp_path / "d.zip", classes=("red", "green", "blue"))).json()["id"]
+    import_dataset(dataset_id)
+    body = api.get(f"/api/v1/datasets/{dataset_id}/").json()
+    assert body["status"] == "ready", body
+    assert body["classes"] == ["blue", "green", "red"]
+    assert body["splits"] == {"train": 24, "valid": 12}
+    assert body["num_images"] == 36
+
+
+def test_a_corrupt_image_fails_the_import_with_a_message_naming_it(api, tmp_path, django_capture_on_commit_callbacks):
+    import zipfile
+
+    path = classification_zip(tmp_path / "d.zip")
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("train/red/broken.png", b"\x89PNG\r\n\x1a\nthis is not an image")
+    with django_capture_on_commit_callbacks():
+        dataset_id = upload_dataset(api, path).json()["id"]
+    import_dataset(dataset_id)
+    body = api.get(f"/api/v1/datasets/{dataset_id}/").json()
+    assert body["status"] == "failed"
+    assert "train/red/broken.png" in body["error"]
+
+
+def test_it_refuses_a_file_that_is_not_a_zip_and_stores_nothing(api, tmp_path):
+    path = tmp_path / "d.zip"
+    path.write_bytes(b"plain text, not an archive")
+    response = upload_dataset(api, path)
+    assert response.status_code == 400
+    assert "zip" in response.json()["archive"][0]
+    assert Dataset.objects.count() == 0
+
+
+def test_it_refuses_an_unknown_format(api, tmp_path):
+    response = upload_dataset(api, classification_zip(tmp_path / "d.zip"), fmt="pascal_voc")
+    assert response.status_code == 400
+    assert "format" in response.json()
+    assert Dataset.objects.count() == 0
+
+
+def test_it_refuses_an_upload_over_the_size_limit(api, tmp_path, settings):
+    settings.MAX_DATASET_UPLOAD_BYTES = 1000
+    response = upload_dataset(api, classification_zip(tmp_path / "d.zip"))
+    assert response.status_code in (400, 413)
+    assert "limit" in str(response.json())
+    assert Dataset.objects.count() == 0
+
+
+@pytest.mark.parametrize("missing", ["name", "format", "archive"])
+def test_it_names_a_missing_field(api, tmp_path, missing):
+    data = {"name": "d", "format": "classification_folder", "archive": io.BytesIO(b"PK")}
+    data.pop(missing)
+    response = api.post("/api/v1/datasets/", data, format="multipart")
+    assert response.status_code == 400
+    assert missing in response.json()

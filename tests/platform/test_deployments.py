@@ -1,0 +1,99 @@
+"""Deploy and predict, on a model trained in-process by the real runner."""
+from unittest import mock
+
+import pytest
+
+from platform_api.deployments import runtime, services
+from platform_api.deployments.models import Deployment
+from platform_api.registry.models import ModelVersion
+from platform_api.training.runner import run_job
+from platform_api.training.services import submit_job
+from tests.factories import classification_zip, colour_image, image_bytes
+from tests.platform.flows import FAST_FAI_CLS, held_out, import_in_process, predict_base64, predict_multipart
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def model_version(user, templates, tmp_path):
+    dataset = import_in_process(user, classification_zip(tmp_path / "d.zip"))
+    with mock.patch("workers.tasks.train_job_task.delay"):
+        job = submit_job(user, "fai-cls", dataset.pk, FAST_FAI_CLS)
+        run_job(job.pk)
+    return ModelVersion.objects.get(job=job)
+
+
+@pytest.fixture
+def deployment(user, model_version):
+    deployment = Deployment.objects.create(owner=user, model_version=model_version)
+    services.load_deployment(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.status == "ready", deployment.error
+    return deployment
+
+
+def test_the_registered_model_keeps_the_job_s_lineage(api, model_version):
+    body = api.get(f"/api/v1/models/{model_version.pk}/").json()
+    assert body["template"] == "fai-cls"
+    assert body["hyperparameters"]["epochs"] == FAST_FAI_CLS["epochs"]
+    assert body["classes"] == ["blue", "red"]
+    assert body["metrics"]["accuracy"] >= 0.9
+
+
+def test_predict_runs_one_forward_pass_per_request_and_never_reloads(api, deployment):
+    loads = runtime.load_count
+    predictor = runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key).predictor
+    with mock.patch.object(predictor, "predict", wraps=predictor.predict) as predict:
+        response = predict_multipart(api, deployment.pk, held_out(("red", "blue", "blue", "red")))
+        predict_base64(api, deployment.pk, held_out(("blue",)))
+    assert response.status_code == 200, response.content
+    assert [p[0]["label"] for p in response.json()["predictions"]] == ["red", "blue", "blue", "red"]
+    assert predict.call_count == 2  # one batched call per request
+    assert len(predict.call_args_list[0].args[0]) == 4
+    assert runtime.load_count == loads
+
+
+def test_predict_names_each_image_that_cannot_be_decoded(api, deployment):
+    import base64
+
+    good = base64.b64encode(image_bytes(colour_image("red"))).decode()
+    corrupt = base64.b64encode(b"GIF89a not really").decode()
+    response = api.post(f"/api/v1/deployments/{deployment.pk}/predict/", {"images": [good, corrupt, "%%%"]}, format="json")
+    assert response.status_code == 400
+    errors = response.json()["images"]
+    assert set(errors) == {"1", "2"}
+    assert "base64" in errors["2"][0]
+
+
+def test_predict_refuses_an_empty_request_and_too_many_images(api, deployment, settings):
+    assert api.post(f"/api/v1/deployments/{deployment.pk}/predict/", {"images": []}, format="json").status_code == 400
+    settings.MAX_PREDICT_IMAGES = 2
+    response = predict_base64(api, deployment.pk, held_out(("red", "blue", "red")))
+    assert response.status_code == 400
+    assert "at most 2" in response.json()["images"][0]
+
+
+def test_a_stopped_deployment_refuses_predictions_and_frees_its_model(api, deployment):
+    assert api.post(f"/api/v1/deployments/{deployment.pk}/stop/").json()["status"] == "stopped"
+    assert deployment.pk not in runtime._models
+    response = predict_base64(api, deployment.pk, held_out(("red",)))
+    assert response.status_code == 409
+
+
+def test_deploy_returns_a_pending_deployment_that_becomes_ready(api, model_version):
+    from tests.platform.flows import deploy_ready
+
+    deployment_id = deploy_ready(api, model_version.pk)
+    assert Deployment.objects.get(pk=deployment_id).status == "ready"
+
+
+def test_another_user_cannot_deploy_or_call_a_model(api, other_api, deployment, model_version):
+    assert other_api.post(f"/api/v1/models/{model_version.pk}/deploy/").status_code == 404
+    assert predict_base64(other_api, deployment.pk, held_out(("red",))).status_code == 404
+
+
+def test_predict_refuses_an_oversized_upload_without_reading_it(api, deployment, settings):
+    settings.MAX_PREDICT_IMAGE_BYTES = 100
+    response = predict_multipart(api, deployment.pk, held_out(("red",)))
+    assert response.status_code == 400
+    assert "limit is 100" in response.json()["images"]["0"][0]

@@ -1,0 +1,164 @@
+"""The worker side of a job, run in-process: leases, recovery, failures."""
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from platform_api.training import lease
+from platform_api.training.models import Job
+from platform_api.training.runner import run_job
+from platform_api.training.services import recover_stale_jobs, submit_job
+from tests.factories import classification_zip
+from tests.platform.flows import import_in_process
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def no_queue():
+    """Nothing is sent to a broker: these tests run jobs themselves."""
+    with mock.patch("workers.tasks.train_job_task.delay") as train, mock.patch("workers.tasks.import_dataset_task.delay"):
+        yield train
+
+
+@pytest.fixture
+def dataset(user, tmp_path, no_queue):
+    return import_in_process(user, classification_zip(tmp_path / "d.zip"))
+
+
+def test_two_deliveries_of_one_job_cannot_both_take_it(user, templates, dataset):
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    assert lease.acquire(job.pk, "worker-a")
+    assert not lease.acquire(job.pk, "worker-b")
+    assert Job.objects.get(pk=job.pk).lease_owner == "worker-a"
+
+
+def test_a_lapsed_lease_is_recovered_and_taken_by_the_next_worker(user, templates, dataset, no_queue):
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    no_queue.reset_mock()
+    assert lease.acquire(job.pk, "dead-worker")
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert recover_stale_jobs() == [job.pk]
+    no_queue.assert_called_once_with(job.pk)
+    assert recover_stale_jobs() == []  # not queued twice while waiting for a worker
+    assert lease.acquire(job.pk, "next-worker")
+    assert Job.objects.get(pk=job.pk).attempts == 2
+    assert Job.objects.get(pk=job.pk).lost_leases == 1
+
+
+def test_a_job_whose_worker_keeps_dying_fails_as_worker_lost(user, templates, dataset, settings):
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    Job.objects.filter(pk=job.pk).update(
+        status="running", lease_owner="w", attempts=settings.JOB_MAX_ATTEMPTS,
+        lost_leases=settings.JOB_MAX_ATTEMPTS - 1, lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    recover_stale_jobs()
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_code == "worker_lost"
+
+
+def test_a_job_naming_unregistered_weights_fails_before_training(user, templates, dataset):
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "pretrained_weights": "imagenet"})
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error_code == "weights_not_registered"
+    assert "imagenet" in job.error_message
+    assert job.metrics_history.count() == 0
+
+
+def test_a_stored_snapshot_that_no_longer_validates_fails_the_job_without_training(user, templates, dataset):
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test"})
+    Job.objects.filter(pk=job.pk).update(hyperparameters={**job.hyperparameters, "batch_size": 0})
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_code == "invalid_hyperparameters"
+    assert "batch_size" in job.error_message
+
+
+def test_a_job_cancelled_while_queued_is_not_run(user, templates, dataset):
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test"})
+    Job.objects.filter(pk=job.pk).update(status="cancelled", cancel_requested=True)
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.attempts == 0
+
+
+def shutdown_once_running():
+    """SIGTERM arrives right after this worker took the job."""
+    from platform_api.training import runner
+
+    take = lease.acquire
+
+    def take_then_stop(job_id, owner):
+        taken = take(job_id, owner)
+        runner.worker_stopping.set()
+        return taken
+
+    return mock.patch.object(lease, "acquire", side_effect=take_then_stop)
+
+
+def test_a_worker_shutting_down_hands_its_job_back_to_the_queue(user, templates, dataset, no_queue):
+    from platform_api.training import runner
+
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "resolution": 32})
+    no_queue.reset_mock()  # forget the submission's own queuing
+    try:
+        with shutdown_once_running():
+            run_job(job.pk)
+    finally:
+        runner.worker_stopping.clear()
+    job.refresh_from_db()
+    assert job.status == "running" and job.lease_owner == ""
+    no_queue.assert_called_once_with(job.pk)
+    assert lease.acquire(job.pk, "next-worker")  # the next delivery takes it at once
+
+
+def test_a_cancel_wins_over_a_shutdown(user, templates, dataset, no_queue):
+    from platform_api.training import runner
+
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "resolution": 32})
+    no_queue.reset_mock()  # forget the submission's own queuing
+    try:  # the user cancels while the worker is stopping: the job must end, not be queued again
+        with shutdown_once_running(), mock.patch.object(runner, "_cancel_requested", return_value=True):
+            run_job(job.pk)
+    finally:
+        runner.worker_stopping.clear()
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    no_queue.assert_not_called()
+
+
+def test_a_requeued_job_cancelled_before_a_worker_took_it_ends_cancelled(user, templates, dataset):
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test"})
+    assert lease.acquire(job.pk, "w") and lease.release(job.pk, "w")
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.attempts == 1
+
+
+def test_a_leaving_worker_passes_a_new_delivery_on_without_taking_it(user, templates, dataset, no_queue):
+    from platform_api.training import runner
+
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test"})
+    no_queue.reset_mock()
+    runner.worker_stopping.set()
+    try:
+        run_job(job.pk)
+    finally:
+        runner.worker_stopping.clear()
+    job.refresh_from_db()
+    assert job.status == "queued" and job.attempts == 0
+    no_queue.assert_called_once_with(job.pk)
+
+
+def test_graceful_hand_backs_do_not_count_as_lost_workers(user, templates, dataset, settings):
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    for n in range(settings.JOB_MAX_ATTEMPTS + 1):
+        assert lease.acquire(job.pk, f"w{n}") and lease.release(job.pk, f"w{n}")
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1), lease_owner="w")
+    with mock.patch("workers.tasks.train_job_task.delay"):
+        assert recover_stale_jobs() == [job.pk]
+    assert Job.objects.get(pk=job.pk).status == "running"

@@ -1,0 +1,128 @@
+import pytest
+
+from platform_api.datasets.models import Dataset
+from platform_api.training.models import Job
+from templates_registry.models import Template
+
+
+@pytest.fixture
+def ready_dataset(user):
+    return Dataset.objects.create(
+        owner=user, name="colours", format="classification_folder", task="classification", status="ready",
+        classes=["blue", "red"], splits={"train": 4, "valid": 2}, num_images=6, content_key="datasets/x/content",
+    )
+
+
+def submit(api, dataset, hyperparameters=None, template="fai-cls"):
+    return api.post(
+        "/api/v1/jobs/", {"template": template, "dataset": dataset.pk, "hyperparameters": hyperparameters or {}}, format="json"
+    )
+
+
+def test_a_valid_job_is_queued_with_defaults_filled(api, templates, ready_dataset, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as queued:
+        response = submit(api, ready_dataset, {"epochs": 2, "learning_rate": 0.01})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "queued"
+    assert body["hyperparameters"]["epochs"] == 2
+    assert body["hyperparameters"]["batch_size"] == 16  # default filled in
+    assert body["progress"]["percent"] == 0.0 and body["error"] is None and body["model"] is None
+    assert len(queued) == 1
+    job = Job.objects.get(pk=body["id"])
+    assert job.hyperparameter_spec and job.trainer == "fai_cls"
+
+
+@pytest.mark.parametrize(
+    "hyperparameters, field, fragment",
+    [
+        ({"batch_size": 0}, "batch_size", "from 1 to 256, got 0"),
+        ({"batch_size": 2.5}, "batch_size", "integer"),
+        ({"epochs": True}, "epochs", "integer"),
+        ({"multi_label": 1}, "multi_label", "true or false"),
+        ({"dropout_rate": 0.955}, "dropout_rate", "0.955"),
+        ({"optimizer": "lbfgs"}, "optimizer", "lbfgs"),
+        ({"not_a_parameter": 1}, "not_a_parameter", "unknown"),
+    ],
+)
+def test_it_refuses_invalid_hyperparameters_and_queues_nothing(
+    api, templates, ready_dataset, django_capture_on_commit_callbacks, hyperparameters, field, fragment
+):
+    with django_capture_on_commit_callbacks() as queued:
+        response = submit(api, ready_dataset, hyperparameters)
+    assert response.status_code == 400
+    errors = response.json()["hyperparameters"]
+    assert fragment in " ".join(errors[field]), errors
+    assert queued == [] and Job.objects.count() == 0
+
+
+def test_it_accepts_an_integer_sent_as_a_json_float(api, templates, ready_dataset):
+    response = submit(api, ready_dataset, {"epochs": 30.0})
+    assert response.status_code == 201, response.content
+    assert response.json()["hyperparameters"]["epochs"] == 30
+
+
+def test_it_reports_every_bad_field_at_once(api, templates, ready_dataset):
+    response = submit(api, ready_dataset, {"batch_size": 0, "epochs": 0})
+    assert set(response.json()["hyperparameters"]) == {"batch_size", "epochs"}
+
+
+def test_it_refuses_a_dataset_that_is_not_ready(api, templates, ready_dataset):
+    Dataset.objects.filter(pk=ready_dataset.pk).update(status="importing")
+    response = submit(api, ready_dataset)
+    assert response.status_code == 400
+    assert "not ready" in response.json()["dataset"][0]
+
+
+def test_it_refuses_a_template_that_cannot_train_on_the_dataset_s_task(api, templates, ready_dataset):
+    response = submit(api, ready_dataset, template="fai-mf")
+    assert response.status_code == 400
+    assert "classification" in response.json()["dataset"][0]
+
+
+def test_it_refuses_an_inactive_template(api, templates, ready_dataset):
+    Template.objects.filter(pk="fai-cls").update(is_active=False)
+    response = submit(api, ready_dataset)
+    assert response.status_code == 400
+    assert "inactive" in response.json()["template"][0]
+
+
+def test_it_refuses_an_unknown_template_and_another_user_s_dataset(api, other_api, templates, ready_dataset):
+    assert "template" in submit(api, ready_dataset, template="nope").json()
+    assert "dataset" in submit(other_api, ready_dataset).json()
+
+
+def test_editing_a_template_does_not_change_a_submitted_job(api, templates, ready_dataset):
+    job_id = submit(api, ready_dataset).json()["id"]
+    Template.objects.get(pk="fai-cls").hyperparameters.filter(name="batch_size").update(default=64, maximum=64)
+    job = Job.objects.get(pk=job_id)
+    assert job.hyperparameters["batch_size"] == 16
+    assert next(s for s in job.hyperparameter_spec if s["name"] == "batch_size")["max"] == 256
+
+
+def test_cancelling_a_queued_job_ends_it_at_once_and_a_finished_job_cannot_be_cancelled(api, templates, ready_dataset):
+    job_id = submit(api, ready_dataset).json()["id"]
+    response = api.post(f"/api/v1/jobs/{job_id}/cancel/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert api.post(f"/api/v1/jobs/{job_id}/cancel/").status_code == 409
+
+
+def test_another_user_cannot_see_or_cancel_a_job(api, other_api, templates, ready_dataset):
+    job_id = submit(api, ready_dataset).json()["id"]
+    assert other_api.get(f"/api/v1/jobs/{job_id}/").status_code == 404
+    assert other_api.post(f"/api/v1/jobs/{job_id}/cancel/").status_code == 404
+    assert Job.objects.get(pk=job_id).status == "queued"
+
+
+def test_the_job_body_matches_its_declared_schema_fields(api, templates, ready_dataset):
+    from platform_api.training.serializers import JobSerializer
+
+    body = submit(api, ready_dataset).json()
+    declared = JobSerializer.Meta.fields
+    assert list(body) == declared
+    job = Job.objects.get(pk=body["id"])
+    # Field by field, what DRF's own fields would have written.
+    drf = {name: field.to_representation(field.get_attribute(job)) for name, field in JobSerializer().fields.items()
+           if name not in ("error", "model")}
+    assert {k: v for k, v in body.items() if k in drf} == drf
