@@ -50,8 +50,15 @@ def run_job(job_id: int) -> None:
     if not lease.acquire(job_id, owner):
         log.info("job %s is held by another worker or no longer runnable; skipping this delivery", job_id)
         return
+    try:
+        _run_leased(job_id, owner)
+    finally:
+        _discard_work_if_finished(job_id)
+
+
+def _run_leased(job_id: int, owner: str) -> None:
     Job.objects.filter(pk=job_id).update(started_at=Coalesce("started_at", Now()))
-    job.refresh_from_db()
+    job = Job.objects.get(pk=job_id)
     log.info("job %s: attempt %s on %s", job_id, job.attempts, owner)
     with lease.heartbeat(job_id, owner) as heartbeat:
         try:
@@ -146,6 +153,15 @@ def _requeue(job_id: int) -> None:
     from workers.tasks import train_job_task
 
     train_job_task.delay(job_id)
+
+
+def _discard_work_if_finished(job_id: int) -> None:
+    """A finished job never resumes: free its checkpoints (ResNet-50's are hundreds of MB)."""
+    if Job.objects.filter(pk=job_id, status__in=Job.FINAL).exists():
+        shutil.rmtree(job_work_dir(job_id), ignore_errors=True)
+        storage = get_storage()
+        if storage.is_remote:
+            storage.delete(checkpoint_key(job_id))
 
 
 def _restore_remote_checkpoint(job_id: int, work_dir: Path) -> None:

@@ -104,6 +104,9 @@ def test_a_worker_shutting_down_hands_its_job_back_to_the_queue(user, templates,
 
     job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "resolution": 32})
     no_queue.reset_mock()  # forget the submission's own queuing
+    earlier_work = runner.job_work_dir(job.pk) / "from-an-earlier-attempt"
+    earlier_work.parent.mkdir(parents=True)
+    earlier_work.write_text("kept")
     try:
         with shutdown_once_running():
             run_job(job.pk)
@@ -112,6 +115,7 @@ def test_a_worker_shutting_down_hands_its_job_back_to_the_queue(user, templates,
     job.refresh_from_db()
     assert job.status == "running" and job.lease_owner == ""
     no_queue.assert_called_once_with(job.pk)
+    assert earlier_work.exists()  # the job resumes later: its work is kept
     assert lease.acquire(job.pk, "next-worker")  # the next delivery takes it at once
 
 
@@ -162,3 +166,31 @@ def test_graceful_hand_backs_do_not_count_as_lost_workers(user, templates, datas
     with mock.patch("workers.tasks.train_job_task.delay"):
         assert recover_stale_jobs() == [job.pk]
     assert Job.objects.get(pk=job.pk).status == "running"
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "failed"])
+def test_a_finished_job_frees_its_checkpoints_and_keeps_its_model(user, templates, dataset, outcome):
+    from platform_api.registry.models import ModelVersion
+    from platform_api.storage import get_storage
+    from platform_api.training import runner
+
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "resolution": 32, "epochs": 2})
+    seen_checkpoints = []
+    fit = runner._fit
+
+    def fit_then_look(*args):
+        result = fit(*args)
+        seen_checkpoints.extend(runner.job_work_dir(job.pk).rglob("*.pt"))
+        if outcome == "failed":
+            raise RuntimeError("disk on fire")
+        return result
+
+    with mock.patch.object(runner, "_fit", side_effect=fit_then_look):
+        run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == outcome
+    assert seen_checkpoints, "training wrote no checkpoint to free"
+    assert not runner.job_work_dir(job.pk).exists()
+    if outcome == "succeeded":
+        model = ModelVersion.objects.get(job=job)
+        assert any(get_storage().local_dir(model.artifact_key).iterdir())
