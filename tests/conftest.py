@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,32 @@ from rest_framework.test import APIClient
 ROOT = Path(__file__).resolve().parent.parent
 # Short leases so a killed worker's job is recovered within seconds in tests.
 WORKER_TEST_ENV = {"JOB_LEASE_SECONDS": "3", "JOB_HEARTBEAT_SECONDS": "0.5"}
+
+
+def _temporary_data_dir() -> Path | None:
+    return Path(settings.DATA_DIR) if getattr(settings, "TEST_DATA_DIR_IS_TEMPORARY", False) else None
+
+
+@pytest.fixture(autouse=True)
+def _forget_stored_files():
+    """Each test's datasets, checkpoints and models go when it ends: a full run would
+    otherwise keep gigabytes (ResNet-50 checkpoints) until the disk fills."""
+    yield
+    data_dir = _temporary_data_dir()
+    if data_dir is None:
+        return
+    folders = (settings.STORAGE_LOCAL_ROOT, settings.WORK_DIR, settings.DATASET_CACHE_DIR, data_dir / "s3-cache", data_dir / "tmp")
+    for folder in folders:
+        if not Path(folder).is_relative_to(data_dir):
+            continue
+        for child in Path(folder).glob("*"):
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    data_dir = _temporary_data_dir()
+    if data_dir is not None:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture
