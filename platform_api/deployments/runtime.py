@@ -22,22 +22,24 @@ class LoadedModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_models: dict[int, LoadedModel] = {}
+# Keyed by deployment and artifact, so a reused id can never serve another model.
+_models: dict[tuple[int, str], LoadedModel] = {}
 _registry_lock = threading.Lock()
 load_count = 0  # loads from storage in this process; tests check models are not reloaded
 
 
 def get_or_load(deployment_id: int, artifact_key: str) -> LoadedModel:
     global load_count
-    loaded = _models.get(deployment_id)
+    key = (deployment_id, artifact_key)
+    loaded = _models.get(key)
     if loaded is not None:
         return loaded
     with _registry_lock:
-        loaded = _models.get(deployment_id)
+        loaded = _models.get(key)
         if loaded is None:
             artifact_dir = get_storage().local_dir(artifact_key)
             loaded = LoadedModel(predictor=load_predictor(artifact_dir))
-            _models[deployment_id] = loaded
+            _models[key] = loaded
             load_count += 1
             log.info("deployment %s: model loaded from %s", deployment_id, artifact_key)
     return loaded
@@ -45,7 +47,8 @@ def get_or_load(deployment_id: int, artifact_key: str) -> LoadedModel:
 
 def unload(deployment_id: int) -> None:
     with _registry_lock:
-        _models.pop(deployment_id, None)
+        for key in [key for key in _models if key[0] == deployment_id]:
+            del _models[key]
 
 
 def predict(deployment_id: int, artifact_key: str, images: list) -> list:
