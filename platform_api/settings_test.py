@@ -4,7 +4,8 @@ import tempfile
 
 # tests/conftest.py empties and finally removes a DATA_DIR it made, never one the caller chose.
 TEST_DATA_DIR_IS_TEMPORARY = "DATA_DIR" not in os.environ
-os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="platform-test-"))
+if TEST_DATA_DIR_IS_TEMPORARY:
+    os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="platform-test-")
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
 from platform_api.settings import *  # noqa: E402,F401,F403
