@@ -2,6 +2,7 @@
 
 This needs no beat process: any live worker notices a lapsed lease within half a lease
 period and queues the job again, whatever the broker does with unacknowledged messages.
+It also sends again work whose queue message was lost (platform_api/deliveries.py).
 """
 import logging
 import threading
@@ -16,9 +17,11 @@ _stop = threading.Event()
 
 def _loop() -> None:
     from platform_api.datasets.services import recover_stale_imports
+    from platform_api.deliveries import import_deliveries, job_deliveries
     from platform_api.training.services import recover_stale_jobs
 
     interval = max(settings.JOB_LEASE_SECONDS / 2, 0.5)
+    lost_deliveries = [job_deliveries(), import_deliveries()]
     while True:
         try:
             close_old_connections()
@@ -28,6 +31,8 @@ def _loop() -> None:
             reimported = recover_stale_imports()
             if reimported:
                 log.warning("queued again imports whose worker died: %s", reimported)
+            for deliveries in lost_deliveries:
+                deliveries.check()
         except Exception:
             log.exception("job recovery pass failed")
         finally:

@@ -15,9 +15,3 @@ def train_job_task(job_id: int) -> None:
 
     run_job(job_id)
 
-
-@shared_task(name="training.recover")
-def recover_stale_jobs_task() -> list[int]:
-    from platform_api.training.services import recover_stale_jobs
-
-    return recover_stale_jobs()

@@ -44,14 +44,15 @@ def release(job_id: int, owner: str) -> bool:
 
 
 def stale_running_jobs():
-    """Running jobs whose owner stopped renewing the lease."""
-    return Job.objects.filter(status=Job.Status.RUNNING, lease_expires_at__lt=timezone.now())
+    """Running jobs whose owner stopped renewing the lease. A job handed back (no owner)
+    is waiting in the queue, however long, not lost (see platform_api/deliveries.py)."""
+    return Job.objects.filter(status=Job.Status.RUNNING, lease_expires_at__lt=timezone.now()).exclude(lease_owner="")
 
 
 def mark_requeued(job_id: int) -> bool:
     """Frees a stale job for the next delivery; the fresh expiry stops recovery re-queuing it at once."""
     return (
-        Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, lease_expires_at__lt=timezone.now()).update(
+        stale_running_jobs().filter(pk=job_id).update(
             lease_owner="", lease_expires_at=lease_until(), lost_leases=F("lost_leases") + 1
         )
         == 1
