@@ -13,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from platform_api.deployments import runtime
 from platform_api.deployments.models import Deployment
+from trainers.data.images import upright
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
         try:
             image = Image.open(io.BytesIO(raw))
             image.load()
-            images.append(image.convert("RGB"))
+            images.append(upright(image).convert("RGB"))
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
             errors[str(index)] = [f"cannot decode image: {exc}"]
     if errors:

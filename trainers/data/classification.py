@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms.functional import pil_to_tensor
 
 from trainers.core import DatasetSpec, TrainerError
+from trainers.data.images import open_rgb
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -33,8 +34,7 @@ class CorruptImageError(TrainerError):
 
 def load_rgb(path: Path) -> Image.Image:
     try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
+        return open_rgb(path)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
         raise CorruptImageError(f"cannot read image {path}: {error}") from error
 

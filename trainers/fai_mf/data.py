@@ -20,6 +20,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
+from trainers.data.images import open_rgb
+
 from .transforms import SquareTransform, image_to_tensor
 
 IGNORE_INDEX = 255
@@ -68,7 +70,7 @@ class CocoInstanceDataset(Dataset):
 
     def __getitem__(self, index: int):
         info = self.coco.imgs[self.image_ids[index]]
-        image = image_to_tensor(Image.open(self.root / info["file_name"]))
+        image = image_to_tensor(open_rgb(self.root / info["file_name"]))
         h, w = info.get("height", image.shape[-2]), info.get("width", image.shape[-1])
         anns = [a for a in self.coco.imgToAnns.get(info["id"], []) if not a.get("iscrowd", 0)]
         masks = np.stack([annotation_mask(a, h, w) for a in anns]) if anns else np.zeros((0, h, w), np.uint8)
@@ -101,7 +103,7 @@ class SemanticDataset(Dataset):
 
     def __getitem__(self, index: int):
         item = self.items[index]
-        image = image_to_tensor(Image.open(self.root / item["image"]))
+        image = image_to_tensor(open_rgb(self.root / item["image"]))
         class_map = read_class_map(self.root / item["mask"])
         if class_map.max() <= 255:  # 8-bit PNG values: resize as uint8, without a float copy
             class_map = class_map.to(torch.uint8)

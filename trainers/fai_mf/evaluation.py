@@ -14,10 +14,10 @@ from typing import Iterator
 
 import numpy as np
 import torch
-from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.cocoeval import COCOeval
 
+from trainers.data.images import open_rgb
 from trainers.metrics.segmentation import ConfusionMatrix, semantic_metrics
 
 from .data import IGNORE_INDEX, load_coco, read_class_map
@@ -46,7 +46,7 @@ def coco_segm_ap(model, root: Path, coco_file: str, resolution: int, batch_size:
     image_infos = [coco_gt.imgs[i] for i in sorted(coco_gt.imgs)]
     detections = []
     for infos in batched(image_infos, batch_size):
-        images = [image_to_tensor(Image.open(Path(root) / info["file_name"])) for info in infos]
+        images = [image_to_tensor(open_rgb(Path(root) / info["file_name"])) for info in infos]
         outputs = forward_resized(model, images, resolution, device)
         # Masks at the size the annotations were made for, so COCOeval compares like with like.
         sizes = [(info.get("height", image.shape[-2]), info.get("width", image.shape[-1]))
@@ -83,7 +83,7 @@ def semantic_scores(model, root: Path, items: list[dict], class_names: list[str]
                     batch_size: int, device, ignore_index: int = IGNORE_INDEX) -> dict[str, float]:
     confusion = ConfusionMatrix(len(class_names), ignore_index)
     for chunk in batched(items, batch_size):
-        images = [image_to_tensor(Image.open(Path(root) / item["image"])) for item in chunk]
+        images = [image_to_tensor(open_rgb(Path(root) / item["image"])) for item in chunk]
         outputs = forward_resized(model, images, resolution, device)
         for i, (item, image) in enumerate(zip(chunk, images)):
             mask_logits = torch.nn.functional.interpolate(

@@ -6,6 +6,8 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
+from trainers.data.images import upright_size
+
 from .errors import DatasetImportError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
@@ -25,7 +27,7 @@ def open_image(path: Path, relative: str, max_pixels: int) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path)
-        width, height = image.size
+        width, height = upright_size(image)
         if width * height > max_pixels:
             image.close()
             raise DatasetImportError(
@@ -42,9 +44,9 @@ def open_image(path: Path, relative: str, max_pixels: int) -> Image.Image:
 
 
 def image_size(path: Path, relative: str, max_pixels: int) -> tuple[int, int]:
-    """(width, height) of a fully decoded image."""
+    """(width, height) of a fully decoded image, upright (after its EXIF orientation)."""
     with open_image(path, relative, max_pixels) as image:
-        return image.size
+        return upright_size(image)
 
 
 class ImageChecker:
