@@ -89,12 +89,16 @@ class Callbacks:
     - on_checkpoint(path): after a checkpoint is written.
     - should_stop() -> bool: polled between steps (throttled); True stops the fit,
       which then raises `Cancelled`.
+    - should_checkpoint() -> bool: polled between steps (throttled, before should_stop);
+      True writes a checkpoint in the middle of the epoch, from which a resumed fit goes
+      on at the next step. Epoch ends always write one.
     """
 
     on_progress: Callable[[Progress], None] | None = None
     on_metrics: Callable[[int, int, dict[str, Any]], None] | None = None
     on_checkpoint: Callable[[Path], None] | None = None
     should_stop: Callable[[], bool] | None = None
+    should_checkpoint: Callable[[], bool] | None = None
 
 
 class Cancelled(Exception):
@@ -106,7 +110,8 @@ class FitResult:
     artifact_dir: Path
     metrics: dict[str, Any]  # metrics of the selected (best) checkpoint
     best_epoch: int
-    resumed_from_epoch: int = 0  # 0 = fresh start
+    resumed_from_epoch: int = 0  # epochs completed before this run resumed; 0 = fresh start
+    resumed_from_step: int = 0  # optimizer steps done before this run resumed; 0 = fresh start
     history: list[dict[str, Any]] = field(default_factory=list)
 
 

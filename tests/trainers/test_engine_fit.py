@@ -50,6 +50,62 @@ def test_a_run_killed_after_epoch_2_and_resumed_ends_with_the_same_weights(tmp_p
     assert all(torch.equal(v, exported_resumed[k]) for k, v in exported_full.items())
 
 
+def test_a_run_killed_mid_epoch_resumes_at_the_next_step_with_the_same_weights(tmp_path, monkeypatch):
+    from trainers.engine import loop
+
+    monkeypatch.setattr(loop, "STOP_POLL_INTERVAL_S", 0)  # poll after every step
+    full = fit(ToyRecipe(toy_config()), tmp_path / "full")
+
+    mid_epoch_steps = []
+
+    def kill_at_step_7(path):
+        state = _weights(path)["state"]
+        if state["epoch_step"]:
+            mid_epoch_steps.append(state["global_step"])
+        if state["global_step"] == 7:  # step 2 of epoch 2 (5 steps per epoch)
+            raise Killed()
+
+    with pytest.raises(Killed):
+        fit(ToyRecipe(toy_config()), tmp_path / "killed",
+            Callbacks(on_checkpoint=kill_at_step_7, should_checkpoint=lambda: True))
+    assert mid_epoch_steps == [1, 2, 3, 4, 5, 6, 7]
+    steps_trained = []
+    resumed_recipe = ToyRecipe(toy_config())
+    train_step = resumed_recipe.train_step
+    resumed_recipe.train_step = lambda *args: steps_trained.append(1) or train_step(*args)
+    resumed = fit(resumed_recipe, tmp_path / "killed")
+
+    assert (resumed.resumed_from_epoch, resumed.resumed_from_step) == (1, 7)
+    assert len(steps_trained) == 4 * 5 - 7  # nothing trained twice
+    assert [h["train_loss"] for h in full.history] == [h["train_loss"] for h in resumed.history]
+    last_full = _weights(tmp_path / "full/checkpoints/last.pt")
+    last_resumed = _weights(tmp_path / "killed/checkpoints/last.pt")
+    for key, value in last_full["model"].items():
+        assert torch.equal(value, last_resumed["model"][key]), key
+    assert last_resumed["state"]["epoch_step"] == 0 and last_resumed["state"]["global_step"] == 20
+
+
+def test_a_run_stopped_after_an_epoch_s_last_step_resumes_into_its_evaluation(tmp_path, monkeypatch):
+    from trainers.engine import loop
+
+    monkeypatch.setattr(loop, "STOP_POLL_INTERVAL_S", 0)
+    full = fit(ToyRecipe(toy_config(epochs=2)), tmp_path / "full")
+    steps = []
+
+    def checkpoint_at_step_5():  # polled once after every step (before should_stop)
+        steps.append(1)
+        return len(steps) == 5
+
+    with pytest.raises(Cancelled):  # a worker asked to stop right after epoch 1's last step
+        fit(ToyRecipe(toy_config(epochs=2)), tmp_path / "stopped",
+            Callbacks(should_checkpoint=checkpoint_at_step_5, should_stop=lambda: len(steps) == 5))
+    resumed_recipe = ToyRecipe(toy_config(epochs=2))
+    resumed = fit(resumed_recipe, tmp_path / "stopped")
+    assert (resumed.resumed_from_epoch, resumed.resumed_from_step) == (0, 5)
+    assert [h["epoch"] for h in resumed.history] == [1, 2]
+    assert [h["train_loss"] for h in full.history] == [h["train_loss"] for h in resumed.history]
+
+
 def test_the_artifact_holds_the_best_epochs_weights_and_metrics(tmp_path):
     result = fit(ToyRecipe(toy_config(), scripted_metrics=[0.2, 0.9, 0.5, 0.4]), tmp_path)
     assert result.best_epoch == 2 and result.metrics["accuracy"] == 0.9

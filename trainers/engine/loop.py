@@ -34,6 +34,9 @@ class RunState:
 
     epoch: int = 0  # epochs completed
     global_step: int = 0
+    # A checkpoint written mid-epoch: steps of epoch `epoch + 1` already done, and their loss.
+    epoch_step: int = 0
+    epoch_loss_sum: float = 0.0
     best_value: float | None = None
     best_epoch: int = 0
     best_metrics: dict[str, Any] = field(default_factory=dict)
@@ -130,7 +133,8 @@ class _Fit:
         self.scaler = make_grad_scaler(self.device, self.amp_dtype)
         if resumed:
             self._restore(ckpt.load(self.last_path))
-            log.info("resuming %s after epoch %d (step %d)", self.work_dir, self.state.epoch, self.state.global_step)
+            log.info("resuming %s after epoch %d, step %d of the next (global step %d)", self.work_dir,
+                     self.state.epoch, self.state.epoch_step, self.state.global_step)
         return resumed
 
     def _restore(self, saved: dict[str, Any]) -> None:
@@ -149,7 +153,8 @@ class _Fit:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict(),
-            "state": dict(epoch=s.epoch, global_step=s.global_step, best_value=s.best_value,
+            "state": dict(epoch=s.epoch, global_step=s.global_step, epoch_step=s.epoch_step,
+                          epoch_loss_sum=s.epoch_loss_sum, best_value=s.best_value,
                           best_epoch=s.best_epoch, best_metrics=s.best_metrics,
                           evals_without_improvement=s.evals_without_improvement,
                           stopped_early=s.stopped_early, history=s.history),
@@ -161,7 +166,7 @@ class _Fit:
     # --- loop --------------------------------------------------------------------------
     def run(self) -> FitResult:
         resumed = self._build()
-        resumed_from = self.state.epoch if resumed else 0
+        resumed_from = (self.state.epoch, self.state.global_step) if resumed else (0, 0)
         self.total_steps = self.steps_per_epoch * self.config.epochs
         self.run_start, self.run_start_step = time.monotonic(), self.state.global_step
         self.progress_throttle = _Throttle(PROGRESS_INTERVAL_S)
@@ -184,14 +189,19 @@ class _Fit:
 
     def _train_epoch(self, epoch: int) -> float:
         config, model, device = self.config, self.model, self.device
+        # After a mid-epoch checkpoint the epoch's order is rebuilt and the batches already
+        # trained on are skipped without being loaded.
+        done = self.state.epoch_step
         indices = epoch_indices(len(self.dataset), config.items_per_epoch, config.seed, epoch)
+        indices = indices[done * config.batch_size:]
         loader = DataLoader(self.dataset, batch_size=config.batch_size, sampler=indices,
                             collate_fn=self.recipe.collate_fn(), num_workers=config.num_workers,
                             drop_last=config.drop_last, pin_memory=device.type == "cuda",
                             generator=epoch_generator(config.seed, epoch))
         model.train()
-        loss_sum = torch.zeros((), device=device)  # accumulated on device: no per-step sync
-        steps = 0
+        # accumulated on device: no per-step sync
+        loss_sum = torch.full((), self.state.epoch_loss_sum, device=device)
+        steps = done
         for batch in loader:
             batch = move_batch(batch, device, config.channels_last)
             loss = self._step(batch)
@@ -199,10 +209,15 @@ class _Fit:
             steps += 1
             self.state.global_step += 1
             now = time.monotonic()
-            if self.cb.should_stop and self.stop_throttle.due(now) and self.cb.should_stop():
-                raise Cancelled()
+            if self.stop_throttle.due(now):
+                if self.cb.should_checkpoint and self.cb.should_checkpoint():
+                    self.state.epoch_step, self.state.epoch_loss_sum = steps, float(loss_sum)
+                    self._save_last()
+                if self.cb.should_stop and self.cb.should_stop():
+                    raise Cancelled()
             if self.cb.on_progress and self.progress_throttle.due(now):
                 self._emit_progress(epoch, float(loss.detach()), now)
+        self.state.epoch_step, self.state.epoch_loss_sum = 0, 0.0
         mean_loss = float(loss_sum) / max(1, steps)
         if not math.isfinite(mean_loss):
             raise TrainerError("non_finite_loss",
@@ -263,7 +278,7 @@ class _Fit:
                          epoch, config.monitor, s.best_value, s.best_epoch, patience)
         return metrics
 
-    def _finish(self, resumed_from: int) -> FitResult:
+    def _finish(self, resumed_from: tuple[int, int]) -> FitResult:
         s = self.state
         if self.best_path.exists():
             self.model.load_state_dict(ckpt.load(self.best_path)["model"])
@@ -279,4 +294,5 @@ class _Fit:
         shutil.rmtree(artifact, ignore_errors=True)
         staging.rename(artifact)
         return FitResult(artifact_dir=artifact, metrics=s.best_metrics, best_epoch=s.best_epoch,
-                         resumed_from_epoch=resumed_from, history=list(s.history))
+                         resumed_from_epoch=resumed_from[0], resumed_from_step=resumed_from[1],
+                         history=list(s.history))
