@@ -163,6 +163,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 JOB_LEASE_SECONDS = env_float("JOB_LEASE_SECONDS", 60.0)
 JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 10.0)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+# Besides one at every epoch's end: a worker that dies loses at most this much training.
+JOB_CHECKPOINT_EVERY_SECONDS = env_float("JOB_CHECKPOINT_EVERY_SECONDS", 600.0)
 TRAINING_DEVICE = env_str("TRAINING_DEVICE", "")  # "" = cuda when available, else cpu
 
 LOGGING = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -99,13 +100,16 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
         device=settings.TRAINING_DEVICE or None,
     )
     result = trainer.fit(_callbacks(job.pk, owner, heartbeat))
-    if result.resumed_from_epoch:
-        Job.objects.filter(pk=job.pk).update(resumed_from_epoch=result.resumed_from_epoch)
+    if result.resumed_from_step:
+        Job.objects.filter(pk=job.pk).update(
+            resumed_from_epoch=result.resumed_from_epoch, resumed_from_step=result.resumed_from_step
+        )
     return result
 
 
 def _callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
     mine = Job.objects.filter(pk=job_id, lease_owner=owner)
+    last_checkpoint = time.monotonic()
 
     def on_progress(progress: Progress) -> None:
         mine.update(
@@ -128,6 +132,8 @@ def _callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
             mine.update(metrics=metrics)
 
     def on_checkpoint(path: Path) -> None:
+        nonlocal last_checkpoint
+        last_checkpoint = time.monotonic()
         storage = get_storage()
         if storage.is_remote:  # another machine may have to resume this job
             storage.save_file(checkpoint_key(job_id), path)
@@ -135,7 +141,15 @@ def _callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
     def should_stop() -> bool:
         return heartbeat.lost.is_set() or worker_stopping.is_set() or _cancel_requested(job_id)
 
-    return Callbacks(on_progress=on_progress, on_metrics=on_metrics, on_checkpoint=on_checkpoint, should_stop=should_stop)
+    def should_checkpoint() -> bool:
+        if heartbeat.lost.is_set():
+            return False  # the job is another worker's now: the work folder is not ours to write
+        if worker_stopping.is_set():  # handed back next: the next worker goes on from this step
+            return not _cancel_requested(job_id)
+        return time.monotonic() - last_checkpoint >= settings.JOB_CHECKPOINT_EVERY_SECONDS
+
+    return Callbacks(on_progress=on_progress, on_metrics=on_metrics, on_checkpoint=on_checkpoint,
+                     should_stop=should_stop, should_checkpoint=should_checkpoint)
 
 
 def _cancel_requested(job_id: int) -> bool:

@@ -27,7 +27,7 @@ class JobSerializer(serializers.ModelSerializer):
         model = Job
         fields = [
             "id", "name", "template", "dataset", "status", "hyperparameters", "progress", "metrics",
-            "error", "model", "cancel_requested", "attempts", "resumed_from_epoch",
+            "error", "model", "cancel_requested", "attempts", "resumed_from_epoch", "resumed_from_step",
             "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
@@ -47,6 +47,7 @@ class JobSerializer(serializers.ModelSerializer):
             "cancel_requested": job.cancel_requested,
             "attempts": job.attempts,
             "resumed_from_epoch": job.resumed_from_epoch,
+            "resumed_from_step": job.resumed_from_step,
             "created_at": _iso(job.created_at),
             "started_at": _iso(job.started_at),
             "finished_at": _iso(job.finished_at),

@@ -132,4 +132,5 @@ def test_a_worker_stopped_gracefully_hands_its_job_to_the_next_worker(api, templ
     start_worker("training", "arriving")
     job = wait_job(api, job_id, timeout=180)
     assert job["status"] == "succeeded"
-    assert job["attempts"] == 2 and job["resumed_from_epoch"] >= 1
+    assert job["attempts"] == 2 and job["resumed_from_epoch"] >= 2
+    assert job["resumed_from_step"] > 0

@@ -194,3 +194,61 @@ def test_a_finished_job_frees_its_checkpoints_and_keeps_its_model(user, template
     if outcome == "succeeded":
         model = ModelVersion.objects.get(job=job)
         assert any(get_storage().local_dir(model.artifact_key).iterdir())
+
+
+def test_a_job_handed_back_mid_epoch_goes_on_from_the_step_it_stopped_at(user, templates, dataset, no_queue, monkeypatch):
+    import torch
+
+    from platform_api.training import runner
+    from trainers.engine import loop
+
+    monkeypatch.setattr(loop, "STOP_POLL_INTERVAL_S", 0)  # look for a stop after every step
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "resolution": 32, "epochs": 2, "batch_size": 4})
+    steps, stopped = [], []  # 16 training images, batches of 4: 4 steps per epoch
+    step = loop._Fit._step
+
+    def counting_step(fit, batch):
+        steps.append(1)
+        if len(steps) == 3 and not stopped:
+            stopped.append(1)
+            runner.worker_stopping.set()  # SIGTERM arrives during epoch 1's third step
+        return step(fit, batch)
+
+    monkeypatch.setattr(loop._Fit, "_step", counting_step)
+    try:
+        run_job(job.pk)
+    finally:
+        runner.worker_stopping.clear()
+    saved = torch.load(runner.job_work_dir(job.pk) / "checkpoints" / "last.pt", weights_only=True)["state"]
+    assert (saved["epoch"], saved["epoch_step"], saved["global_step"]) == (0, 3, 3)
+
+    steps.clear()
+    run_job(job.pk)  # the next worker
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error_message
+    assert len(steps) == 2 * 4 - 3  # no step trained twice
+    assert (job.resumed_from_epoch, job.resumed_from_step) == (0, 3)
+    assert job.progress["step"] == 8
+
+
+@pytest.mark.parametrize("every_seconds, expected", [(3600, [0]), (0, [1, 2, 3, 4, 0])])
+def test_checkpoints_are_written_mid_epoch_every_job_checkpoint_every_seconds(
+    user, templates, dataset, settings, monkeypatch, every_seconds, expected
+):
+    from trainers.engine import loop
+
+    monkeypatch.setattr(loop, "STOP_POLL_INTERVAL_S", 0)
+    settings.JOB_CHECKPOINT_EVERY_SECONDS = every_seconds
+    saved_epoch_steps = []
+    save = loop.ckpt.atomic_save
+
+    def recording_save(obj, path):
+        if path.name == "last.pt":
+            saved_epoch_steps.append(obj["state"]["epoch_step"])
+        return save(obj, path)
+
+    monkeypatch.setattr(loop.ckpt, "atomic_save", recording_save)
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "resolution": 32, "epochs": 1, "batch_size": 4})
+    run_job(job.pk)
+    assert Job.objects.get(pk=job.pk).status == "succeeded"
+    assert saved_epoch_steps == expected  # 0: the epoch's own checkpoint
