@@ -51,6 +51,15 @@ def unload(deployment_id: int) -> None:
             del _models[key]
 
 
+def keep_only(deployment_ids: set[int]) -> list[int]:
+    """Frees every model whose deployment is not in `deployment_ids`; returns their ids."""
+    with _registry_lock:
+        gone = [key for key in _models if key[0] not in deployment_ids]
+        for key in gone:
+            del _models[key]
+    return sorted({deployment_id for deployment_id, _ in gone})
+
+
 def predict(deployment_id: int, artifact_key: str, images: list) -> list:
     loaded = get_or_load(deployment_id, artifact_key)
     with loaded.lock:  # one batch at a time per model keeps memory bounded

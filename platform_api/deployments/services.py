@@ -6,6 +6,7 @@ import binascii
 import io
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -104,4 +105,23 @@ def decode_base64(items: list) -> tuple[list[bytes | None], dict[str, list[str]]
 
 
 def predict(deployment: Deployment, images: list[Image.Image]) -> list:
+    _forget_stopped_deployments()
     return runtime.predict(deployment.pk, deployment.model_version.artifact_key, images)
+
+
+# A deployment stopped through another web process is still in this one's memory: predict
+# requests sweep such models out, at most this often.
+SWEEP_INTERVAL_S = 30.0
+_last_sweep = float("-inf")
+
+
+def _forget_stopped_deployments() -> None:
+    global _last_sweep
+    now = time.monotonic()
+    if now - _last_sweep < SWEEP_INTERVAL_S:
+        return
+    _last_sweep = now
+    ready = set(Deployment.objects.filter(status=Deployment.Status.READY).values_list("pk", flat=True))
+    forgotten = runtime.keep_only(ready)
+    if forgotten:
+        log.info("freed the models of deployments stopped elsewhere: %s", forgotten)

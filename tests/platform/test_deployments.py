@@ -97,3 +97,14 @@ def test_predict_refuses_an_oversized_upload_without_reading_it(api, deployment,
     response = predict_multipart(api, deployment.pk, held_out(("red",)))
     assert response.status_code == 400
     assert "limit is 100" in response.json()["images"]["0"][0]
+
+
+def test_a_deployment_stopped_by_another_web_process_is_freed_here_by_the_next_predict(api, deployment, monkeypatch):
+    other = Deployment.objects.create(owner=deployment.owner, model_version=deployment.model_version)
+    services.load_deployment(other.pk)
+    assert {key[0] for key in runtime._models} >= {deployment.pk, other.pk}
+    Deployment.objects.filter(pk=other.pk).update(status="stopped")  # what stop() does in the other process
+    monkeypatch.setattr(services, "_last_sweep", float("-inf"))
+    assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200
+    assert other.pk not in {key[0] for key in runtime._models}
+    assert deployment.pk in {key[0] for key in runtime._models}
