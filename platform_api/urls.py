@@ -22,3 +22,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+# Unmatched /api/ paths and crashes answer JSON like every other API error.
+handler404 = "platform_api.errors.not_found"
+handler500 = "platform_api.errors.server_error"

@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 
 
 class UploadRejected(Exception):
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, status: int = 400):
         super().__init__(message)
         self.field = field
         self.message = message
+        self.status = status  # 413 for an archive over the size limit
 
 
 def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) -> Dataset:
@@ -32,7 +33,7 @@ def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) ->
     if fmt not in FORMAT_TASKS:
         raise UploadRejected("format", f"must be one of {', '.join(FORMAT_TASKS)}, got {fmt!r}")
     if size > settings.MAX_DATASET_UPLOAD_BYTES:
-        raise UploadRejected("archive", f"is {size} bytes; the limit is {settings.MAX_DATASET_UPLOAD_BYTES} bytes")
+        raise UploadRejected("archive", f"is {size} bytes; the limit is {settings.MAX_DATASET_UPLOAD_BYTES} bytes", 413)
     if not zipfile.is_zipfile(archive_path):
         raise UploadRejected("archive", "is not a zip archive")
     from workers.tasks import import_dataset_task

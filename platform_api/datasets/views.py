@@ -30,10 +30,8 @@ class DatasetViewSet(
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         slack = 1024 * 1024  # multipart headers and the other fields
         if declared > settings.MAX_DATASET_UPLOAD_BYTES + slack:
-            return error_response(
-                f"upload of {declared} bytes is larger than the limit of {settings.MAX_DATASET_UPLOAD_BYTES} bytes",
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+            message = f"upload of {declared} bytes is larger than the limit of {settings.MAX_DATASET_UPLOAD_BYTES} bytes"
+            return Response({"archive": [message]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         upload = DatasetUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         archive = upload.validated_data["archive"]
@@ -46,7 +44,7 @@ class DatasetViewSet(
                 archive.size,
             )
         except services.UploadRejected as exc:
-            return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({exc.field: [exc.message]}, status=exc.status)
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):

@@ -24,7 +24,8 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
                 {"detail": f"deployment {deployment.pk} is {deployment.status}, not ready"}, status=status.HTTP_409_CONFLICT
             )
         errors = {}
-        if request.FILES:
+        multipart = request.content_type.startswith("multipart/")
+        if multipart:
             raw = []
             for index, upload in enumerate(request.FILES.getlist("image")):
                 too_big = upload.size > settings.MAX_PREDICT_IMAGE_BYTES  # checked before reading it into memory
@@ -39,7 +40,8 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
         try:
             images = services.decode_images(raw, errors)
         except services.BadImages as exc:
-            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+            # Errors name the field the client sent: multipart `image`, or JSON `images`.
+            return Response({"image" if multipart else "images": exc.errors["images"]}, status=status.HTTP_400_BAD_REQUEST)
         return Response({"predictions": services.predict(deployment, images)})
 
     @extend_schema(request=None, responses={200: DeploymentSerializer})

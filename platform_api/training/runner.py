@@ -198,7 +198,8 @@ def _register_model(job: Job, owner: str, result: FitResult) -> None:
     artifact_key = f"models/job-{job.pk}"
     get_storage().save_dir(result.artifact_dir, artifact_key)
     with transaction.atomic():
-        if not finish(job.pk, owner, Job.Status.SUCCEEDED, metrics=result.metrics):
+        # The job keeps its latest evaluation's metrics (API.md); the model has the best epoch's.
+        if not finish(job.pk, owner, Job.Status.SUCCEEDED):
             log.warning("job %s: lease lost before the model was registered; leaving it to its new owner", job.pk)
             return
         ModelVersion.objects.get_or_create(

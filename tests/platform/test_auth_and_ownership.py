@@ -37,3 +37,40 @@ def test_another_user_s_dataset_is_not_found(api, other_api, user):
     assert api.get(f"/api/v1/datasets/{dataset.pk}/").status_code == 200
     assert other_api.get(f"/api/v1/datasets/{dataset.pk}/").status_code == 404
     assert other_api.get("/api/v1/datasets/").json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("post", "/api/v1/datasets/"), ("get", "/api/v1/datasets/1/"), ("delete", "/api/v1/datasets/1/"),
+        ("post", "/api/v1/jobs/"), ("get", "/api/v1/jobs/1/"), ("get", "/api/v1/jobs/1/metrics/"),
+        ("post", "/api/v1/jobs/1/cancel/"), ("get", "/api/v1/models/1/"), ("post", "/api/v1/models/1/deploy/"),
+        ("get", "/api/v1/deployments/1/"), ("post", "/api/v1/deployments/1/predict/"),
+        ("post", "/api/v1/deployments/1/stop/"), ("post", "/api/v1/weights/"),
+    ],
+)
+def test_every_action_refuses_requests_without_a_token(db, method, url):
+    response = getattr(APIClient(), method)(url)
+    assert response.status_code == 401
+    assert "credentials" in response.json()["detail"]
+
+
+def test_an_unknown_api_path_answers_json(api):
+    response = api.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "/api/v1/no-such-thing/" in response.json()["detail"]
+
+
+def test_a_crash_answers_json_without_leaking_the_exception(api, user):
+    from unittest import mock
+
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=user).key}")
+    with mock.patch("platform_api.datasets.views.DatasetViewSet.list", side_effect=RuntimeError("secret detail")):
+        response = client.get("/api/v1/datasets/")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert "secret" not in response.content.decode()

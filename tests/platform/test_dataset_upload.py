@@ -57,11 +57,19 @@ def test_it_refuses_an_unknown_format(api, tmp_path):
     assert Dataset.objects.count() == 0
 
 
-def test_it_refuses_an_upload_over_the_size_limit(api, tmp_path, settings):
-    settings.MAX_DATASET_UPLOAD_BYTES = 1000
-    response = upload_dataset(api, classification_zip(tmp_path / "d.zip"))
-    assert response.status_code in (400, 413)
-    assert "limit" in str(response.json())
+@pytest.mark.parametrize(
+    "limit, size",
+    [(1000, 3_000_000), (2_000_000, 2_000_001)],
+    ids=["refused-from-its-content-length", "refused-once-received"],
+)
+def test_it_refuses_an_upload_over_the_size_limit(api, tmp_path, settings, limit, size):
+    settings.MAX_DATASET_UPLOAD_BYTES = limit
+    archive = classification_zip(tmp_path / "d.zip")
+    with archive.open("ab") as padded:
+        padded.write(b"\0" * (size - archive.stat().st_size))
+    response = upload_dataset(api, archive)
+    assert response.status_code == 413
+    assert "the limit of" in response.json()["archive"][0] or "the limit is" in response.json()["archive"][0]
     assert Dataset.objects.count() == 0
 
 

@@ -1,4 +1,5 @@
 """Deploy and predict, on a model trained in-process by the real runner."""
+import io
 from unittest import mock
 
 import pytest
@@ -90,13 +91,27 @@ def test_deploy_returns_a_pending_deployment_that_becomes_ready(api, model_versi
 def test_another_user_cannot_deploy_or_call_a_model(api, other_api, deployment, model_version):
     assert other_api.post(f"/api/v1/models/{model_version.pk}/deploy/").status_code == 404
     assert predict_base64(other_api, deployment.pk, held_out(("red",))).status_code == 404
+    for url in (f"/api/v1/models/{model_version.pk}/", f"/api/v1/deployments/{deployment.pk}/",
+                f"/api/v1/jobs/{model_version.job_id}/", f"/api/v1/jobs/{model_version.job_id}/metrics/",
+                f"/api/v1/datasets/{model_version.dataset_id}/"):
+        assert api.get(url).status_code == 200, url
+        assert other_api.get(url).status_code == 404, url
+    assert other_api.post(f"/api/v1/deployments/{deployment.pk}/stop/").status_code == 404
+    assert other_api.get("/api/v1/models/").json()["count"] == 0
+    assert api.get("/api/v1/models/").json()["count"] == 1
 
 
 def test_predict_refuses_an_oversized_upload_without_reading_it(api, deployment, settings):
     settings.MAX_PREDICT_IMAGE_BYTES = 100
     response = predict_multipart(api, deployment.pk, held_out(("red",)))
     assert response.status_code == 400
-    assert "limit is 100" in response.json()["images"]["0"][0]
+    assert "limit is 100" in response.json()["image"]["0"][0]  # named as the client sent it
+
+
+def test_a_multipart_predict_without_image_files_names_the_image_field(api, deployment):
+    response = api.post(f"/api/v1/deployments/{deployment.pk}/predict/", {"file": io.BytesIO(b"x")}, format="multipart")
+    assert response.status_code == 400
+    assert "send one or more images" in response.json()["image"][0]
 
 
 def test_a_deployment_stopped_by_another_web_process_is_freed_here_by_the_next_predict(api, deployment, monkeypatch):

@@ -252,3 +252,22 @@ def test_checkpoints_are_written_mid_epoch_every_job_checkpoint_every_seconds(
     run_job(job.pk)
     assert Job.objects.get(pk=job.pk).status == "succeeded"
     assert saved_epoch_steps == expected  # 0: the epoch's own checkpoint
+
+
+def test_a_finished_job_shows_its_latest_metrics_and_its_model_the_best_epoch_s(user, templates, dataset, monkeypatch, api):
+    import dataclasses
+
+    from platform_api.registry.models import ModelVersion
+    from platform_api.training import runner
+
+    fit = runner._fit
+    best = {"accuracy": 0.123, "from": "the best epoch"}  # as if an earlier epoch had been the best
+    monkeypatch.setattr(runner, "_fit", lambda *args: dataclasses.replace(fit(*args), metrics=best))
+    job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "resolution": 32, "epochs": 2})
+    run_job(job.pk)
+    body = api.get(f"/api/v1/jobs/{job.pk}/").json()
+    history = api.get(f"/api/v1/jobs/{job.pk}/metrics/").json()
+    assert body["status"] == "succeeded"
+    assert body["metrics"] == history[-1]["metrics"] and history[-1]["epoch"] == 2
+    assert ModelVersion.objects.get(job_id=job.pk).metrics == best
+    assert api.get(f"/api/v1/models/{body['model']}/").json()["metrics"] == best
