@@ -11,7 +11,7 @@ def _shapes(backbone, size=64):
     return {k: (v.shape[1], size // v.shape[-1]) for k, v in out.items()}
 
 
-@pytest.mark.parametrize("name", ["tiny_test", "resnet18", "resnet50", "efficientnet_b0", "mobilenet_v3_large"])
+@pytest.mark.parametrize("name", ["tiny_test", "resnet18", "resnet50", "efficientnet_b0", "mobilenet_v3_large", "stdc1", "stdc2"])
 def test_backbone_returns_four_levels_with_declared_channels_and_strides(name):
     bb = build_backbone(name)
     assert bb.strides == {"res2": 4, "res3": 8, "res4": 16, "res5": 32}
@@ -25,7 +25,7 @@ def test_resnet50_channels_match_the_paper():
 
 def test_every_required_backbone_is_registered():
     for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
-                 "resnext101_32x8d", "efficientnet_b0", "mobilenet_v3_large", "tiny_test"):
+                 "resnext101_32x8d", "efficientnet_b0", "mobilenet_v3_large", "stdc1", "stdc2", "tiny_test"):
         assert name in BACKBONES
 
 
@@ -53,3 +53,45 @@ def test_register_backbone_adds_a_named_factory_and_refuses_duplicates():
 def test_an_unknown_backbone_names_the_registered_ones():
     with pytest.raises(KeyError, match="tiny_test"):
         build_backbone("nope")
+
+
+# The ImageNet classifier the STDC authors put on top (conv_last 1x1 + BN, fc, BN, linear to
+# 1000 classes), which the paper's parameter and FLOP counts include.
+STDC_HEAD_PARAMS = (1024 * 1024 + 2 * 1024) + 1024 * 1024 + 2 * 1024 + 1024 * 1000
+STDC_HEAD_MACS = 7 * 7 * 1024 * 1024 + 1024 * 1024 + 1024 * 1000
+
+
+def _conv_macs(model, size=224):
+    macs = []
+
+    def count(module, _, out):
+        kernel = module.kernel_size[0] * module.kernel_size[1]
+        macs.append(out[0].numel() * module.in_channels // module.groups * kernel)
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, size, size))
+    for hook in hooks:
+        hook.remove()
+    return sum(macs)
+
+
+@pytest.mark.parametrize("name, params_m, mflops", [("stdc1", 8.44, 813), ("stdc2", 12.47, 1446)])
+def test_stdc_matches_the_paper_s_size_and_cost(name, params_m, mflops):
+    """STDCNet813 / STDCNet1446: 8.44M / 12.47M parameters with the ImageNet head; the names
+    are their multiply-adds at 224x224 (convolutions count here; BN and pooling the rest)."""
+    model = build_backbone(name)
+    assert model.out_channels == {"res2": 64, "res3": 256, "res4": 512, "res5": 1024}
+    params = sum(p.numel() for p in model.parameters()) + STDC_HEAD_PARAMS
+    assert params / 1e6 == pytest.approx(params_m, abs=0.005)
+    assert (_conv_macs(model) + STDC_HEAD_MACS) / 1e6 == pytest.approx(mflops, rel=0.015)
+
+
+def test_stdc_modules_concatenate_halving_blocks_and_keep_the_authors_key_names():
+    from trainers.backbones.stdc import block_widths
+
+    assert block_widths(256, 4) == [128, 64, 32, 32] and block_widths(512, 2) == [256, 256]
+    keys = build_backbone("stdc1").state_dict().keys()
+    assert {"features.0.conv.weight", "features.2.avd_layer.0.weight", "features.2.conv_list.3.bn.running_var",
+            "features.7.conv_list.0.conv.weight"} <= set(keys)
+    assert not any(key.startswith("features.8") for key in keys)  # 2 + 2*3 modules

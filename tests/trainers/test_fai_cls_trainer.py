@@ -160,3 +160,12 @@ def test_bf16_and_fp32_predictors_agree_on_the_top_class(single_label_run):
     bf16 = FaiClsPredictor(single_label_run.artifact_dir, device="cpu", bf16=True).predict(images)
     assert [p[0]["cls_id"] for p in fp32] == [p[0]["cls_id"] for p in bf16]
     assert all(abs(a[0]["conf"] - b[0]["conf"]) < 0.05 for a, b in zip(fp32, bf16))
+
+
+def test_stdc_backbones_train_under_bf16_and_channels_last_and_predict(tmp_path):
+    root = write_dataset(tmp_path / "data", {"train": 16, "valid": 8})
+    result = _fit(root, root / "work", backbone="stdc1", resolution=64, epochs=2, features="res5")
+    assert 0.0 <= result.metrics["accuracy"] <= 1.0 and len(result.history) == 2
+    assert all(torch.isfinite(torch.tensor(h["train_loss"])) for h in result.history)
+    predictions = load_predictor(result.artifact_dir).predict([image for _, image in _held_out([["red"]], n=2)])
+    assert len(predictions) == 2 and predictions[0][0]["label"] in ("red", "blue")

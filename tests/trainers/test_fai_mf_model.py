@@ -75,8 +75,9 @@ def test_a_query_with_an_empty_mask_attends_everything_instead_of_nothing():
     assert torch.isfinite(outputs["pred_logits"]).all()
 
 
-def test_model_with_tiny_backbone_trains_every_part():
-    config = MaskFormerConfig(num_classes=2, num_queries=4, resolution=64, backbone="tiny_test",
+@pytest.mark.parametrize("backbone", ["tiny_test", "stdc1"])  # stdc2 is the seed's fai-mf-m-ade backbone
+def test_model_trains_every_part(backbone):
+    config = MaskFormerConfig(num_classes=2, num_queries=4, resolution=64, backbone=backbone,
                               pixel_decoder_out_dim=32, pixel_decoder_feat_dim=32, pixel_decoder_encoder_layers=1,
                               transformer_predictor_hidden_dim=32, transformer_predictor_dec_layers=2,
                               head_out_dim=16, num_heads=4, encoder_ffn_dim=32, decoder_ffn_dim=32, num_points=64)

@@ -10,7 +10,7 @@ import pydantic
 from trainers.hyperparameters import parse_strict
 
 BACKBONE_CHOICES = ["resnet18", "resnet34", "resnet50", "resnet101", "resnext50_32x4d",
-                    "efficientnet_b0", "mobilenet_v3_large", "tiny_test"]
+                    "efficientnet_b0", "mobilenet_v3_large", "stdc1", "stdc2", "tiny_test"]
 
 
 def _p(name, type, default, min=None, max=None, step=None, choices=None, log_scale=False, description=""):
@@ -20,7 +20,8 @@ def _p(name, type, default, min=None, max=None, step=None, choices=None, log_sca
 
 HYPERPARAMETERS: list[dict[str, Any]] = [
     _p("backbone", "enum", "resnet50", choices=BACKBONE_CHOICES,
-       description="Feature extractor (torchvision architectures, random init unless pretrained_weights is set)."),
+       description="Feature extractor, random init unless pretrained_weights is set: torchvision architectures, "
+                   "or STDC (stdc1 = STDC-Small / STDCNet813, stdc2 = STDC-Large / STDCNet1446)."),
     _p("features", "enum", "res5", choices=["res2", "res3", "res4", "res5"],
        description="Backbone feature level fed to the head (res5 = highest level, stride 32)."),
     _p("num_layers", "int", 2, 1, 2, 1,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from trainers.hyperparameters import parse_strict
 
 BACKBONES = ("resnet50", "resnet101", "resnet18", "resnet34", "resnext50_32x4d",
-             "efficientnet_b0", "mobilenet_v3_large", "tiny_test")
+             "efficientnet_b0", "mobilenet_v3_large", "stdc1", "stdc2", "tiny_test")
 Dim = Annotated[int, Field(ge=16, le=1024, multiple_of=16)]  # multiples of 16: 8 attention heads fit
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
