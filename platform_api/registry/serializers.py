@@ -25,3 +25,12 @@ class WeightsUploadSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     architecture = serializers.CharField(max_length=100)
     file = serializers.FileField()
+
+    def validate_architecture(self, value: str) -> str:
+        # A typo here would only surface later, as a job failing with weights_not_registered.
+        from trainers.weights import weight_architectures
+
+        known = weight_architectures()
+        if value not in known:
+            raise serializers.ValidationError(f"unknown architecture {value!r}; one of: {', '.join(known)}")
+        return value

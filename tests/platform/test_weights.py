@@ -51,3 +51,11 @@ def test_it_refuses_a_duplicate_name_for_the_same_architecture(api):
     assert response.status_code == 400
     assert "already registered" in response.json()["file"][0]
     assert register(api, architecture="resnet50").status_code == 201
+
+
+def test_it_refuses_an_architecture_no_trainer_uses(api):
+    response = register(api, architecture="resnet-50")
+    assert response.status_code == 400
+    message = response.json()["architecture"][0]
+    assert "resnet-50" in message and "resnet50" in message and "bn_inception" in message and "stdc2" in message
+    assert PretrainedWeights.objects.count() == 0
