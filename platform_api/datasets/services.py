@@ -47,6 +47,22 @@ def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) ->
     return dataset
 
 
+class DatasetBusy(Exception):
+    pass
+
+
+def delete_dataset(dataset: Dataset) -> None:
+    """Deletes the dataset and then its stored archive and files. Raises ProtectedError when
+    jobs or models use it, DatasetBusy while a worker imports it (it would publish files
+    after the delete)."""
+    if dataset.status == Dataset.Status.IMPORTING:
+        raise DatasetBusy(f"dataset {dataset.pk} is importing; delete it once the import has finished")
+    prefix = f"datasets/{dataset.pk}"
+    with transaction.atomic():
+        dataset.delete()
+        transaction.on_commit(lambda: get_storage().delete(prefix))
+
+
 def import_limits() -> ImportLimits:
     return ImportLimits(max_uncompressed_bytes=settings.MAX_DATASET_UNCOMPRESSED_BYTES, max_files=settings.MAX_DATASET_FILES)
 

@@ -49,7 +49,10 @@ class DatasetViewSet(
 
     def destroy(self, request, *args, **kwargs):
         try:
-            return super().destroy(request, *args, **kwargs)
+            services.delete_dataset(self.get_object())
         except ProtectedError:
             return error_response("dataset is used by training jobs or models", status.HTTP_409_CONFLICT)
+        except services.DatasetBusy as exc:
+            return error_response(str(exc), status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -28,6 +28,15 @@ def check_state_dict(path: Path) -> int:
     return len(state)
 
 
+def delete_weights(weights: PretrainedWeights) -> None:
+    """Deletes the row, then its file (jobs that name it later fail with weights_not_registered)."""
+    file_key = weights.file_key
+    with transaction.atomic():
+        weights.delete()
+        if file_key:
+            transaction.on_commit(lambda: get_storage().delete(file_key))
+
+
 def register_weights(owner, name: str, architecture: str, path: Path, size: int) -> PretrainedWeights:
     check_state_dict(path)
     try:

@@ -49,3 +49,7 @@ class PretrainedWeightsViewSet(
         except services.WeightsRejected as exc:
             return Response({"file": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(PretrainedWeightsSerializer(weights).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, *args, **kwargs):
+        services.delete_weights(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
