@@ -14,7 +14,7 @@ from platform_api.env import env_bool, env_float, env_int, env_list, env_path, e
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
-for sub in ("broker/queue", "broker/processed", "broker/control", "storage", "tmp", "work", "datasets", "static"):
+for sub in ("broker/queue", "broker/processed", "broker/control", "storage", "tmp", "work", "static"):
     (DATA_DIR / sub).mkdir(parents=True, exist_ok=True)
 
 
@@ -123,9 +123,8 @@ STORAGE_LOCAL_ROOT = env_path("STORAGE_LOCAL_ROOT", DATA_DIR / "storage")
 S3_BUCKET = env_str("S3_BUCKET", "")
 S3_PREFIX = env_str("S3_PREFIX", "")
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "") or None
-# Local caches the worker and the web server train and serve from.
+# Where a worker keeps a running job's checkpoints (removed once the job has ended).
 WORK_DIR = env_path("WORK_DIR", DATA_DIR / "work")
-DATASET_CACHE_DIR = env_path("DATASET_CACHE_DIR", DATA_DIR / "datasets")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],

@@ -32,7 +32,7 @@ def _forget_stored_files():
     data_dir = _temporary_data_dir()
     if data_dir is None:
         return
-    folders = (settings.STORAGE_LOCAL_ROOT, settings.WORK_DIR, settings.DATASET_CACHE_DIR, data_dir / "s3-cache", data_dir / "tmp")
+    folders = (settings.STORAGE_LOCAL_ROOT, settings.WORK_DIR, data_dir / "s3-cache", data_dir / "tmp")
     for folder in folders:
         if not Path(folder).is_relative_to(data_dir):
             continue
