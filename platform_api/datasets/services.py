@@ -93,7 +93,8 @@ def import_dataset(dataset_id: int) -> None:
             return
         finally:
             shutil.rmtree(dest, ignore_errors=True)
-        mine.update(
+        mine.update(  # update() skips auto_now: updated_at is set here
+            updated_at=timezone.now(),
             status=Dataset.Status.READY,
             error="",
             content_key=content_key,
@@ -132,7 +133,7 @@ def recover_stale_imports() -> list[int]:
 
 
 def _fail(rows, message: str) -> None:
-    rows.update(status=Dataset.Status.FAILED, error=message, lease_owner="", lease_expires_at=None)
+    rows.update(status=Dataset.Status.FAILED, error=message, lease_owner="", lease_expires_at=None, updated_at=timezone.now())
 
 
 def local_dataset_dir(dataset: Dataset) -> Path:

@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from platform_api.deployments import runtime
@@ -44,15 +45,19 @@ def load_deployment(deployment_id: int) -> None:
             runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key)
         except Exception as exc:
             log.exception("deployment %s failed to load", deployment_id)
-            Deployment.objects.filter(pk=deployment_id).update(status=Deployment.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            Deployment.objects.filter(pk=deployment_id).update(
+                status=Deployment.Status.FAILED, error=f"{type(exc).__name__}: {exc}", updated_at=timezone.now()
+            )
             return
-        Deployment.objects.filter(pk=deployment_id, status=Deployment.Status.PENDING).update(status=Deployment.Status.READY)
+        Deployment.objects.filter(pk=deployment_id, status=Deployment.Status.PENDING).update(
+            status=Deployment.Status.READY, updated_at=timezone.now()
+        )
     finally:
         connection.close()
 
 
 def stop(deployment: Deployment) -> Deployment:
-    Deployment.objects.filter(pk=deployment.pk).update(status=Deployment.Status.STOPPED)
+    Deployment.objects.filter(pk=deployment.pk).update(status=Deployment.Status.STOPPED, updated_at=timezone.now())
     runtime.unload(deployment.pk)
     deployment.refresh_from_db()
     return deployment

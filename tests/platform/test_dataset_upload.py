@@ -1,4 +1,5 @@
 import io
+from datetime import datetime
 
 import pytest
 
@@ -25,6 +26,8 @@ def test_import_makes_the_dataset_ready_with_classes_and_split_counts(api, tmp_p
     assert body["classes"] == ["blue", "green", "red"]
     assert body["splits"] == {"train": 24, "valid": 12}
     assert body["num_images"] == 36
+    # the change to ready is dated
+    assert datetime.fromisoformat(body["updated_at"]) > datetime.fromisoformat(body["created_at"])
 
 
 def test_a_corrupt_image_fails_the_import_with_a_message_naming_it(api, tmp_path, django_capture_on_commit_callbacks):

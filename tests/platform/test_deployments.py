@@ -1,5 +1,6 @@
 """Deploy and predict, on a model trained in-process by the real runner."""
 import io
+from datetime import datetime
 from unittest import mock
 
 import pytest
@@ -75,7 +76,10 @@ def test_predict_refuses_an_empty_request_and_too_many_images(api, deployment, s
 
 
 def test_a_stopped_deployment_refuses_predictions_and_frees_its_model(api, deployment):
-    assert api.post(f"/api/v1/deployments/{deployment.pk}/stop/").json()["status"] == "stopped"
+    ready_at = api.get(f"/api/v1/deployments/{deployment.pk}/").json()["updated_at"]
+    stopped = api.post(f"/api/v1/deployments/{deployment.pk}/stop/").json()
+    assert stopped["status"] == "stopped"
+    assert datetime.fromisoformat(stopped["updated_at"]) > datetime.fromisoformat(ready_at)
     assert all(key[0] != deployment.pk for key in runtime._models)
     response = predict_base64(api, deployment.pk, held_out(("red",)))
     assert response.status_code == 409
