@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import random
 import zipfile
+import zlib
 from pathlib import Path
 
 from PIL import Image
@@ -38,7 +39,9 @@ def classification_zip(
             for colour in classes:
                 for n in range(count):
                     name = f"{root}{split}/{colour}/{n}.png"
-                    archive.writestr(name, image_bytes(colour_image(colour, size, seed=hash((split, n)) % 10_000)))
+                    # crc32, not hash(): str hashes change with every process (PYTHONHASHSEED)
+                    seed = zlib.crc32(f"{split}/{n}".encode()) % 10_000
+                    archive.writestr(name, image_bytes(colour_image(colour, size, seed=seed)))
     return path
 
 
