@@ -56,9 +56,30 @@ class HyperParameterForm(forms.ModelForm):
         return data
 
 
+class HyperParameterFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        """The rows together must offer only values the template's trainer accepts."""
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        declarations = [
+            {"name": data["name"], "type": data["type"], "default": data.get("default"), "min": data.get("minimum"),
+             "max": data.get("maximum"), "step": data.get("step"), "choices": data.get("choices"),
+             "log_scale": bool(data.get("log_scale")), "description": data.get("description") or ""}
+            for data in (form.cleaned_data for form in self.forms)
+            if data and not data.get("DELETE")
+        ]
+        from templates_registry.trainer_limits import trainer_problems
+
+        problems = trainer_problems(self.instance.trainer, declarations)
+        if problems:
+            raise ValidationError([f"{name}: {message}" for name, messages in problems.items() for message in messages])
+
+
 class HyperParameterInline(admin.TabularInline):
     model = HyperParameter
     form = HyperParameterForm
+    formset = HyperParameterFormSet
     extra = 0
     ordering = ["position", "id"]
 

@@ -89,6 +89,12 @@ def _read_file(path: Path) -> tuple[CatalogueTemplate | None, list[str]]:
         problems.append(f"hyperparameter {name}: declared more than once")
     for spec in entry.hyperparameters:
         problems += [f"hyperparameter {spec.name}: {p}" for p in spec_problems(spec)]
+    if not problems:
+        from templates_registry.trainer_limits import trainer_problems
+
+        for name, messages in trainer_problems(entry.trainer, entry.hyperparameters).items():
+            where = "" if name == "hyperparameters" else f"hyperparameter {name}: "
+            problems += [where + m for m in messages]
     return entry, problems
 
 

@@ -103,6 +103,8 @@ def update_template(template: Template, changes: dict[str, Any]) -> Template:
     rows_to_save: list[tuple[HyperParameter, HyperparameterSpec]] = []
     if "hyperparameters" in changes:
         hp_errors, rows_to_save = _merge_declarations(template, changes["hyperparameters"])
+        if not hp_errors:
+            hp_errors = _trainer_refusals(template, rows_to_save)
         if hp_errors:
             errors["hyperparameters"] = hp_errors
     if errors:
@@ -117,6 +119,14 @@ def update_template(template: Template, changes: dict[str, Any]) -> Template:
         template.is_active = changes["is_active"]
     template.save()
     return template
+
+
+def _trainer_refusals(template: Template, edited: list[tuple[HyperParameter, HyperparameterSpec]]) -> dict:
+    from templates_registry.trainer_limits import trainer_problems
+
+    replaced = {row.name: spec for row, spec in edited}
+    declarations = [replaced.get(spec["name"], spec) for spec in specs_for_template(template)]
+    return trainer_problems(template.trainer, declarations)
 
 
 def _merge_declarations(template, edits) -> tuple[Any, list]:

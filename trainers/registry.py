@@ -30,6 +30,7 @@ PredictorLoader = Callable[[Path], Predictor]
 
 _TRAINERS: dict[str, TrainerFactory] = {}
 _PREDICTORS: dict[str, PredictorLoader] = {}
+_HYPERPARAMETER_CHECKS: dict[str, Callable[[dict], Any]] = {}
 
 
 def register_trainer(key: str):
@@ -50,6 +51,26 @@ def register_predictor(key: str):
         return loader
 
     return decorator
+
+
+def register_hyperparameter_check(key: str):
+    """Decorator on `check(hyperparameters)`, which raises TrainerError for values the
+    trainer cannot run (its own, hard limits); the trainer's factory applies the same check."""
+
+    def decorator(check):
+        _HYPERPARAMETER_CHECKS[key] = check
+        return check
+
+    return decorator
+
+
+def check_hyperparameters(key: str, hyperparameters: dict[str, Any]) -> None:
+    """Raises TrainerError when trainer `key` would refuse these hyperparameters."""
+    if key not in _HYPERPARAMETER_CHECKS:
+        _ensure_registered(key)
+    if key not in _HYPERPARAMETER_CHECKS:
+        raise TrainerError("unknown_trainer", f"no trainer registered as {key!r}")
+    _HYPERPARAMETER_CHECKS[key](dict(hyperparameters))
 
 
 def _import_package(package: str) -> None:

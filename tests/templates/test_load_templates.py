@@ -8,6 +8,8 @@ from django.core.management import CommandError, call_command
 from templates_registry.catalogue_loader import CATALOGUE_DIR, load_catalogue, read_catalogue
 from templates_registry.models import HyperParameter, Template
 
+from .conftest import PERMISSIVE_TRAINER
+
 
 def entry(template_id="fai-cls", **overrides):
     data = {
@@ -15,7 +17,7 @@ def entry(template_id="fai-cls", **overrides):
         "name": "FAI classification",
         "task": "classification",
         "dataset_tasks": ["classification"],
-        "trainer": "fai_cls",
+        "trainer": PERMISSIVE_TRAINER,
         "description": "backbone + MLP head",
         "hyperparameters": [
             {"name": "batch_size", "type": "int", "default": 32, "min": 1, "max": 128, "step": 1,
@@ -49,7 +51,7 @@ def test_it_loads_templates_with_parameters_in_file_order(db, tmp_path):
                                                            dataset_tasks=["instance_segmentation", "semantic_segmentation"])))
     assert report.created == ["fai-cls", "fai-mf"]
     template = Template.objects.get(pk="fai-cls")
-    assert (template.task, template.trainer, template.is_active) == ("classification", "fai_cls", True)
+    assert (template.task, template.trainer, template.is_active) == ("classification", PERMISSIVE_TRAINER, True)
     assert list(template.hyperparameters.values_list("name", "position")) == [
         ("batch_size", 0), ("lr", 1), ("multi_label", 2)]
     batch = template.hyperparameters.get(name="batch_size")

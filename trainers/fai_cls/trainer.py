@@ -13,7 +13,7 @@ from trainers.core import (
 )
 from trainers.engine import fit
 from trainers.hyperparameters import registered_weights
-from trainers.registry import register_trainer
+from trainers.registry import register_hyperparameter_check, register_trainer
 
 from .hyperparameters import parse_hyperparameters
 from .recipe import TRAINER_KEY, FaiClsRecipe
@@ -28,6 +28,9 @@ class FaiClsTrainer:
 
     def fit(self, callbacks: Callbacks | None = None) -> FitResult:
         return fit(self.recipe, self.work_dir, callbacks)
+
+
+register_hyperparameter_check(TRAINER_KEY)(parse_hyperparameters)
 
 
 @register_trainer(TRAINER_KEY)

@@ -13,7 +13,7 @@ from trainers.core import (
 )
 from trainers.engine import EngineConfig, fit
 from trainers.hyperparameters import registered_weights
-from trainers.registry import register_trainer
+from trainers.registry import register_hyperparameter_check, register_trainer
 
 from .hyperparameters import parse_hyperparameters
 from .recipe import (
@@ -74,6 +74,9 @@ def _cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+register_hyperparameter_check(TRAINER_KEY)(parse_hyperparameters)
 
 
 @register_trainer(TRAINER_KEY)
