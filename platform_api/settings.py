@@ -8,9 +8,18 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import dj_database_url
-
-from platform_api.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from platform_api.env import (
+    SettingError,
+    env_bool,
+    env_choice,
+    env_database,
+    env_float,
+    env_int,
+    env_list,
+    env_matching,
+    env_path,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
@@ -83,11 +92,7 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"), conn_max_age=60
-    )
-}
+DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web server and worker write concurrently: WAL plus immediate transactions avoid
     # "database is locked" on upgrade from read to write.
@@ -118,9 +123,11 @@ MAX_PREDICT_IMAGE_BYTES = env_int("MAX_PREDICT_IMAGE_BYTES", 20 * 1024 * 1024)
 MAX_PREDICT_IMAGES = env_int("MAX_PREDICT_IMAGES", 64)
 
 # Storage of uploaded archives, datasets and model artifacts: "local" or "s3".
-STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
+STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", ["local", "s3"])
 STORAGE_LOCAL_ROOT = env_path("STORAGE_LOCAL_ROOT", DATA_DIR / "storage")
 S3_BUCKET = env_str("S3_BUCKET", "")
+if STORAGE_BACKEND == "s3" and not S3_BUCKET:
+    raise SettingError("STORAGE_BACKEND=s3 needs S3_BUCKET")
 S3_PREFIX = env_str("S3_PREFIX", "")
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "") or None
 # Where a worker keeps a running job's checkpoints (removed once the job has ended).
@@ -159,17 +166,24 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # Jobs hold a lease while they run, renewed by a heartbeat; a job whose lease lapsed
 # (its worker died) is queued again and resumes from its last checkpoint.
-JOB_LEASE_SECONDS = env_float("JOB_LEASE_SECONDS", 60.0)
-JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 10.0)
-JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+JOB_LEASE_SECONDS = env_float("JOB_LEASE_SECONDS", 60.0, minimum=1.0)
+JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 10.0, minimum=0.1)
+if JOB_HEARTBEAT_SECONDS * 2 > JOB_LEASE_SECONDS:
+    raise SettingError(
+        f"JOB_HEARTBEAT_SECONDS ({JOB_HEARTBEAT_SECONDS}) must be at most half of JOB_LEASE_SECONDS "
+        f"({JOB_LEASE_SECONDS}), or a live worker's lease lapses between two heartbeats"
+    )
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
 # Besides one at every epoch's end: a worker that dies loses at most this much training.
-JOB_CHECKPOINT_EVERY_SECONDS = env_float("JOB_CHECKPOINT_EVERY_SECONDS", 600.0)
-TRAINING_DEVICE = env_str("TRAINING_DEVICE", "")  # "" = cuda when available, else cpu
+JOB_CHECKPOINT_EVERY_SECONDS = env_float("JOB_CHECKPOINT_EVERY_SECONDS", 600.0, minimum=0.0)
+TRAINING_DEVICE = env_matching(  # "" = cuda when available, else cpu
+    "TRAINING_DEVICE", "", r"|cpu|cuda(:\d+)?", "empty (automatic), cpu, cuda or cuda:<index>"
+)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])},
 }
