@@ -66,12 +66,17 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
     return job
 
 
+class JobAlreadyEnded(Exception):
+    pass
+
+
 def cancel_job(job: Job) -> Job:
-    """A waiting job ends cancelled at once; a running one is asked to stop at its next step."""
+    """A waiting job ends cancelled at once; a running one is asked to stop at its next step.
+    Raises JobAlreadyEnded for a job that has ended (checked under the row lock)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status in Job.FINAL:
-            return job
+            raise JobAlreadyEnded(f"job {job.pk} has already ended ({job.status})")
         job.cancel_requested = True
         if job.status == Job.Status.QUEUED or job.lease_owner == "":
             job.status = Job.Status.CANCELLED

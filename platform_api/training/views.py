@@ -28,10 +28,11 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        job = self.get_object()
-        if job.status in Job.FINAL:
-            return Response({"detail": f"job {job.pk} has already ended ({job.status})"}, status=status.HTTP_409_CONFLICT)
-        return Response(JobSerializer(services.cancel_job(job)).data)
+        try:
+            job = services.cancel_job(self.get_object())
+        except services.JobAlreadyEnded as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(JobSerializer(job).data)
 
     @extend_schema(responses={200: MetricsEntrySerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])

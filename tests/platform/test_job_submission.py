@@ -108,6 +108,20 @@ def test_cancelling_a_queued_job_ends_it_at_once_and_a_finished_job_cannot_be_ca
     assert api.post(f"/api/v1/jobs/{job_id}/cancel/").status_code == 409
 
 
+def test_a_job_that_ends_while_the_cancel_request_is_read_answers_409(api, templates, ready_dataset):
+    from unittest import mock
+
+    from platform_api.training.views import JobViewSet
+
+    job_id = submit(api, ready_dataset).json()["id"]
+    seen_running = Job.objects.get(pk=job_id)  # what the view read before the worker finished
+    Job.objects.filter(pk=job_id).update(status="succeeded")
+    with mock.patch.object(JobViewSet, "get_object", return_value=seen_running):
+        response = api.post(f"/api/v1/jobs/{job_id}/cancel/")
+    assert response.status_code == 409 and "already ended (succeeded)" in response.json()["detail"]
+    assert Job.objects.get(pk=job_id).status == "succeeded" and not Job.objects.get(pk=job_id).cancel_requested
+
+
 def test_another_user_cannot_see_or_cancel_a_job(api, other_api, templates, ready_dataset):
     job_id = submit(api, ready_dataset).json()["id"]
     assert other_api.get(f"/api/v1/jobs/{job_id}/").status_code == 404
