@@ -36,6 +36,19 @@ def _load_in_background(deployment_id: int) -> None:
     threading.Thread(target=load_deployment, args=(deployment_id,), name=f"load-deployment-{deployment_id}", daemon=True).start()
 
 
+def resume_pending_loads() -> list[int]:
+    """Loads, in this web process, every deployment still pending: one whose loading died
+    with the process that started it (a restart or crash) would otherwise stay pending."""
+    try:
+        pending = list(Deployment.objects.filter(status=Deployment.Status.PENDING).values_list("pk", flat=True))
+    finally:
+        connection.close()  # called from a start-up thread: leave no connection behind
+    for deployment_id in pending:
+        log.info("deployment %s was left pending; loading it", deployment_id)
+        _load_in_background(deployment_id)
+    return pending
+
+
 def load_deployment(deployment_id: int) -> None:
     """Loads the model into this process and marks the deployment ready (or failed)."""
     close_old_connections()

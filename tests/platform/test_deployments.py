@@ -127,3 +127,17 @@ def test_a_deployment_stopped_by_another_web_process_is_freed_here_by_the_next_p
     assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200
     assert other.pk not in {key[0] for key in runtime._models}
     assert deployment.pk in {key[0] for key in runtime._models}
+
+
+def test_a_deployment_left_pending_by_a_dead_web_process_is_loaded_on_restart(api, model_version):
+    import importlib
+    import sys
+
+    from tests.conftest import wait_for
+
+    left = Deployment.objects.create(owner=model_version.owner, model_version=model_version)  # its loader died
+    assert left.status == "pending"
+    sys.modules.pop("platform_api.wsgi", None)
+    importlib.import_module("platform_api.wsgi")  # what each web process runs at start
+    wait_for(lambda: Deployment.objects.get(pk=left.pk).status == "ready", 60, message="deployment ready")
+    assert predict_base64(api, left.pk, held_out(("red",))).status_code == 200
