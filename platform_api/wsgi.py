@@ -8,15 +8,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_api.settings")
 application = get_wsgi_application()
 
 
-def _resume_pending_deployments() -> None:
+def _prepare_for_predictions() -> None:
     from platform_api.deployments.services import resume_pending_loads
+    from trainers.registry import trainer_keys
 
     try:
         resume_pending_loads()
+        trainer_keys()  # imports torch and the predictors now, not in the first deploy (~8 s)
     except Exception:  # the web server must start even if this fails (e.g. before migrate)
-        logging.getLogger(__name__).exception("could not resume pending deployments")
+        logging.getLogger(__name__).exception("could not prepare this web process for predictions")
 
 
-# Each web process (gunicorn imports this module in every worker) picks up deployments whose
-# loading died with a previous process.
-threading.Thread(target=_resume_pending_deployments, name="resume-deployments", daemon=True).start()
+# In each web process (gunicorn imports this module in every worker), in the background:
+# load deployments whose loading died with a previous process, and warm up the model code.
+threading.Thread(target=_prepare_for_predictions, name="prepare-predictions", daemon=True).start()
