@@ -27,7 +27,8 @@ def parse_strict(model: type[Model], values: dict[str, Any]) -> Model:
         return model.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'hyperparameters'}: {error['msg']}" for error in exc.errors()
+            f"{'.'.join(str(part) for part in error['loc']) or 'hyperparameters'}: {error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
         )
         raise TrainerError("invalid_hyperparameters", problems) from None
 

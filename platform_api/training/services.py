@@ -49,6 +49,7 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
         resolved, spec = resolve_for_template(template, hyperparameters or {})
     except HyperparameterErrors as exc:
         raise JobRejected({"hyperparameters": exc.errors}) from None
+    _check_with_the_trainer(template.trainer, resolved)
     from workers.tasks import train_job_task
 
     with transaction.atomic():
@@ -64,6 +65,18 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
         )
         transaction.on_commit(lambda: train_job_task.delay(job.pk))
     return job
+
+
+def _check_with_the_trainer(trainer: str, resolved: dict) -> None:
+    """The trainer's own check (rules across parameters, its hard limits) at submission,
+    so a job it would refuse is a 400 now rather than a failed job later."""
+    from trainers.core import TrainerError
+    from trainers.registry import check_hyperparameters
+
+    try:
+        check_hyperparameters(trainer, resolved)
+    except TrainerError as exc:
+        raise JobRejected({"hyperparameters": [exc.message]}) from None
 
 
 class JobAlreadyEnded(Exception):

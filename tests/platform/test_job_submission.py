@@ -56,6 +56,17 @@ def test_it_refuses_invalid_hyperparameters_and_queues_nothing(
     assert queued == [] and Job.objects.count() == 0
 
 
+def test_it_refuses_values_the_trainer_cannot_run_together_and_queues_nothing(
+    api, templates, ready_dataset, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:  # each value alone is within its bounds
+        response = submit(api, ready_dataset, {"batch_size": 1, "resolution": 32})
+    assert response.status_code == 400
+    assert "batch_size 1 needs resolution >= 48" in response.json()["hyperparameters"][0]
+    assert queued == [] and Job.objects.count() == 0
+    assert submit(api, ready_dataset, {"batch_size": 1, "resolution": 48}).status_code == 201
+
+
 def test_it_accepts_an_integer_sent_as_a_json_float(api, templates, ready_dataset):
     response = submit(api, ready_dataset, {"epochs": 30.0})
     assert response.status_code == 201, response.content

@@ -206,3 +206,21 @@ def test_fp16_uses_a_grad_scaler_whose_state_is_checkpointed(tmp_path):
     scaler = _weights(tmp_path / "checkpoints/last.pt")["scaler"]
     assert scaler["scale"] > 0 and scaler["_growth_tracker"] == 10  # 10 finite steps since the start
     assert all(entry["train_loss"] == entry["train_loss"] for entry in result.history)  # not NaN
+
+
+def test_a_lone_last_item_is_left_out_of_the_epoch_instead_of_making_a_batch_of_one(tmp_path):
+    recipe = ToyRecipe(toy_config(epochs=2, batch_size=5), n_items=11)  # 5 + 5 + 1
+    sizes = []
+    train_step = recipe.train_step
+    recipe.train_step = lambda model, batch, device: sizes.append(len(batch[0])) or train_step(model, batch, device)
+    fit(recipe, tmp_path)
+    assert sizes == [5, 5, 5, 5]
+    assert _weights(tmp_path / "checkpoints/last.pt")["state"]["global_step"] == 4
+
+
+@pytest.mark.parametrize("before, after", [("bf16", "fp16"), ("fp16", "bf16")])
+def test_a_run_resumes_where_the_new_hardware_picks_another_precision(tmp_path, before, after):
+    with pytest.raises(Killed):
+        fit(ToyRecipe(toy_config(epochs=2, amp=before)), tmp_path, _kill_after(1))
+    resumed = fit(ToyRecipe(toy_config(epochs=2, amp=after)), tmp_path)
+    assert resumed.resumed_from_epoch == 1 and len(resumed.history) == 2

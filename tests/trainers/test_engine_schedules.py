@@ -1,6 +1,7 @@
 import math
 
 import pytest
+import torch
 
 from trainers.engine.schedules import constant, step_decay, warmup_cosine
 
@@ -36,3 +37,31 @@ def test_constant_warms_up_then_stays_at_one():
     f = constant(warmup_steps=4, warmup_start_factor=0.2)
     assert [f(s) for s in range(6)] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0, 1.0])
     assert constant()(0) == 1.0
+
+
+@pytest.mark.parametrize("epochs, levels", [
+    (3, [1, 0.1, 0.01]),
+    (4, [1, 1, 0.1, 0.01]),
+    (7, [1, 1, 1, 0.1, 0.1, 0.01, 0.01]),
+    (10, [1, 1, 1, 1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01]),
+])
+def test_fai_cls_step_schedule_has_three_levels_one_per_third_of_the_epochs(tmp_path, epochs, levels):
+    from trainers.core import DatasetSpec
+    from trainers.fai_cls.hyperparameters import parse_hyperparameters
+    from trainers.fai_cls.recipe import FaiClsRecipe
+
+    from fai_cls_data import write_dataset
+
+    root = write_dataset(tmp_path, {"train": 4, "valid": 2})
+    hp = parse_hyperparameters({"backbone": "tiny_test", "resolution": 32, "scheduler": "step", "epochs": epochs,
+                                "learning_rate": 1.0})
+    recipe = FaiClsRecipe(hp, DatasetSpec.load(root), tmp_path / "work", None, "cpu")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = recipe.build_scheduler(optimizer, steps_per_epoch=2, epochs=epochs)
+    per_epoch = []
+    for _ in range(epochs):
+        per_epoch.append(optimizer.param_groups[0]["lr"])
+        for _ in range(2):
+            optimizer.step()
+            scheduler.step()
+    assert per_epoch == pytest.approx(levels)

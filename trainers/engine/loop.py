@@ -20,7 +20,7 @@ from trainers.core import Callbacks, Cancelled, FitResult, Progress, TrainerErro
 from . import checkpoint as ckpt
 from .amp import autocast, make_grad_scaler, resolve_amp_dtype, resolve_device
 from .recipe import Recipe
-from .sampling import epoch_generator, epoch_indices, steps_per_epoch
+from .sampling import epoch_generator, epoch_indices, steps_per_epoch, trim_lone_last_item
 
 log = logging.getLogger("trainers.engine")
 
@@ -126,8 +126,8 @@ class _Fit:
         self.steps_per_epoch = steps_per_epoch(self.items_per_epoch, config.batch_size, config.drop_last)
         if self.steps_per_epoch == 0:
             raise TrainerError("dataset_too_small",
-                               f"{self.items_per_epoch} items per epoch is less than one batch of "
-                               f"{config.batch_size} with drop_last")
+                               f"{self.items_per_epoch} training items make no batch of {config.batch_size} "
+                               "(a last batch of one item is left out); add images or lower batch_size")
         self.optimizer = self.recipe.build_optimizer(model)
         self.scheduler = self.recipe.build_scheduler(self.optimizer, self.steps_per_epoch, config.epochs)
         self.scaler = make_grad_scaler(self.device, self.amp_dtype)
@@ -142,7 +142,10 @@ class _Fit:
         self.optimizer.load_state_dict(saved["optimizer"])
         if self.scheduler is not None and saved.get("scheduler") is not None:
             self.scheduler.load_state_dict(saved["scheduler"])
-        self.scaler.load_state_dict(saved["scaler"])
+        if saved["scaler"] and self.scaler.is_enabled():
+            # Resumed on hardware that picked another precision (bf16 vs fp16) a saved or an
+            # absent scaler state does not apply; the scaler then starts afresh.
+            self.scaler.load_state_dict(saved["scaler"])
         self.state = RunState(**saved["state"])
         ckpt.restore_rng(saved["rng"])
 
@@ -193,6 +196,8 @@ class _Fit:
         # trained on are skipped without being loaded.
         done = self.state.epoch_step
         indices = epoch_indices(len(self.dataset), config.items_per_epoch, config.seed, epoch)
+        if not config.drop_last:
+            indices = trim_lone_last_item(indices, config.batch_size)
         indices = indices[done * config.batch_size:]
         loader = DataLoader(self.dataset, batch_size=config.batch_size, sampler=indices,
                             collate_fn=self.recipe.collate_fn(), num_workers=config.num_workers,

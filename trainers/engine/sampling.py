@@ -1,8 +1,6 @@
 """Deterministic per-epoch sample order: a function of (seed, epoch) only, so resume is exact."""
 from __future__ import annotations
 
-import math
-
 import torch
 
 
@@ -20,5 +18,17 @@ def epoch_indices(dataset_size: int, items_per_epoch: int | None, seed: int, epo
     return torch.randint(dataset_size, (items_per_epoch,), generator=g).tolist()
 
 
+def trim_lone_last_item(indices: list[int], batch_size: int) -> list[int]:
+    """Leaves out an epoch's last item when it would be a batch on its own: BatchNorm cannot
+    train on one image whose last maps are 1x1, and one image is a poor estimate anyway.
+    The order changes every epoch, so a different item sits out each time."""
+    if batch_size > 1 and len(indices) % batch_size == 1:
+        return indices[:-1]
+    return indices
+
+
 def steps_per_epoch(num_items: int, batch_size: int, drop_last: bool) -> int:
-    return num_items // batch_size if drop_last else math.ceil(num_items / batch_size)
+    if drop_last:
+        return num_items // batch_size
+    full, rest = divmod(num_items, batch_size)
+    return full + (1 if rest > 1 else 0)  # a lone last item is left out (trim_lone_last_item)

@@ -46,6 +46,17 @@ def step_decay(steps_per_epoch: int, init_epochs: int, step_epochs: int, gamma: 
     return factor
 
 
+def multi_step(steps_per_epoch: int, milestone_epochs: list[int], gamma: float) -> Factor:
+    """1.0, multiplied by gamma once each milestone's epoch count has been completed."""
+    steps_per_epoch = max(1, steps_per_epoch)
+
+    def factor(step: int) -> float:
+        epoch = step // steps_per_epoch
+        return gamma ** sum(epoch >= milestone for milestone in milestone_epochs)
+
+    return factor
+
+
 def constant(warmup_steps: int = 0, warmup_start_factor: float = 0.001) -> Factor:
     """Linear warmup, then 1.0."""
 

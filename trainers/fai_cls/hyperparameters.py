@@ -61,6 +61,9 @@ def _on_grid(value: float, origin: float, step: float) -> bool:
     return (as_dec(value) - as_dec(origin)) % as_dec(step) == 0
 
 
+MIN_RESOLUTION_FOR_SINGLE_IMAGE_BATCHES = 48
+
+
 class FaiClsHyperparameters(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -94,6 +97,15 @@ class FaiClsHyperparameters(pydantic.BaseModel):
             if spec["step"] is not None and not _on_grid(getattr(self, spec["name"]), spec["min"], spec["step"]):
                 raise ValueError(f"{spec['name']} must be a multiple of {spec['step']} from {spec['min']} "
                                  f"to {spec['max']}, got {getattr(self, spec['name'])}")
+        return self
+
+    @pydantic.model_validator(mode="after")
+    def _batch_norm_can_train(self):
+        # Below 48 pixels the stride-32 maps are 1x1: one image gives BatchNorm one value per channel.
+        if self.batch_size == 1 and self.resolution < MIN_RESOLUTION_FOR_SINGLE_IMAGE_BATCHES:
+            raise ValueError(f"batch_size 1 needs resolution >= {MIN_RESOLUTION_FOR_SINGLE_IMAGE_BATCHES}: at "
+                             f"{self.resolution} the backbone's last maps are 1x1 and BatchNorm cannot train on one "
+                             "value per channel")
         return self
 
 

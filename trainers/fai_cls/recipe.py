@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -108,8 +109,9 @@ class FaiClsRecipe(Recipe):
         if self.hp.scheduler == "cosine":
             factor = schedules.warmup_cosine(steps_per_epoch * epochs, warmup, 0.001, 0.0)
         elif self.hp.scheduler == "step":
-            third = max(1, round(epochs / 3))
-            warm, decay = schedules.constant(warmup, 0.001), schedules.step_decay(steps_per_epoch, third, third, 0.1)
+            # x0.1 after the first and the second third of the epochs: three levels, whatever the count
+            thirds = [math.ceil(epochs / 3), math.ceil(2 * epochs / 3)]
+            warm, decay = schedules.constant(warmup, 0.001), schedules.multi_step(steps_per_epoch, thirds, 0.1)
             factor = lambda step: warm(step) * decay(step)  # noqa: E731
         else:
             factor = schedules.constant(warmup, 0.001)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trainers.hyperparameters import parse_strict
 
@@ -45,6 +45,14 @@ class FaiMfHyperparameters(BaseModel):
     augmentation_strength: Probability = 0.5
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     early_stopping_patience: Annotated[int, Field(ge=0, le=100)] = 0
+
+    @model_validator(mode="after")
+    def _batch_norm_can_train(self):
+        # At 32 pixels the stride-32 maps are 1x1: one image gives BatchNorm one value per channel.
+        if self.batch_size == 1 and self.resolution < 64:
+            raise ValueError(f"batch_size 1 needs resolution >= 64: at {self.resolution} the backbone's last "
+                             "maps are 1x1 and BatchNorm cannot train on one value per channel")
+        return self
 
 
 def parse_hyperparameters(hyperparameters: dict) -> FaiMfHyperparameters:
