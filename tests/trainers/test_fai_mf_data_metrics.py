@@ -31,6 +31,29 @@ def test_coco_reader_decodes_polygons_and_rle_to_the_drawn_masks(tmp_path):
         assert torch.equal(mask, torch.from_numpy(truth))
 
 
+def with_images_without_objects(dataset):
+    """Adds a background image (no annotation) and a crowd-only one, as COCO exports have."""
+    path = dataset.root / "annotations" / "train.json"
+    coco = json.loads(path.read_text())
+    first = coco["images"][0]
+    for image_id in (100, 101):
+        coco["images"].append({**first, "id": image_id})
+    crowd = next(a for a in coco["annotations"] if a["image_id"] == first["id"])
+    coco["annotations"].append({**crowd, "id": 1000, "image_id": 101, "iscrowd": 1})
+    path.write_text(json.dumps(coco))
+    return dataset
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.5])
+def test_images_without_objects_give_empty_targets(tmp_path, strength):
+    dataset = with_images_without_objects(write_coco_dataset(tmp_path, num_images=2))
+    reader = CocoInstanceDataset(dataset.root, "annotations/train.json", SquareTransform(64, strength))
+    for index in (2, 3):  # the background image, the crowd-only image
+        image, target = reader[index]
+        assert image.shape == (3, 64, 64)
+        assert target["masks"].shape == (0, 64, 64) and target["labels"].tolist() == []
+
+
 def test_semantic_reader_makes_one_target_per_present_class_and_drops_ignored_pixels(tmp_path):
     dataset = write_semantic_dataset(tmp_path, num_images=1)
     reader = SemanticDataset(dataset.root, dataset.split("train")["items"], 3, SquareTransform(64))

@@ -99,3 +99,23 @@ def test_a_client_decodes_exactly_the_encoded_pixels():
     decoded = decode_mask(encode_mask(mask))
     assert decoded.shape == (13, 17) and decoded.dtype == bool
     assert np.array_equal(decoded, mask)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_semantic_per_query_with_no_confident_query_gives_no_segments(batch):
+    outputs = hand_built_outputs(batch)
+    outputs["pred_logits"][0] = 0.0  # first image: every query unsure (0.25 per class)
+    results = postprocess(outputs, SIZES[:batch], "semantic", 0.5, 0.5, predict_all_pixels=False)
+    h, w = SIZES[0]
+    assert results[0]["labels"].tolist() == [] and results[0]["masks"].shape == (0, h, w)
+    assert all(result["labels"].tolist() == [1, 2] for result in results[1:])
+
+
+def test_semantic_scores_are_float32_under_bf16_autocast():
+    from trainers.fai_mf.postprocessing import semantic_probabilities
+
+    outputs = hand_built_outputs(1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        probs = semantic_probabilities(outputs["pred_logits"][0], outputs["pred_masks"][0])
+    assert probs.dtype == torch.float32
+    assert torch.equal(probs, semantic_probabilities(outputs["pred_logits"][0], outputs["pred_masks"][0]))

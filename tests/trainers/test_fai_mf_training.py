@@ -126,3 +126,11 @@ def test_it_rejects_a_classification_dataset(tmp_path):
     with pytest.raises(TrainerError) as error:
         FaiMfTrainer(dict(TINY_HYPERPARAMETERS), DatasetSpec.load(tmp_path), tmp_path / "work")
     assert error.value.code == "unsupported_task"
+
+
+def test_training_goes_through_images_without_objects(tmp_path):
+    from test_fai_mf_data_metrics import with_images_without_objects
+
+    dataset = with_images_without_objects(write_coco_dataset(tmp_path / "data", num_images=2))
+    result = tiny_trainer(dataset, tmp_path / "work", epochs=1, items_per_epoch=4, batch_size=4).fit()
+    assert len(result.history) == 1 and result.history[0]["train_loss"] == result.history[0]["train_loss"]

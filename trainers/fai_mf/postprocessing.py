@@ -15,6 +15,8 @@ import torch.nn.functional as F
 
 def upsample_masks(mask_logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """(Q, h, w) logits -> (Q, H, W) float32 logits."""
+    if mask_logits.shape[0] == 0:  # no query kept: interpolate refuses an empty batch
+        return mask_logits.new_zeros((0, *size), dtype=torch.float32)
     return F.interpolate(mask_logits[None].float(), size=tuple(size), mode="bilinear", align_corners=False)[0]
 
 
@@ -46,8 +48,11 @@ def _segments(scores, labels, masks) -> dict[str, torch.Tensor]:
 
 def semantic_probabilities(logits: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:
     """One image: (Q, K+1) class logits, (Q, H, W) mask logits -> (K, H, W) sum_q p(c|q) sigmoid(m_q)."""
-    class_probs = logits.float().softmax(-1)[:, :-1]
-    return torch.einsum("qc,qhw->chw", class_probs, mask_logits.float().sigmoid())
+    # fp32 even under autocast (evaluation runs under bf16): argmax ties and near-ties must
+    # resolve as in the predictor, which runs this in fp32.
+    with torch.autocast(logits.device.type, enabled=False):
+        class_probs = logits.float().softmax(-1)[:, :-1]
+        return torch.einsum("qc,qhw->chw", class_probs, mask_logits.float().sigmoid())
 
 
 def semantic_class_map(logits: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:

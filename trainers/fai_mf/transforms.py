@@ -32,6 +32,8 @@ def resize_image(image: torch.Tensor, size: int) -> torch.Tensor:
 
 def resize_labels(labels: torch.Tensor, size: int) -> torch.Tensor:
     """(N, H, W) integer maps (instance masks or a class map), nearest neighbour."""
+    if labels.shape[0] == 0:  # an image with no objects (background, crowd only): interpolate refuses it
+        return labels.new_zeros((0, size, size))
     if labels.dtype == torch.uint8:  # no float copy: many full-size instance masks add up
         return F.interpolate(labels[None], size=(size, size), mode="nearest-exact")[0]
     resized = F.interpolate(labels[None].float(), size=(size, size), mode="nearest-exact")[0]
