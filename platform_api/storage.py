@@ -102,9 +102,16 @@ class S3Storage:
         if move:
             shutil.rmtree(src_dir)
 
+    def _objects(self, key: str):
+        """The object named `key` and every object in the folder `key/`, never `key10/...`."""
+        object_key = self._object_key(key)
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=object_key):
+            for obj in page.get("Contents", []):
+                if obj["Key"] == object_key or obj["Key"].startswith(object_key + "/"):
+                    yield obj
+
     def exists(self, key: str) -> bool:
-        response = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._object_key(key), MaxKeys=1)
-        return response.get("KeyCount", 0) > 0
+        return next(self._objects(key), None) is not None
 
     def local_file(self, key: str) -> Path:
         dest = self.cache_dir / _check_key(key)
@@ -140,11 +147,10 @@ class S3Storage:
         return dest
 
     def delete(self, key: str) -> None:
-        object_prefix = self._object_key(key)
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=object_prefix):
-            for obj in page.get("Contents", []):
-                self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
-        shutil.rmtree(self.cache_dir / _check_key(key), ignore_errors=True)
+        for obj in list(self._objects(key)):
+            self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
+        cached = self.cache_dir / _check_key(key)
+        shutil.rmtree(cached, ignore_errors=True) if cached.is_dir() else cached.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=1)

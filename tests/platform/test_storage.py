@@ -75,3 +75,13 @@ def test_s3_delete_removes_objects_and_the_cached_copy(s3_storage, tmp_path):
     assert not s3_storage.exists("models/job-3")
     with pytest.raises(FileNotFoundError):
         s3_storage.local_dir("models/job-3")
+
+
+def test_a_key_never_reaches_keys_that_only_start_like_it(storage, tmp_path):
+    make_tree(tmp_path / "tree")
+    for key in ("datasets/1", "datasets/10", "datasets/12"):
+        storage.save_dir(tmp_path / "tree", key)
+    storage.delete("datasets/1")
+    assert not storage.exists("datasets/1")
+    assert storage.exists("datasets/10") and storage.exists("datasets/12/a.txt")
+    assert storage.local_dir("datasets/10").joinpath("sub/b.bin").read_bytes() == b"\x00\x01beta"
