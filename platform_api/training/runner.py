@@ -16,6 +16,7 @@ from platform_api.leases import Heartbeat, new_worker_id
 from platform_api.registry.models import ModelVersion, PretrainedWeights
 from platform_api.storage import get_storage
 from platform_api.training import lease
+from platform_api.training.files import checkpoint_key, discard_job_files, job_work_dir
 from platform_api.training.models import Job, MetricsEntry
 from platform_api.training.services import finish
 from templates_registry.hyperparams import HyperparameterErrors, resolve_hyperparameters
@@ -29,17 +30,12 @@ log = logging.getLogger(__name__)
 worker_stopping = threading.Event()
 
 
-def job_work_dir(job_id: int) -> Path:
-    return settings.WORK_DIR / "jobs" / str(job_id)
-
-
-def checkpoint_key(job_id: int) -> str:
-    return f"jobs/{job_id}/checkpoints/last.pt"
-
-
 def run_job(job_id: int) -> None:
     job = Job.objects.filter(pk=job_id).first()
-    if job is None or job.status in Job.FINAL:
+    if job is None:
+        return
+    if job.status in Job.FINAL:  # ended without this worker (cancelled while waiting, given up)
+        discard_job_files(job_id)
         return
     if job.cancel_requested and (job.status == Job.Status.QUEUED or job.lease_owner == ""):
         finish(job_id, None, Job.Status.CANCELLED)  # nobody is running it: end it here
@@ -170,12 +166,8 @@ def _requeue(job_id: int) -> None:
 
 
 def _discard_work_if_finished(job_id: int) -> None:
-    """A finished job never resumes: free its checkpoints (ResNet-50's are hundreds of MB)."""
     if Job.objects.filter(pk=job_id, status__in=Job.FINAL).exists():
-        shutil.rmtree(job_work_dir(job_id), ignore_errors=True)
-        storage = get_storage()
-        if storage.is_remote:
-            storage.delete(checkpoint_key(job_id))
+        discard_job_files(job_id)
 
 
 def _restore_remote_checkpoint(job_id: int, work_dir: Path) -> None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from platform_api.datasets.models import Dataset
 from platform_api.training import lease
+from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
 from templates_registry.models import Template
 from templates_registry.services import resolve_for_template
@@ -94,15 +95,20 @@ def cancel_job(job: Job) -> Job:
         if job.status == Job.Status.QUEUED or job.lease_owner == "":
             job.status = Job.Status.CANCELLED
             job.finished_at = timezone.now()
+            transaction.on_commit(lambda: discard_job_files(job.pk))
         job.save(update_fields=["cancel_requested", "status", "finished_at"])
     return job
 
 
-def finish(job_id: int, owner: str | None, status: str, **fields) -> bool:
-    """Moves a job to a final state; with `owner`, only while that worker still holds the lease."""
+def finish(job_id: int, owner: str | None, status: str, only_if_stale: bool = False, **fields) -> bool:
+    """Moves a job to a final state; with `owner`, only while that worker still holds the
+    lease; with `only_if_stale`, only while its lease is still lapsed (recovery must not end
+    a job whose worker renewed in the meantime)."""
     query = Job.objects.filter(pk=job_id).exclude(status__in=Job.FINAL)
     if owner is not None:
         query = query.filter(lease_owner=owner)
+    if only_if_stale:
+        query = query.filter(pk__in=lease.stale_running_jobs().values("pk"))
     return query.update(status=status, finished_at=timezone.now(), lease_expires_at=None, **fields) == 1
 
 
@@ -111,17 +117,26 @@ def recover_stale_jobs() -> list[int]:
     from workers.tasks import train_job_task
 
     requeued = []
+    # Cancelled while a worker held it, then handed back or lapsed: no worker will take it.
+    for job_id in Job.objects.filter(
+        status__in=[Job.Status.QUEUED, Job.Status.RUNNING], lease_owner="", cancel_requested=True
+    ).values_list("pk", flat=True):
+        if finish(job_id, "", Job.Status.CANCELLED):
+            discard_job_files(job_id)
     for job in lease.stale_running_jobs():
         if job.cancel_requested:
-            finish(job.pk, None, Job.Status.CANCELLED)
+            if finish(job.pk, None, Job.Status.CANCELLED, only_if_stale=True):
+                discard_job_files(job.pk)
         elif job.lost_leases + 1 >= settings.JOB_MAX_ATTEMPTS:
-            finish(
+            if finish(
                 job.pk,
                 None,
                 Job.Status.FAILED,
+                only_if_stale=True,
                 error_code="worker_lost",
                 error_message=f"the worker running this job died {job.lost_leases + 1} times; giving up",
-            )
+            ):
+                discard_job_files(job.pk)
         elif lease.mark_requeued(job.pk):
             log.warning("job %s: worker %s stopped renewing its lease; queuing it again", job.pk, job.lease_owner)
             train_job_task.delay(job.pk)

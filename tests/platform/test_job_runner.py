@@ -271,3 +271,64 @@ def test_a_finished_job_shows_its_latest_metrics_and_its_model_the_best_epoch_s(
     assert body["metrics"] == history[-1]["metrics"] and history[-1]["epoch"] == 2
     assert ModelVersion.objects.get(job_id=job.pk).metrics == best
     assert api.get(f"/api/v1/models/{body['model']}/").json()["metrics"] == best
+
+
+def test_a_job_cancelled_while_held_then_handed_back_is_ended_by_recovery(user, templates, dataset, no_queue):
+    from platform_api.training import runner
+
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    assert lease.acquire(job.pk, "leaving-worker")
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)  # the user cancels; the worker hands back
+    assert lease.release(job.pk, "leaving-worker")
+    work = runner.job_work_dir(job.pk)
+    work.mkdir(parents=True)
+    recover_stale_jobs()
+    job.refresh_from_db()
+    assert job.status == "cancelled" and not work.exists()
+
+
+def test_recovery_does_not_end_a_job_whose_worker_renewed_after_being_listed(user, templates, dataset, settings):
+    from platform_api.training.services import finish
+
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    assert lease.acquire(job.pk, "slow-worker")
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    listed = list(lease.stale_running_jobs())  # recovery reads the stale list ...
+    assert lease.renew(job.pk, "slow-worker")  # ... the worker wakes up and renews ...
+    assert [j.pk for j in listed] == [job.pk]
+    assert not finish(job.pk, None, "failed", only_if_stale=True, error_code="worker_lost")  # ... and is left alone
+    assert Job.objects.get(pk=job.pk).status == "running"
+
+
+def test_taking_over_a_lapsed_lease_directly_counts_the_dead_worker(user, templates, dataset):
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    assert lease.acquire(job.pk, "dead-worker")
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert lease.acquire(job.pk, "next-worker")  # a surplus delivery came before recovery did
+    job.refresh_from_db()
+    assert (job.attempts, job.lost_leases) == (2, 1)
+
+
+def test_a_job_recovery_gives_up_on_leaves_no_checkpoint(user, templates, dataset, settings):
+    from platform_api.training import runner
+
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    Job.objects.filter(pk=job.pk).update(
+        status="running", lease_owner="w", attempts=settings.JOB_MAX_ATTEMPTS,
+        lost_leases=settings.JOB_MAX_ATTEMPTS - 1, lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    work = runner.job_work_dir(job.pk)
+    work.mkdir(parents=True)
+    recover_stale_jobs()
+    assert Job.objects.get(pk=job.pk).error_code == "worker_lost" and not work.exists()
+
+
+def test_cancelling_a_job_waiting_for_redelivery_frees_its_checkpoints(api, user, templates, dataset):
+    from platform_api.training import runner
+
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    assert lease.acquire(job.pk, "w") and lease.release(job.pk, "w")  # handed back, waiting
+    work = runner.job_work_dir(job.pk)
+    work.mkdir(parents=True)
+    assert api.post(f"/api/v1/jobs/{job.pk}/cancel/").json()["status"] == "cancelled"
+    assert not work.exists()
