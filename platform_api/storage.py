@@ -50,6 +50,11 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
 
+    def download(self, key: str, dest: Path) -> None:
+        """A fresh copy of the file at `dest` (no cache: for keys that change)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.local_file(key), dest)
+
     def local_file(self, key: str) -> Path:
         path = self.path(key)
         if not path.is_file():
@@ -112,6 +117,13 @@ class S3Storage:
 
     def exists(self, key: str) -> bool:
         return next(self._objects(key), None) is not None
+
+    def download(self, key: str, dest: Path) -> None:
+        """A fresh copy of the object at `dest`, bypassing the cache (for keys that change)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".partial")
+        self.client.download_file(self.bucket, self._object_key(key), str(tmp))
+        tmp.replace(dest)
 
     def local_file(self, key: str) -> Path:
         dest = self.cache_dir / _check_key(key)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
+import uuid
 import time
 from pathlib import Path
 
@@ -171,11 +171,11 @@ def _discard_work_if_finished(job_id: int) -> None:
 
 
 def _restore_remote_checkpoint(job_id: int, work_dir: Path) -> None:
+    """On S3 the stored checkpoint is the latest (every checkpoint is uploaded as it is
+    written): it replaces a local one, which is older if the job ran elsewhere meanwhile."""
     storage = get_storage()
-    local = work_dir / "checkpoints" / "last.pt"
-    if storage.is_remote and not local.exists() and storage.exists(checkpoint_key(job_id)):
-        local.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(storage.local_file(checkpoint_key(job_id)), local)
+    if storage.is_remote and storage.exists(checkpoint_key(job_id)):
+        storage.download(checkpoint_key(job_id), work_dir / "checkpoints" / "last.pt")
 
 
 def _weights_resolver(owner_id: int):
@@ -187,26 +187,32 @@ def _weights_resolver(owner_id: int):
 
 
 def _register_model(job: Job, owner: str, result: FitResult) -> None:
-    artifact_key = f"models/job-{job.pk}"
-    get_storage().save_dir(result.artifact_dir, artifact_key)
+    # A key of this attempt's own: a worker that lost its lease while saving can never
+    # overwrite the files of the model its successor registered.
+    artifact_key = f"models/job-{job.pk}-{uuid.uuid4().hex[:12]}"
+    storage = get_storage()
+    storage.save_dir(result.artifact_dir, artifact_key)
     with transaction.atomic():
         # The job keeps its latest evaluation's metrics (API.md); the model has the best epoch's.
-        if not finish(job.pk, owner, Job.Status.SUCCEEDED):
-            log.warning("job %s: lease lost before the model was registered; leaving it to its new owner", job.pk)
-            return
-        ModelVersion.objects.get_or_create(
-            job=job,
-            defaults=dict(
-                owner=job.owner,
-                template_id=job.template_id,
-                dataset_id=job.dataset_id,
-                trainer=job.trainer,
-                hyperparameters=job.hyperparameters,
-                metrics=result.metrics,
-                classes=job.dataset.classes,
-                artifact_key=artifact_key,
-            ),
-        )
-        progress = Job.objects.filter(pk=job.pk).values_list("progress", flat=True).first() or {}
-        Job.objects.filter(pk=job.pk).update(progress={**progress, "percent": 100.0, "eta_seconds": 0})
+        registered = finish(job.pk, owner, Job.Status.SUCCEEDED)
+        if registered:
+            ModelVersion.objects.get_or_create(
+                job=job,
+                defaults=dict(
+                    owner=job.owner,
+                    template_id=job.template_id,
+                    dataset_id=job.dataset_id,
+                    trainer=job.trainer,
+                    hyperparameters=job.hyperparameters,
+                    metrics=result.metrics,
+                    classes=job.dataset.classes,
+                    artifact_key=artifact_key,
+                ),
+            )
+            progress = Job.objects.filter(pk=job.pk).values_list("progress", flat=True).first() or {}
+            Job.objects.filter(pk=job.pk).update(progress={**progress, "percent": 100.0, "eta_seconds": 0})
+    if not registered:
+        log.warning("job %s: lease lost before the model was registered; leaving it to its new owner", job.pk)
+        storage.delete(artifact_key)
+        return
     log.info("job %s succeeded (best epoch %s)", job.pk, result.best_epoch)
