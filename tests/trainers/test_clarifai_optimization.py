@@ -61,12 +61,28 @@ def test_rsb_a1_warms_up_linearly_from_warmup_ratio_then_cosine_to_the_minimum(t
     optimizer = recipe.build_optimizer(recipe.build_model())
     assert isinstance(optimizer, Lamb)
     scheduler = recipe.build_scheduler(optimizer, steps_per_epoch=3, epochs=4)  # 12 steps
-    # lr 4 * 0.025 = 0.1, minimum 4 * 0.0025 = 0.01; warmup 0.01 -> 0.1 over steps 0..4;
-    # cosine over steps 4..12: 0.01 + 0.09 * (1 + cos(pi * (s - 4) / 8)) / 2.
-    expected = {0: 0.01, 2: 0.055, 4: 0.1,
-                6: 0.01 + 0.09 * (1 + math.cos(math.pi / 4)) / 2, 8: 0.055, 12: 0.01}
+    # lr 4 * 0.025 = 0.1, minimum 4 * 0.0025 = 0.01 (mmcv CosineAnnealing, linear warmup):
+    # cosine over the whole run, 0.01 + 0.09 * (1 + cos(pi * s / 12)) / 2, scaled during the
+    # 4 warmup steps by 1 - (1 - s / 4) * (1 - 0.1), i.e. from 0.1 (warmup_ratio) to 1.
+    def cosine(s):
+        return 0.01 + 0.09 * (1 + math.cos(math.pi * s / 12)) / 2
+
+    expected = {0: 0.01, 2: cosine(2) * (1 - 0.5 * 0.9), 4: cosine(4), 6: 0.055, 9: cosine(9), 12: 0.01}
     for step, lrs in _lrs_at(optimizer, scheduler, list(expected)).items():
         assert lrs == pytest.approx([expected[step]] * 2), step
+
+
+def test_rsb_a1_decays_to_the_minimum_even_when_warmup_is_longer_than_the_run(tmp_path):
+    recipe = _recipe(tmp_path, "clarifai_resnet50_rsb_a1", pretrained_weights="None", batch_size=4,
+                     per_item_lrate=0.025, per_item_min_lrate=0.0025, warmup_iters=500, warmup_ratio=0.1)
+    optimizer = recipe.build_optimizer(recipe.build_model())
+    scheduler = recipe.build_scheduler(optimizer, steps_per_epoch=4, epochs=100)  # 400 steps < 500
+    lrs = _lrs_at(optimizer, scheduler, [0, 200, 400])
+    # The cosine reaches 0.01 at the end; the unfinished warmup still scales it, as in mmcv
+    # (it used to climb to the full 0.1 and end there).
+    assert lrs[0][0] == pytest.approx(0.01)
+    assert lrs[200][0] == pytest.approx(0.055 * (1 - (1 - 200 / 500) * 0.9))
+    assert lrs[400][0] == pytest.approx(0.01 * (1 - (1 - 400 / 500) * 0.9))
 
 
 def test_rsb_a1_without_warmup_starts_at_the_full_rate(tmp_path):
@@ -166,3 +182,17 @@ def test_a_last_batch_of_one_image_is_dropped(tmp_path):
     shapes, _ = _fit_recording_batches(tmp_path, "clarifai_inception_batchnorm", image_size=32, batch_size=4,
                                        num_items_per_epoch=9)
     assert [s[0] for s in shapes] == [4, 4]
+
+
+def test_evaluation_runs_in_fp32_like_the_predictor_even_under_the_engine_s_autocast(tmp_path, monkeypatch):
+    from trainers.clarifai import recipe as recipe_module
+
+    recipe = _recipe(tmp_path, "clarifai_inception_v2", batch_size=2)
+    model = recipe.build_model().eval()
+    seen = []
+    predict = recipe_module.predict_probabilities
+    monkeypatch.setattr(recipe_module, "predict_probabilities",
+                        lambda *args: seen.append(torch.is_autocast_enabled("cpu")) or predict(*args))
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # as the engine calls evaluate()
+        recipe.evaluate(model, torch.device("cpu"))
+    assert seen == [False]

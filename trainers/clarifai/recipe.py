@@ -107,6 +107,12 @@ class ClarifaiRecipe(Recipe):
         record_path.write_text(json.dumps(record, indent=2))
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, Any]:
+        # In fp32 like the predictor (the engine evaluates under autocast): the metrics must be
+        # those of the model as it will serve (bf16 moved probabilities by up to 0.06).
+        with torch.autocast(device.type, enabled=False):
+            return self._evaluate_fp32(model, device)
+
+    def _evaluate_fp32(self, model: nn.Module, device: torch.device) -> dict[str, Any]:
         train_images = ManifestImages(self.dataset, self.train_items, self.transform(train=False))
         recompute_batch_norm_statistics(model, train_images, self.config.batch_size, device)
         dataset = ManifestImages(self.dataset, self.eval_items, self.transform(train=False))

@@ -81,5 +81,5 @@ class ResNetRSBA1Recipe(ClarifaiRecipe):
     def build_scheduler(self, optimizer, steps_per_epoch: int, epochs: int):
         p, lr = self.params, self.learning_rate()
         min_factor = self.min_learning_rate() / lr if lr > 0 else 0.0
-        return LambdaLR(optimizer, schedules.warmup_cosine(steps_per_epoch * epochs, p.warmup_iters,
-                                                           p.warmup_ratio, min_factor))
+        return LambdaLR(optimizer, schedules.cosine_with_linear_warmup_scale(
+            steps_per_epoch * epochs, p.warmup_iters, p.warmup_ratio, min_factor))

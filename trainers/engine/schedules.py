@@ -32,6 +32,23 @@ def warmup_cosine(total_steps: int, warmup_steps: int = 0, warmup_start_factor: 
     return factor
 
 
+def cosine_with_linear_warmup_scale(total_steps: int, warmup_steps: int, warmup_ratio: float,
+                                    min_factor: float = 0.0) -> Factor:
+    """mmcv's CosineAnnealing with `warmup="linear"`: the cosine runs over the whole run,
+    from 1.0 to min_factor, and during warmup it is scaled by a ramp from warmup_ratio to 1.
+    So training always ends at min_factor, even when warmup is as long as the run."""
+    total_steps = max(1, total_steps)
+
+    def factor(step: int) -> float:
+        progress = min(1.0, step / total_steps)
+        regular = min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        if step < warmup_steps:
+            return regular * (1.0 - (1.0 - step / warmup_steps) * (1.0 - warmup_ratio))
+        return regular
+
+    return factor
+
+
 def step_decay(steps_per_epoch: int, init_epochs: int, step_epochs: int, gamma: float) -> Factor:
     """1.0 for the first init_epochs, then multiplied by gamma every step_epochs epochs."""
     steps_per_epoch = max(1, steps_per_epoch)
