@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from platform_api.datasets.importers import DatasetImportError, ImportLimits, import_archive
@@ -82,7 +82,9 @@ def import_dataset(dataset_id: int) -> None:
             result = import_archive(storage.local_file(dataset.archive_key), dataset.format, dest, import_limits())
             if beat.lost.is_set():
                 return  # another worker took the import over; its copy is the one kept
-            content_key = f"datasets/{dataset_id}/content"
+            # A key of this import's own: a worker that lost its lease unnoticed (the heartbeat
+            # is seconds late) publishes beside the winner's files, never over them.
+            content_key = f"datasets/{dataset_id}/content-{uuid.uuid4().hex[:12]}"
             storage.save_dir(dest, content_key, move=True)
         except DatasetImportError as exc:
             _fail(mine, str(exc))
@@ -93,7 +95,7 @@ def import_dataset(dataset_id: int) -> None:
             return
         finally:
             shutil.rmtree(dest, ignore_errors=True)
-        mine.update(  # update() skips auto_now: updated_at is set here
+        published = mine.update(  # update() skips auto_now: updated_at is set here
             updated_at=timezone.now(),
             status=Dataset.Status.READY,
             error="",
@@ -104,13 +106,20 @@ def import_dataset(dataset_id: int) -> None:
             lease_owner="",
             lease_expires_at=None,
         )
+        if not published:  # the lease was lost meanwhile: the dataset is another worker's
+            storage.delete(content_key)
 
 
 def _acquire(dataset_id: int, owner: str) -> bool:
     return (
         Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.IMPORTING)
         .filter(lease_is_free())
-        .update(lease_owner=owner, lease_expires_at=lease_until())
+        .update(
+            lease_owner=owner,
+            lease_expires_at=lease_until(),
+            # a lapsed lease that still names its owner: that worker died (counted as in recovery)
+            lost_leases=F("lost_leases") + Case(When(~Q(lease_owner=""), then=1), default=0),
+        )
         == 1
     )
 
@@ -122,7 +131,9 @@ def recover_stale_imports() -> list[int]:
     requeued = []
     stale = Dataset.objects.filter(status=Dataset.Status.IMPORTING, lease_expires_at__lt=timezone.now()).exclude(lease_owner="")
     for dataset in stale:
-        mine = Dataset.objects.filter(pk=dataset.pk, lease_owner=dataset.lease_owner, status=Dataset.Status.IMPORTING)
+        # Still lapsed at the update: a worker that renewed since the listing keeps its import.
+        mine = Dataset.objects.filter(pk=dataset.pk, lease_owner=dataset.lease_owner, status=Dataset.Status.IMPORTING,
+                                      lease_expires_at__lt=timezone.now())
         if dataset.lost_leases + 1 >= settings.JOB_MAX_ATTEMPTS:
             _fail(mine, f"the worker importing this dataset died {dataset.lost_leases + 1} times; giving up")
         elif mine.update(lease_owner="", lease_expires_at=lease_until(), lost_leases=F("lost_leases") + 1):

@@ -81,3 +81,46 @@ def test_an_importer_that_lost_its_lease_does_not_publish_its_copy(uploaded, set
     uploaded.refresh_from_db()
     assert uploaded.status == "importing" and uploaded.lease_owner == "thief"
     assert uploaded.content_key == ""
+
+
+def test_an_importer_whose_lease_was_taken_before_its_heartbeat_noticed_publishes_nothing(uploaded):
+    from platform_api.storage import get_storage
+
+    real_import = services.import_archive
+    calls = []
+
+    def first_worker(*args, **kwargs):
+        calls.append(1)
+        result = real_import(*args, **kwargs)
+        if len(calls) == 1:  # the first worker, stalled: its lease lapses and the next one imports
+            Dataset.objects.filter(pk=uploaded.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+            services.import_dataset(uploaded.pk)
+            winner = get_storage().local_dir(Dataset.objects.get(pk=uploaded.pk).content_key)
+            (winner / "read-by-a-running-job").write_text("must survive")
+        return result
+
+    with mock.patch.object(services, "import_archive", side_effect=first_worker):
+        services.import_dataset(uploaded.pk)
+    uploaded.refresh_from_db()
+    assert uploaded.status == "ready" and len(calls) == 2
+    folders = sorted(p.name for p in get_storage().path(f"datasets/{uploaded.pk}").iterdir())
+    assert folders == ["archive.zip", uploaded.content_key.rsplit("/", 1)[1]]  # only the winner's files
+    assert (get_storage().local_dir(uploaded.content_key) / "read-by-a-running-job").exists()  # untouched
+    assert uploaded.lost_leases == 1  # the stalled worker was counted when its lapsed lease was taken
+
+
+def test_recovery_leaves_an_import_whose_worker_renewed_after_being_listed(uploaded, settings):
+    Dataset.objects.filter(pk=uploaded.pk).update(lost_leases=settings.JOB_MAX_ATTEMPTS - 1)
+    die_while_importing(uploaded, "slow-worker")
+    real_filter = Dataset.objects.filter
+
+    def renew_right_after_listing(*args, **kwargs):
+        rows = real_filter(*args, **kwargs)
+        if kwargs.get("lease_owner") == "slow-worker":  # recovery builds its update for the row ...
+            real_filter(pk=uploaded.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=60))  # ... renewed
+        return rows
+
+    with mock.patch.object(Dataset.objects, "filter", side_effect=renew_right_after_listing):
+        services.recover_stale_imports()
+    uploaded.refresh_from_db()
+    assert uploaded.status == "importing" and uploaded.lease_owner == "slow-worker"
