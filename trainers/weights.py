@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from trainers.core import TrainerError
+
 
 def weight_architectures() -> list[str]:
     """Every architecture a trainer looks weights up for: the backbone registry's names
@@ -50,18 +52,26 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 def load_pretrained(module: nn.Module, path: str | Path, prefixes: tuple[str, ...] = ("", "backbone.")) -> LoadReport:
     """Copy every tensor of the file whose name (tried with each prefix, in order) and shape
-    match the module; leave the rest of the module as initialised."""
+    match the module; leave the rest of the module as initialised. A file of which nothing
+    fits is an error: training would silently start from random weights."""
     target = module.state_dict()
     report, selected = LoadReport(), {}
     for key, tensor in read_state_dict(path).items():
-        name = next((p + key for p in prefixes if p + key in target), None)
+        # mmpretrain / detectron-style files put the backbone under "backbone."
+        candidates = (key, key.removeprefix("backbone.")) if key.startswith("backbone.") else (key,)
+        name = next((p + k for k in candidates for p in prefixes if p + k in target), None)
         if name is None:
             report.unexpected.append(key)
         elif target[name].shape != tensor.shape:
             report.mismatched_shapes.append(f"{name}: {tuple(tensor.shape)} -> {tuple(target[name].shape)}")
         elif name not in selected:
             selected[name] = tensor
-    module.load_state_dict(selected, strict=False)
     report.loaded = sorted(selected)
     report.missing = sorted(k for k in target if k not in selected)
+    if not selected:
+        raise TrainerError("pretrained_weights_unusable",
+                           f"no tensor of the registered weights file fits this model ({report.summary()}; "
+                           f"first keys in the file: {', '.join(report.unexpected[:3])}); register the "
+                           "weights of the architecture the template uses")
+    module.load_state_dict(selected, strict=False)
     return report

@@ -42,3 +42,28 @@ def test_a_full_model_state_dict_skips_tensors_whose_shape_differs(tmp_path):
     assert torch.equal(model.head.weight, head_before)
     assert torch.equal(model.backbone.conv1.weight, source.backbone.conv1.weight)
     assert "shape-mismatched 2" in report.summary()
+
+
+def test_an_mmpretrain_style_file_with_backbone_prefixed_keys_loads(tmp_path):
+    reference = torchvision.models.resnet18(weights=None)
+    plain = nn.Sequential()  # a module laid out like torchvision's ResNet, without a prefix
+    plain.add_module("body", torchvision.models.resnet18(weights=None))
+    torch.save({"state_dict": {"backbone." + k: v for k, v in reference.state_dict().items() if not k.startswith("fc.")}},
+               tmp_path / "mm.pth")
+    report = load_pretrained(plain, tmp_path / "mm.pth", prefixes=("body.",))
+    assert len(report.loaded) == len([k for k in reference.state_dict() if not k.startswith("fc.")])
+    assert torch.equal(plain.body.layer2[0].conv1.weight, reference.layer2[0].conv1.weight)
+
+
+def test_a_file_of_which_nothing_fits_fails_instead_of_training_from_random_weights(tmp_path):
+    import pytest
+
+    from trainers.core import TrainerError
+
+    torch.save({"encoder.block1.weight": torch.zeros(3, 3)}, tmp_path / "other.pth")
+    model = BackboneWithHead(num_classes=3)
+    before = model.backbone.conv1.weight.clone()
+    with pytest.raises(TrainerError) as caught:
+        load_pretrained(model, tmp_path / "other.pth")
+    assert caught.value.code == "pretrained_weights_unusable" and "encoder.block1.weight" in caught.value.message
+    assert torch.equal(model.backbone.conv1.weight, before)
