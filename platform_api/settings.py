@@ -121,6 +121,8 @@ MAX_DATASET_UNCOMPRESSED_BYTES = env_int("MAX_DATASET_UNCOMPRESSED_BYTES", 20 * 
 MAX_DATASET_FILES = env_int("MAX_DATASET_FILES", 1_000_000)
 MAX_PREDICT_IMAGE_BYTES = env_int("MAX_PREDICT_IMAGE_BYTES", 20 * 1024 * 1024)
 MAX_PREDICT_IMAGES = env_int("MAX_PREDICT_IMAGES", 64)
+# Checked from the header before decoding: a small PNG can declare billions of pixels.
+MAX_PREDICT_IMAGE_PIXELS = env_int("MAX_PREDICT_IMAGE_PIXELS", 64_000_000, minimum=1)
 
 # Storage of uploaded archives, datasets and model artifacts: "local" or "s3".
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", ["local", "s3"])

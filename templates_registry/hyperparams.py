@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Literal
 
 import pydantic
@@ -109,7 +109,10 @@ def _dec(x: float | int) -> Decimal:
 
 
 def _on_grid(value: float | int, origin: float | None, step: float) -> bool:
-    return (_dec(value) - _dec(origin or 0)) % _dec(step) == 0
+    try:
+        return (_dec(value) - _dec(origin or 0)) % _dec(step) == 0
+    except InvalidOperation:  # a quotient beyond Decimal's precision (1e308 on a step of 1)
+        return False
 
 
 def allowed_range(spec: HyperparameterSpec) -> str:
@@ -154,18 +157,24 @@ def check_value(spec: HyperparameterSpec, value: Any) -> tuple[Any, str | None]:
     # int / float
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None, f"{_type_phrase(spec)}, got {show(value)}"
-    if not math.isfinite(value):
-        return None, f"must be a finite number, got {show(value)}"
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond any float (10**400)
+        finite = False
+    if not finite:
+        return None, f"must be a finite number, got {str(value)[:20]}..." if isinstance(value, int) \
+            else f"must be a finite number, got {show(value)}"
+    sent = show(value)  # as the client wrote it (1e+308, not its 309 digits as an int)
     if t == "int":
         if isinstance(value, float) and not value.is_integer():
-            return None, f"must be an integer, got {show(value)}"
+            return None, f"must be an integer, got {sent}"
         value = int(value)
     else:
         value = float(value)
     out_of_bounds = (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max)
-    off_grid = spec.step is not None and spec.step > 0 and not _on_grid(value, spec.min, spec.step)
+    off_grid = not out_of_bounds and spec.step is not None and spec.step > 0 and not _on_grid(value, spec.min, spec.step)
     if out_of_bounds or off_grid:
-        return None, f"must be {allowed_range(spec)}, got {show(value)}"
+        return None, f"must be {allowed_range(spec)}, got {sent}"
     return value, None
 
 

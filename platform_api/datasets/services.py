@@ -34,8 +34,9 @@ def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) ->
         raise UploadRejected("format", f"must be one of {', '.join(FORMAT_TASKS)}, got {fmt!r}")
     if size > settings.MAX_DATASET_UPLOAD_BYTES:
         raise UploadRejected("archive", f"is {size} bytes; the limit is {settings.MAX_DATASET_UPLOAD_BYTES} bytes", 413)
-    if not zipfile.is_zipfile(archive_path):
-        raise UploadRejected("archive", "is not a zip archive")
+    problem = _zip_problem(archive_path)
+    if problem:
+        raise UploadRejected("archive", problem)
     from workers.tasks import import_dataset_task
 
     with transaction.atomic():
@@ -61,6 +62,16 @@ def delete_dataset(dataset: Dataset) -> None:
     with transaction.atomic():
         dataset.delete()
         transaction.on_commit(lambda: get_storage().delete(prefix))
+
+
+def _zip_problem(path: Path) -> str | None:
+    """Reads the table of contents (is_zipfile only finds the end marker): junk with a
+    valid-looking tail, or an empty archive, is refused at upload, not later in the worker."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return None if archive.infolist() else "is an empty zip archive"
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        return f"is not a readable zip archive ({exc})"
 
 
 def import_limits() -> ImportLimits:

@@ -27,7 +27,10 @@ class DatasetViewSet(
     @extend_schema(request=DatasetUploadSerializer, responses={201: DatasetSerializer})
     def create(self, request):
         # Refuse an oversized upload from its header, before the body is read to disk.
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(f"Content-Length must be a number, got {request.META.get('CONTENT_LENGTH')!r}")
         slack = 1024 * 1024  # multipart headers and the other fields
         if declared > settings.MAX_DATASET_UPLOAD_BYTES + slack:
             message = f"upload of {declared} bytes is larger than the limit of {settings.MAX_DATASET_UPLOAD_BYTES} bytes"

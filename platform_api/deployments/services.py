@@ -95,6 +95,11 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
             continue
         try:
             image = Image.open(io.BytesIO(raw))
+            width, height = image.size  # from the header, before any pixel is decoded
+            if width * height > settings.MAX_PREDICT_IMAGE_PIXELS:
+                errors[str(index)] = [f"image is {width}x{height} pixels; the limit is "
+                                      f"{settings.MAX_PREDICT_IMAGE_PIXELS} pixels"]
+                continue
             image.load()
             images.append(upright(image).convert("RGB"))
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:

@@ -211,3 +211,10 @@ def test_it_rejects_a_path_that_is_both_file_and_folder(make_zip, dest):
     members = minimal_classification()
     members["train/cat"] = b"a file where a folder is"
     expect_error(make_zip(members), dest, "train/cat: is both a file and a folder")
+
+
+def test_a_folder_name_too_long_to_store_is_named_in_the_error(make_zip, dest):
+    long_folder = "c" * 300
+    upload = make_zip({f"train/{long_folder}/a.png": image_bytes(), f"valid/{long_folder}/b.png": image_bytes()})
+    with pytest.raises(DatasetImportError, match="cannot be stored"):
+        import_archive(upload, "classification_folder", dest)

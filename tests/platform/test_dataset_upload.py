@@ -83,3 +83,24 @@ def test_it_names_a_missing_field(api, tmp_path, missing):
     response = api.post("/api/v1/datasets/", data, format="multipart")
     assert response.status_code == 400
     assert missing in response.json()
+
+
+def test_it_refuses_junk_with_a_zip_tail_and_an_empty_zip_and_stores_nothing(api, tmp_path):
+    import zipfile
+
+    junk = tmp_path / "junk.zip"
+    with zipfile.ZipFile(tmp_path / "empty.zip", "w"):
+        pass
+    junk.write_bytes(b"junk" * 10 + (tmp_path / "empty.zip").read_bytes())  # an end record, no entries
+    for path, message in ((junk, "empty zip"), (tmp_path / "empty.zip", "empty zip")):
+        response = upload_dataset(api, path)
+        assert response.status_code == 400 and message in response.json()["archive"][0]
+    assert Dataset.objects.count() == 0
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400(api, tmp_path):
+    response = api.post("/api/v1/datasets/", {"name": "d", "format": "classification_folder",
+                                              "archive": io.BytesIO(b"PK")}, format="multipart",
+                        CONTENT_LENGTH="abc")
+    assert response.status_code == 400 and "Content-Length" in response.json()["detail"]
+    assert Dataset.objects.count() == 0

@@ -141,3 +141,10 @@ def test_a_deployment_left_pending_by_a_dead_web_process_is_loaded_on_restart(ap
     importlib.import_module("platform_api.wsgi")  # what each web process runs at start
     wait_for(lambda: Deployment.objects.get(pk=left.pk).status == "ready", 60, message="deployment ready")
     assert predict_base64(api, left.pk, held_out(("red",))).status_code == 200
+
+
+def test_predict_refuses_an_image_declaring_too_many_pixels_before_decoding_it(api, deployment, settings):
+    settings.MAX_PREDICT_IMAGE_PIXELS = 1000
+    response = predict_multipart(api, deployment.pk, held_out(("red",)))  # 32x32 = 1024 pixels
+    assert response.status_code == 400
+    assert "32x32 pixels; the limit is 1000" in response.json()["image"]["0"][0]

@@ -180,3 +180,19 @@ def test_it_revalidates_a_stored_snapshot_of_plain_dicts():
     # The worker gets job.hyperparameter_spec (public dicts) and job.hyperparameters.
     snapshot = [dict(BATCH, choices=None, log_scale=False, description="")]
     assert resolve_hyperparameters(snapshot, {"batch_size": 16}) == {"batch_size": 16}
+
+
+UNBOUNDED_EPOCHS = {"name": "num_epochs", "type": "int", "default": 20, "min": 1, "step": 1}
+
+
+@pytest.mark.parametrize("value, message", [
+    (1e308, "must be a multiple of 1 from 1 to 128, got 1e+308"),  # far past max: no grid arithmetic
+    (10**400, "must be a finite number"),  # beyond any float
+])
+def test_enormous_numbers_get_a_field_error_not_a_crash(value, message):
+    assert message in errors_for([BATCH], {"batch_size": value})["batch_size"][0]
+
+
+def test_an_enormous_number_on_an_unbounded_grid_is_refused_as_off_the_grid():
+    [message] = errors_for([UNBOUNDED_EPOCHS], {"num_epochs": 1.5e308})["num_epochs"]
+    assert "a multiple of 1 from 1 upward" in message

@@ -137,9 +137,9 @@ class _Budget:
 
 
 def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: _Budget) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
     name = info.filename
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)  # a folder name can be too long as well
         with archive.open(info) as src, open(dest, "xb") as out:
             member_bytes = 0
             while True:
