@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
-import uuid
 import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -50,7 +51,7 @@ def run_job(job_id: int) -> None:
     try:
         _run_leased(job_id, owner)
     finally:
-        _discard_work_if_finished(job_id)
+        _clear_local_work_if_ended(job_id)
 
 
 def _run_leased(job_id: int, owner: str) -> None:
@@ -165,9 +166,11 @@ def _requeue(job_id: int) -> None:
     train_job_task.delay(job_id)
 
 
-def _discard_work_if_finished(job_id: int) -> None:
+def _clear_local_work_if_ended(job_id: int) -> None:
+    """finish() frees an ended job's files where it runs; a job that another worker ended
+    (on another machine, after this one lost the lease) still has its work folder here."""
     if Job.objects.filter(pk=job_id, status__in=Job.FINAL).exists():
-        discard_job_files(job_id)
+        shutil.rmtree(job_work_dir(job_id), ignore_errors=True)
 
 
 def _restore_remote_checkpoint(job_id: int, work_dir: Path) -> None:
