@@ -17,7 +17,7 @@ from typing import Callable
 
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.db.models import Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,13 @@ def lease_until() -> datetime:
 def lease_is_free() -> Q:
     """Rows nobody holds: never taken, handed back (no owner), or whose owner stopped renewing."""
     return Q(lease_owner="") | Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=timezone.now())
+
+
+def lost_leases_after_taking():
+    """`lost_leases` for an update that takes a free lease: a free lease that still names its
+    owner has lapsed, so that worker died (a delivery came before recovery noticed), and it
+    counts toward JOB_MAX_ATTEMPTS as recovery would have counted it."""
+    return F("lost_leases") + Case(When(~Q(lease_owner=""), then=1), default=0)
 
 
 class Heartbeat:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import F
 from django.utils import timezone
 
 from platform_api.datasets.importers import DatasetImportError, ImportLimits, import_archive
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
-from platform_api.leases import Heartbeat, lease_is_free, lease_until, new_worker_id
+from platform_api.leases import Heartbeat, lease_is_free, lease_until, lost_leases_after_taking, new_worker_id
 from platform_api.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,7 @@ def _acquire(dataset_id: int, owner: str) -> bool:
         .update(
             lease_owner=owner,
             lease_expires_at=lease_until(),
-            # a lapsed lease that still names its owner: that worker died (counted as in recovery)
-            lost_leases=F("lost_leases") + Case(When(~Q(lease_owner=""), then=1), default=0),
+            lost_leases=lost_leases_after_taking(),
         )
         == 1
     )

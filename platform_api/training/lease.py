@@ -1,10 +1,10 @@
 """Leases on training jobs (see platform_api/leases.py for the mechanism)."""
 from __future__ import annotations
 
-from django.db.models import Case, F, Q, When
+from django.db.models import F
 from django.utils import timezone
 
-from platform_api.leases import Heartbeat, lease_is_free, lease_until
+from platform_api.leases import Heartbeat, lease_is_free, lease_until, lost_leases_after_taking
 from platform_api.training.models import Job
 
 
@@ -18,9 +18,7 @@ def acquire(job_id: int, owner: str) -> bool:
             lease_owner=owner,
             lease_expires_at=lease_until(),
             attempts=F("attempts") + 1,
-            # Taking a lapsed lease that still names its owner: that worker died (a delivery
-            # came before recovery noticed); it counts toward JOB_MAX_ATTEMPTS all the same.
-            lost_leases=F("lost_leases") + Case(When(~Q(lease_owner=""), then=1), default=0),
+            lost_leases=lost_leases_after_taking(),
         )
     )
     return taken == 1
