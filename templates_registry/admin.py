@@ -19,6 +19,21 @@ from templates_registry.models import HyperParameter, Template
 JSON_HELP = 'JSON: 32, 0.1, true, "horizontal", or empty for null'
 
 
+def declaration_from_form(data: dict) -> dict:
+    """A row's cleaned form data as a hyperparameter declaration (the columns say minimum/maximum)."""
+    return {
+        "name": data.get("name") or "",
+        "type": data.get("type"),
+        "default": data.get("default"),
+        "min": data.get("minimum"),
+        "max": data.get("maximum"),
+        "step": data.get("step"),
+        "choices": data.get("choices"),
+        "log_scale": bool(data.get("log_scale")),
+        "description": data.get("description") or "",
+    }
+
+
 class HyperParameterForm(forms.ModelForm):
     class Meta:
         model = HyperParameter
@@ -40,17 +55,7 @@ class HyperParameterForm(forms.ModelForm):
             # forms.JSONField returns str subclasses (JSONString); store plain JSON values.
             data[field] = json.loads(json.dumps(data.get(field)))
         name = data.get("name") or "(unnamed)"
-        problems = declaration_problems({
-            "name": data.get("name") or "",
-            "type": data.get("type"),
-            "default": data.get("default"),
-            "min": data.get("minimum"),
-            "max": data.get("maximum"),
-            "step": data.get("step"),
-            "choices": data.get("choices"),
-            "log_scale": bool(data.get("log_scale")),
-            "description": data.get("description") or "",
-        })
+        problems = declaration_problems(declaration_from_form(data))
         if problems:
             raise ValidationError([f"{name}: {p}" for p in problems])
         return data
@@ -63,11 +68,9 @@ class HyperParameterFormSet(forms.BaseInlineFormSet):
         if any(form.errors for form in self.forms):
             return
         declarations = [
-            {"name": data["name"], "type": data["type"], "default": data.get("default"), "min": data.get("minimum"),
-             "max": data.get("maximum"), "step": data.get("step"), "choices": data.get("choices"),
-             "log_scale": bool(data.get("log_scale")), "description": data.get("description") or ""}
-            for data in (form.cleaned_data for form in self.forms)
-            if data and not data.get("DELETE")
+            declaration_from_form(form.cleaned_data)
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
         from templates_registry.trainer_limits import trainer_problems
 
