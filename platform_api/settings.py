@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from trainers.core import REQUESTABLE_PRECISIONS as PRECISIONS
 from platform_api.env import (
     SettingError,
     env_bool,
@@ -181,6 +182,10 @@ JOB_CHECKPOINT_EVERY_SECONDS = env_float("JOB_CHECKPOINT_EVERY_SECONDS", 600.0, 
 TRAINING_DEVICE = env_matching(  # "" = cuda when available, else cpu
     "TRAINING_DEVICE", "", r"|cpu|cuda(:\d+)?", "empty (automatic), cpu, cuda or cuda:<index>"
 )
+# Numeric precision (trainers/engine/precision.py): auto decides from the hardware; a job
+# that asks for one outright is obeyed over the worker's setting.
+TRAINING_PRECISION = env_choice("TRAINING_PRECISION", "auto", list(PRECISIONS))
+PREDICT_PRECISION = env_choice("PREDICT_PRECISION", "auto", list(PRECISIONS))
 
 LOGGING = {
     "version": 1,

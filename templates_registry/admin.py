@@ -94,7 +94,7 @@ class TemplateAdmin(admin.ModelAdmin):
     search_fields = ["id", "name", "trainer"]
     inlines = [HyperParameterInline]
     actions = ["clone_templates", "deactivate_templates", "activate_templates"]
-    fields = ["id", "name", "task", "dataset_tasks", "trainer", "description", "is_active",
+    fields = ["id", "name", "task", "dataset_tasks", "trainer", "precisions", "description", "is_active",
               "json_schema_display"]
 
     def get_queryset(self, request):
@@ -102,7 +102,8 @@ class TemplateAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The id is the primary key and what jobs point at: fixed once created.
-        return ["json_schema_display"] + (["id"] if obj else [])
+        # Precisions come from the catalogue file (a form field would need every edit to resend them).
+        return ["json_schema_display", "precisions"] + (["id"] if obj else [])
 
     @admin.display(description="jobs", ordering="job_count")
     def job_count(self, obj):

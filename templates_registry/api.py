@@ -15,7 +15,7 @@ class TemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = Template
         fields = ["id", "name", "task", "description", "is_active", "trainer", "dataset_tasks",
-                  "hyperparameters", "json_schema"]
+                  "precisions", "hyperparameters", "json_schema"]
         read_only_fields = fields
 
     def get_hyperparameters(self, template) -> list[dict]:

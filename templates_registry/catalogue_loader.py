@@ -21,6 +21,7 @@ from templates_registry.hyperparams import (
 )
 from templates_registry.models import HyperParameter, Template
 from templates_registry.services import model_fields
+from trainers.core import REQUESTABLE_PRECISIONS as PRECISIONS
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 
@@ -35,6 +36,8 @@ class CatalogueTemplate(pydantic.BaseModel):
     task: Task
     dataset_tasks: list[Task] | None = None  # null/absent: just `task`
     trainer: str = pydantic.Field(min_length=1, max_length=100)
+    # Precisions a job may request; null/absent: all of auto, fp32, bf16, fp16.
+    precisions: list[Literal[PRECISIONS]] | None = None
     description: str = ""
     hyperparameters: list[HyperparameterSpec]
 
@@ -82,6 +85,8 @@ def _read_file(path: Path) -> tuple[CatalogueTemplate | None, list[str]]:
     problems = []
     if entry.id != path.stem:
         problems.append(f"id {entry.id!r} must match the file name ({path.stem}.json)")
+    if entry.precisions is not None and "auto" not in entry.precisions:
+        problems.append(f"precisions {entry.precisions} must include 'auto'")
     tasks = entry.dataset_tasks or [entry.task]
     if entry.task not in tasks:
         problems.append(f"dataset_tasks {tasks} must include the task {entry.task!r}")
@@ -128,6 +133,7 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> LoadReport:
             "task": entry.task,
             "dataset_tasks": list(entry.dataset_tasks or [entry.task]),
             "trainer": entry.trainer,
+            "precisions": list(entry.precisions or PRECISIONS),
             "description": entry.description,
         }
         if template is None:

@@ -1,12 +1,18 @@
 """Training templates: a trainer plus a declared set of hyperparameters."""
 from django.db import models
 
+from trainers.core import REQUESTABLE_PRECISIONS as PRECISIONS
+
 TASK_CHOICES = [
     ("classification", "classification"),
     ("instance_segmentation", "instance segmentation"),
     ("semantic_segmentation", "semantic segmentation"),
 ]
 TYPE_CHOICES = [(t, t) for t in ("int", "float", "bool", "enum", "string")]
+
+
+def _all_precisions() -> list[str]:
+    return list(PRECISIONS)
 
 
 class Template(models.Model):
@@ -16,6 +22,8 @@ class Template(models.Model):
     # Dataset tasks this template can train on (fai-mf: instance and semantic).
     dataset_tasks = models.JSONField(default=list)
     trainer = models.CharField(max_length=100, help_text="key in trainers.registry")
+    # Numeric precisions a job of this template may ask for (trainers.engine.precision).
+    precisions = models.JSONField(default=_all_precisions, help_text="precisions a job may request")
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True, help_text="inactive templates take no new jobs")
     created_at = models.DateTimeField(auto_now_add=True)

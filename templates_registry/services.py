@@ -174,6 +174,7 @@ def clone_template(template: Template) -> Template:
         task=template.task,
         dataset_tasks=list(template.dataset_tasks),
         trainer=template.trainer,
+        precisions=list(template.precisions),
         description=template.description,
         is_active=False,
     )

@@ -19,6 +19,35 @@ ROOT = Path(__file__).resolve().parent.parent
 # Short leases so a killed worker's job is recovered within seconds in tests.
 WORKER_TEST_ENV = {"JOB_LEASE_SECONDS": "3", "JOB_HEARTBEAT_SECONDS": "0.5"}
 
+# TEST_CPU_BF16=native|emulated runs the suite as on a CPU with (or without) native, faster
+# bf16, whatever this one has; unset, the hardware decides. .ci/run runs it both ways.
+SIMULATED_CPU_BF16 = os.environ.get("TEST_CPU_BF16", "")
+if SIMULATED_CPU_BF16 not in ("", "native", "emulated"):
+    raise pytest.UsageError(f"TEST_CPU_BF16 must be native or emulated, got {SIMULATED_CPU_BF16!r}")
+
+
+def _simulated_precision_env() -> dict[str, str]:
+    """Worker processes are told the precision the simulated CPU's auto would choose."""
+    if not SIMULATED_CPU_BF16:
+        return {}
+    chosen = "bf16" if SIMULATED_CPU_BF16 == "native" else "fp32"
+    return {"TRAINING_PRECISION": chosen, "PREDICT_PRECISION": chosen}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _simulated_cpu_bf16():
+    if not SIMULATED_CPU_BF16:
+        yield
+        return
+    from trainers.engine import precision
+
+    native = SIMULATED_CPU_BF16 == "native"
+    patch = pytest.MonkeyPatch()
+    patch.setattr(precision, "cpu_has_native_bf16", lambda: native)
+    patch.setattr(precision, "cpu_bf16_speedup", lambda: 2.0 if native else 0.2)
+    yield
+    patch.undo()
+
 
 def _temporary_data_dir() -> Path | None:
     return Path(settings.DATA_DIR) if getattr(settings, "TEST_DATA_DIR_IS_TEMPORARY", False) else None
@@ -91,7 +120,7 @@ class WorkerProcess:
     def __init__(self, queues: str, name: str, log_path: Path):
         from platform_api.management.commands.serve import worker_command
 
-        env = {**os.environ, **WORKER_TEST_ENV, "DATABASE_URL": _database_url(), "DATA_DIR": str(settings.DATA_DIR)}
+        env = {**os.environ, **WORKER_TEST_ENV, **_simulated_precision_env(), "DATABASE_URL": _database_url(), "DATA_DIR": str(settings.DATA_DIR)}
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen(

@@ -21,6 +21,11 @@ TASK_SEMANTIC_SEGMENTATION = "semantic_segmentation"
 
 MANIFEST_NAME = "manifest.json"
 
+# Numeric precisions a fit or a predictor computes in; "auto" lets trainers.engine.precision
+# decide from the hardware.
+PRECISIONS = ("fp32", "bf16", "fp16")
+REQUESTABLE_PRECISIONS = ("auto", *PRECISIONS)
+
 
 class TrainerError(Exception):
     """A problem a user can act on (bad config, missing weights, unusable data).
@@ -113,6 +118,7 @@ class FitResult:
     resumed_from_epoch: int = 0  # epochs completed before this run resumed; 0 = fresh start
     resumed_from_step: int = 0  # optimizer steps done before this run resumed; 0 = fresh start
     history: list[dict[str, Any]] = field(default_factory=list)
+    precision: str = "fp32"  # what the run trained in (trainers.engine.precision)
 
 
 class Trainer(Protocol):

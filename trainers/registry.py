@@ -25,8 +25,8 @@ KNOWN_TRAINERS = {
 }
 
 WeightsResolver = Callable[[str, str], "Path | None"]
-TrainerFactory = Callable[[dict, DatasetSpec, Path, "WeightsResolver | None", "str | None"], Trainer]
-PredictorLoader = Callable[[Path], Predictor]
+TrainerFactory = Callable[[dict, DatasetSpec, Path, "WeightsResolver | None", "str | None", str], Trainer]
+PredictorLoader = Callable[..., Predictor]
 
 _TRAINERS: dict[str, TrainerFactory] = {}
 _PREDICTORS: dict[str, PredictorLoader] = {}
@@ -34,7 +34,8 @@ _HYPERPARAMETER_CHECKS: dict[str, Callable[[dict], Any]] = {}
 
 
 def register_trainer(key: str):
-    """Decorator on `factory(hyperparameters, dataset, work_dir, weights_resolver, device) -> Trainer`."""
+    """Decorator on `factory(hyperparameters, dataset, work_dir, weights_resolver, device, precision) -> Trainer`
+    (`precision`: auto|fp32|bf16|fp16, or a trainers.engine.precision.Precision already chosen)."""
 
     def decorator(factory):
         _TRAINERS[key] = factory
@@ -44,7 +45,8 @@ def register_trainer(key: str):
 
 
 def register_predictor(key: str):
-    """Decorator on `loader(artifact_dir) -> Predictor` for artifacts whose config.json says `key`."""
+    """Decorator on `loader(artifact_dir, precision=...) -> Predictor` for artifacts whose
+    config.json says `key`."""
 
     def decorator(loader):
         _PREDICTORS[key] = loader
@@ -94,15 +96,17 @@ def trainer_keys() -> list[str]:
 
 
 def build_trainer(key: str, hyperparameters: dict[str, Any], dataset: DatasetSpec, work_dir: Path,
-                  weights_resolver: WeightsResolver | None = None, device: str | None = None) -> Trainer:
+                  weights_resolver: WeightsResolver | None = None, device: str | None = None,
+                  precision: str = "auto") -> Trainer:
     if key not in _TRAINERS:
         _ensure_registered(key)
     if key not in _TRAINERS:
         raise TrainerError("unknown_trainer", f"no trainer registered as {key!r}; known: {sorted(_TRAINERS)}")
-    return _TRAINERS[key](dict(hyperparameters), dataset, Path(work_dir), weights_resolver, device)
+    return _TRAINERS[key](dict(hyperparameters), dataset, Path(work_dir), weights_resolver, device, precision)
 
 
-def load_predictor(artifact_dir: str | Path) -> Predictor:
+def load_predictor(artifact_dir: str | Path, precision: str = "auto") -> Predictor:
+    """The artifact's predictor, computing in `precision` (auto|fp32|bf16|fp16)."""
     artifact_dir = Path(artifact_dir)
     config_path = artifact_dir / "config.json"
     if not config_path.exists():
@@ -112,4 +116,4 @@ def load_predictor(artifact_dir: str | Path) -> Predictor:
         _ensure_registered(key)
     if key not in _PREDICTORS:
         raise TrainerError("unknown_trainer", f"no predictor registered for trainer {key!r}")
-    return _PREDICTORS[key](artifact_dir)
+    return _PREDICTORS[key](artifact_dir, precision=precision)

@@ -10,6 +10,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from platform_api.storage import get_storage
 from trainers.registry import load_predictor
 
@@ -38,7 +40,7 @@ def get_or_load(deployment_id: int, artifact_key: str) -> LoadedModel:
         loaded = _models.get(key)
         if loaded is None:
             artifact_dir = get_storage().local_dir(artifact_key)
-            loaded = LoadedModel(predictor=load_predictor(artifact_dir))
+            loaded = LoadedModel(predictor=load_predictor(artifact_dir, precision=settings.PREDICT_PRECISION))
             _models[key] = loaded
             load_count += 1
             log.info("deployment %s: model loaded from %s", deployment_id, artifact_key)

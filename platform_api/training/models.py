@@ -20,6 +20,10 @@ class Job(models.Model):
     trainer = models.CharField(max_length=100)
     hyperparameters = models.JSONField(default=dict)
     hyperparameter_spec = models.JSONField(default=list)
+    # Asked for by the request (auto: the worker's TRAINING_PRECISION, else the hardware
+    # decides); `precision` is what the worker running it chose (trainers.engine.precision).
+    requested_precision = models.CharField(max_length=10, default="auto")
+    precision = models.CharField(max_length=10, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.JSONField(default=dict)
     metrics = models.JSONField(default=dict)

@@ -22,6 +22,7 @@ from platform_api.training.models import Job, MetricsEntry
 from platform_api.training.services import finish
 from templates_registry.hyperparams import HyperparameterErrors, resolve_hyperparameters
 from trainers.core import Callbacks, Cancelled, DatasetSpec, FitResult, Progress, TrainerError
+from trainers.engine.precision import choose_precision, resolve_device
 from trainers.registry import build_trainer
 
 log = logging.getLogger(__name__)
@@ -88,13 +89,18 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
     dataset = DatasetSpec.load(local_dataset_dir(job.dataset))
     work_dir = job_work_dir(job.pk)
     _restore_remote_checkpoint(job.pk, work_dir)
+    device = resolve_device(settings.TRAINING_DEVICE or None)
+    precision = choose_precision(_requested_precision(job), device)
+    log.info("job %s: training on %s in %s (%s)", job.pk, device, precision.name, precision.reason)
+    Job.objects.filter(pk=job.pk, lease_owner=owner).update(precision=precision.name)
     trainer = build_trainer(
         job.trainer,
         hyperparameters,
         dataset,
         work_dir,
         weights_resolver=_weights_resolver(job.owner_id),
-        device=settings.TRAINING_DEVICE or None,
+        device=str(device),
+        precision=precision,  # decided once, here: the engine keeps it
     )
     result = trainer.fit(_callbacks(job.pk, owner, heartbeat))
     if result.resumed_from_step:
@@ -102,6 +108,11 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
             resumed_from_epoch=result.resumed_from_epoch, resumed_from_step=result.resumed_from_step
         )
     return result
+
+
+def _requested_precision(job: Job) -> str:
+    """The job's own request first, then this worker's TRAINING_PRECISION (auto by default)."""
+    return job.requested_precision if job.requested_precision != "auto" else settings.TRAINING_PRECISION
 
 
 def _callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:

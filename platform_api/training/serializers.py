@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from platform_api.training.models import Job, MetricsEntry
+from trainers.core import REQUESTABLE_PRECISIONS
 
 
 class JobSubmitSerializer(serializers.Serializer):
@@ -8,6 +9,10 @@ class JobSubmitSerializer(serializers.Serializer):
     dataset = serializers.IntegerField()
     hyperparameters = serializers.DictField(required=False, default=dict)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    precision = serializers.ChoiceField(
+        REQUESTABLE_PRECISIONS, required=False, default="auto",
+        help_text="numeric precision to train in, where the template allows it (its `precisions`); "
+                  "auto: the worker's TRAINING_PRECISION, else decided from the hardware")
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -22,12 +27,15 @@ class JobSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="dataset_id")
     error = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
+    precision = serializers.SerializerMethodField(
+        help_text="what the worker trains in (fp32, bf16 or fp16); null until a worker has started the job")
 
     class Meta:
         model = Job
         fields = [
             "id", "name", "template", "dataset", "status", "hyperparameters", "progress", "metrics",
             "error", "model", "cancel_requested", "attempts", "resumed_from_epoch", "resumed_from_step",
+            "requested_precision", "precision",
             "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
@@ -48,10 +56,15 @@ class JobSerializer(serializers.ModelSerializer):
             "attempts": job.attempts,
             "resumed_from_epoch": job.resumed_from_epoch,
             "resumed_from_step": job.resumed_from_step,
+            "requested_precision": job.requested_precision,
+            "precision": self.get_precision(job),
             "created_at": _iso(job.created_at),
             "started_at": _iso(job.started_at),
             "finished_at": _iso(job.finished_at),
         }
+
+    def get_precision(self, job) -> str | None:
+        return job.precision or None
 
     def get_error(self, job) -> dict | None:
         return {"code": job.error_code, "message": job.error_message} if job.error_code else None

@@ -29,7 +29,8 @@ class JobRejected(Exception):
         self.errors = errors
 
 
-def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, name: str = "") -> Job:
+def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, name: str = "",
+               precision: str = "auto") -> Job:
     template = Template.objects.filter(pk=template_id).first()
     if template is None:
         raise JobRejected({"template": [f"no template {template_id!r}"]})
@@ -44,6 +45,9 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
         raise JobRejected(
             {"dataset": [f"template {template.pk} trains on {', '.join(template.dataset_tasks)} data; this dataset is {dataset.task}"]}
         )
+    if precision not in template.precisions:
+        raise JobRejected({"precision": [f"template {template.pk} allows {', '.join(template.precisions)}; "
+                                         f"got {precision!r}"]})
     from templates_registry.hyperparams import HyperparameterErrors
 
     try:
@@ -62,6 +66,7 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
             trainer=template.trainer,
             hyperparameters=resolved,
             hyperparameter_spec=spec,
+            requested_precision=precision,
             progress=dict(NOT_STARTED),
         )
         transaction.on_commit(lambda: train_job_task.delay(job.pk))

@@ -20,7 +20,8 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         submit.is_valid(raise_exception=True)
         try:
             data = submit.validated_data
-            job = services.submit_job(request.user, data["template"], data["dataset"], data["hyperparameters"], data["name"])
+            job = services.submit_job(request.user, data["template"], data["dataset"], data["hyperparameters"],
+                                      data["name"], data["precision"])
         except services.JobRejected as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -58,6 +58,6 @@ class ToyRecipe(Recipe):
 
 
 def toy_config(**overrides) -> EngineConfig:
-    values = dict(epochs=4, batch_size=5, seed=7, device="cpu", amp="off", channels_last=True)
+    values = dict(epochs=4, batch_size=5, seed=7, device="cpu", precision="fp32", channels_last=True)
     values.update(overrides)
     return EngineConfig(**values)

@@ -22,7 +22,7 @@ TINY_HYPERPARAMETERS = {
     "grad_clip_norm": 0.0, "augmentation_strength": 0.0, "batch_size": 4, "threshold": 0.3,
 }
 TINY_MODEL_OVERRIDES = {"num_heads": 4, "encoder_ffn_dim": 64, "decoder_ffn_dim": 64, "num_points": 256}
-TINY_ENGINE_OVERRIDES = {"amp": "off", "channels_last": False}
+TINY_ENGINE_OVERRIDES = {"precision": "fp32", "channels_last": False}
 
 
 def layout(index: int) -> list[tuple[str, tuple[int, int, int, int]]]:

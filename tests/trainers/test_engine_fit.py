@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -192,17 +193,31 @@ def test_a_failed_checkpoint_write_leaves_the_previous_file_intact(tmp_path):
     assert os.listdir(tmp_path) == ["last.pt"]  # no temp file left behind
 
 
-def test_auto_amp_on_cpu_trains_under_bf16_autocast_with_channels_last_batches(tmp_path):
-    recipe = ToyRecipe(toy_config(epochs=1, amp="auto"))
+def test_bf16_trains_under_bf16_autocast_with_channels_last_batches_and_fp32_without(tmp_path):
+    recipe = ToyRecipe(toy_config(epochs=1, precision="bf16"))
     fit(recipe, tmp_path)
     assert recipe.step_context == {"channels_last": True, "autocast": torch.bfloat16}
-    off = ToyRecipe(toy_config(epochs=1, amp="off", channels_last=False))
+    off = ToyRecipe(toy_config(epochs=1, precision="fp32", channels_last=False))
     fit(off, tmp_path / "off")
     assert off.step_context == {"channels_last": False, "autocast": False}
 
 
+@pytest.mark.parametrize("bf16_is_fast, expected", [(True, torch.bfloat16), (False, False)])
+def test_auto_trains_in_the_precision_the_hardware_decision_gives(tmp_path, monkeypatch, bf16_is_fast, expected):
+    from trainers.engine import precision
+
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: bf16_is_fast)
+    monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda: 2.0)
+    recipe = ToyRecipe(toy_config(epochs=1, precision="auto"))
+    result = fit(recipe, tmp_path)
+    assert recipe.step_context["autocast"] == expected
+    recorded = json.loads((result.artifact_dir / "config.json").read_text())["training_precision"]
+    assert recorded["precision"] == result.precision == ("bf16" if bf16_is_fast else "fp32")
+    assert recorded["reason"].startswith("auto:")
+
+
 def test_fp16_uses_a_grad_scaler_whose_state_is_checkpointed(tmp_path):
-    result = fit(ToyRecipe(toy_config(epochs=2, amp="fp16", grad_clip_norm=1.0)), tmp_path)
+    result = fit(ToyRecipe(toy_config(epochs=2, precision="fp16", grad_clip_norm=1.0)), tmp_path)
     scaler = _weights(tmp_path / "checkpoints/last.pt")["scaler"]
     assert scaler["scale"] > 0 and scaler["_growth_tracker"] == 10  # 10 finite steps since the start
     assert all(entry["train_loss"] == entry["train_loss"] for entry in result.history)  # not NaN
@@ -221,6 +236,6 @@ def test_a_lone_last_item_is_left_out_of_the_epoch_instead_of_making_a_batch_of_
 @pytest.mark.parametrize("before, after", [("bf16", "fp16"), ("fp16", "bf16")])
 def test_a_run_resumes_where_the_new_hardware_picks_another_precision(tmp_path, before, after):
     with pytest.raises(Killed):
-        fit(ToyRecipe(toy_config(epochs=2, amp=before)), tmp_path, _kill_after(1))
-    resumed = fit(ToyRecipe(toy_config(epochs=2, amp=after)), tmp_path)
+        fit(ToyRecipe(toy_config(epochs=2, precision=before)), tmp_path, _kill_after(1))
+    resumed = fit(ToyRecipe(toy_config(epochs=2, precision=after)), tmp_path)
     assert resumed.resumed_from_epoch == 1 and len(resumed.history) == 2

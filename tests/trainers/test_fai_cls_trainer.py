@@ -156,8 +156,8 @@ def test_the_catalogue_declares_exactly_the_trainers_hyperparameters():
 
 def test_bf16_and_fp32_predictors_agree_on_the_top_class(single_label_run):
     images = [image for _, image in _held_out([["red"], ["blue"]], n=3, seed=7)]
-    fp32 = FaiClsPredictor(single_label_run.artifact_dir, device="cpu", bf16=False).predict(images)
-    bf16 = FaiClsPredictor(single_label_run.artifact_dir, device="cpu", bf16=True).predict(images)
+    fp32 = FaiClsPredictor(single_label_run.artifact_dir, device="cpu", precision="fp32").predict(images)
+    bf16 = FaiClsPredictor(single_label_run.artifact_dir, device="cpu", precision="bf16").predict(images)
     assert [p[0]["cls_id"] for p in fp32] == [p[0]["cls_id"] for p in bf16]
     assert all(abs(a[0]["conf"] - b[0]["conf"]) < 0.05 for a, b in zip(fp32, bf16))
 

@@ -76,15 +76,18 @@ def test_semantic_training_reaches_high_miou(tmp_path):
     assert config["model"]["postprocessing_type"] == "semantic"  # "auto" followed the dataset
 
 
-def test_a_cancelled_fit_resumes_from_its_checkpoint(tmp_path):
-    # Default CPU precision (bf16 autocast + channels_last), as production CPU workers run it.
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_cancelled_fit_resumes_from_its_checkpoint(tmp_path, precision):
+    # channels_last in both precisions the hardware decision can give on a CPU, as workers run it.
     dataset = write_coco_dataset(tmp_path / "data", num_images=2)
     checkpoints = []
     stop = Callbacks(on_checkpoint=checkpoints.append, should_stop=lambda: bool(checkpoints))
+    engine = {"precision": precision, "channels_last": True}
     with pytest.raises(Cancelled):
-        tiny_trainer(dataset, tmp_path / "work", epochs=2, precision={}, items_per_epoch=2).fit(stop)
+        tiny_trainer(dataset, tmp_path / "work", epochs=2, precision=engine, items_per_epoch=2).fit(stop)
     assert (tmp_path / "work" / "checkpoints" / "last.pt").exists()
-    result = tiny_trainer(dataset, tmp_path / "work", epochs=2, precision={}, items_per_epoch=2).fit()
+    result = tiny_trainer(dataset, tmp_path / "work", epochs=2, precision=engine, items_per_epoch=2).fit()
+    assert result.precision == precision
     assert result.resumed_from_epoch == 1
     assert [entry["epoch"] for entry in result.history] == [1, 2]
     assert np.isfinite(result.history[-1]["train_loss"])

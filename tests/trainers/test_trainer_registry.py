@@ -17,7 +17,7 @@ def test_an_unknown_trainer_key_is_a_trainer_error(tmp_path):
 
 
 def test_load_predictor_dispatches_on_the_artifacts_trainer_key(tmp_path, monkeypatch):
-    monkeypatch.setitem(registry._PREDICTORS, "test_only", lambda artifact_dir: ("loaded", artifact_dir))
+    monkeypatch.setitem(registry._PREDICTORS, "test_only", lambda artifact_dir, precision: ("loaded", artifact_dir))
     (tmp_path / "config.json").write_text(json.dumps({"trainer": "test_only"}))
     assert registry.load_predictor(tmp_path) == ("loaded", tmp_path)
 

@@ -63,7 +63,11 @@ class ClarifaiClassifier(nn.Module):
         return (original + mirrored) / 2
 
     def forward(self, images: Tensor) -> Tensor:
-        return self.head(self.embedding(images))
+        """Logits. The features run in the caller's autocast precision, the head in fp32
+        (training, evaluation and predict alike)."""
+        embedding = self.embedding(images)
+        with torch.autocast(images.device.type, enabled=False):
+            return self.head(embedding.float())
 
     def backbone_parameters(self):
         return self.features.parameters()

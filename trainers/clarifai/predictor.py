@@ -12,18 +12,21 @@ from typing import Any
 
 import torch
 
+from trainers.engine.precision import choose_precision, resolve_device
+
 from .heads import activation
 from .model import ClarifaiClassifier, build_feature_extractor
 from .transforms import min_side_transform, square_transform
 
 
 class ClarifaiPredictor:
-    def __init__(self, artifact_dir: str | Path, device: str | None = None):
+    def __init__(self, artifact_dir: str | Path, device: str | None = None, precision: str = "auto"):
         artifact_dir = Path(artifact_dir)
         self.config = json.loads((artifact_dir / "config.json").read_text())
         self.classes: list[str] = json.loads((artifact_dir / "labels.json").read_text())
         self.logreg = bool(self.config["logreg"])
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
+        self.precision = choose_precision(precision, self.device)
         model = ClarifaiClassifier(build_feature_extractor(self.config["architecture"]), len(self.classes),
                                    head=self.config["head"],
                                    average_horizontal_flips=self.config["average_horizontal_flips"])
@@ -35,7 +38,9 @@ class ClarifaiPredictor:
     @torch.no_grad()
     def probabilities(self, images: list[Any]) -> torch.Tensor:
         batch = torch.stack([self.transform(image) for image in images]).to(self.device)
-        return activation(self.model(batch).float(), self.logreg).cpu()
+        with self.precision.autocast():
+            logits = self.model(batch)
+        return activation(logits.float(), self.logreg).cpu()
 
     def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
         if not images:

@@ -39,7 +39,7 @@ class Architecture:
 
 class ClarifaiRecipe(Recipe):
     def __init__(self, key: str, params, dataset: DatasetSpec, work_dir: Path, architecture: Architecture,
-                 logreg: bool, pretrained: dict[str, Any], device: str | None):
+                 logreg: bool, pretrained: dict[str, Any], device: str | None, precision: str = "auto"):
         """`key`: the trainer key (written to config.json); `pretrained`: {"name", "path", "reason"}
         chosen by the template factory."""
         self.key = key
@@ -58,6 +58,7 @@ class ClarifaiRecipe(Recipe):
             len(item["labels"]) != 1 for item in self.train_items)
         self.config = EngineConfig(
             epochs=params.num_epochs, batch_size=params.batch_size, seed=params.seed, device=device,
+            precision=precision,
             items_per_epoch=self.num_items_per_epoch(), monitor_mode="max",
             monitor=MULTI_LABEL_MONITOR if self.multi_label else SINGLE_LABEL_MONITOR,
             grad_clip_norm=self.grad_clip_norm(),
@@ -107,8 +108,8 @@ class ClarifaiRecipe(Recipe):
         record_path.write_text(json.dumps(record, indent=2))
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, Any]:
-        # In fp32 like the predictor (the engine evaluates under autocast): the metrics must be
-        # those of the model as it will serve (bf16 moved probabilities by up to 0.06).
+        # In fp32 whatever the engine trains in: the metrics are the model's own, the reference
+        # a bf16 predictor is checked against (bf16 moved probabilities by up to 0.06).
         with torch.autocast(device.type, enabled=False):
             return self._evaluate_fp32(model, device)
 

@@ -88,7 +88,8 @@ class ClarifaiTrainer:
 
 
 def build(template: Template, hyperparameters: dict, dataset: DatasetSpec, work_dir: Path,
-          weights_resolver: WeightsResolver | None = None, device: str | None = None) -> ClarifaiTrainer:
+          weights_resolver: WeightsResolver | None = None, device: str | None = None,
+          precision: str = "auto") -> ClarifaiTrainer:
     params = hp.parse(template.params, hyperparameters)
     check_classification(dataset)
     architecture = template.architecture(params)
@@ -97,7 +98,8 @@ def build(template: Template, hyperparameters: dict, dataset: DatasetSpec, work_
                                               "batch normalization cannot train on; use batch_size >= 2 "
                                               "or image_size >= 48")
     pretrained = template.pretrained(architecture.name, params, weights_resolver)  # fails before training
-    recipe = template.recipe(template.key, params, dataset, work_dir, architecture, template.logreg(params), pretrained, device)
+    recipe = template.recipe(template.key, params, dataset, work_dir, architecture, template.logreg(params), pretrained, device,
+                              precision)
     return ClarifaiTrainer(recipe, work_dir)
 
 

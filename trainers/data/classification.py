@@ -1,7 +1,8 @@
 """Classification dataset from a manifest (trainers/README.md).
 
 PIL load -> RGB -> square resize to `resolution` -> random horizontal flip (train) ->
-tensor -> ImageNet normalisation. Targets: class index (single-label) or multi-hot
+tensor -> ImageNet normalisation. The resized pixels are decoded once and kept
+(trainers/data/decoded_cache.py); the flip and normalisation run on them each time. Targets: class index (single-label) or multi-hot
 float vector (multi-label). COCO manifests give image-level labels: the set of
 categories annotated on the image (the seed's ROBOFLOW_COCO multi-class support).
 """
@@ -17,6 +18,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms.functional import pil_to_tensor
 
 from trainers.core import DatasetSpec, TrainerError
+from trainers.data.decoded_cache import DEFAULT_BUDGET_BYTES, DecodedImageCache
 from trainers.data.images import open_rgb
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -39,13 +41,21 @@ def load_rgb(path: Path) -> Image.Image:
         raise CorruptImageError(f"cannot read image {path}: {error}") from error
 
 
+def resized_pixels(image: Image.Image, resolution: int) -> torch.Tensor:
+    """uint8 [3, resolution, resolution]: the deterministic part of the preprocessing."""
+    return pil_to_tensor(image.convert("RGB").resize((resolution, resolution), Image.BILINEAR))
+
+
+def normalise(pixels: torch.Tensor, flip: bool = False) -> torch.Tensor:
+    """uint8 [3, H, W] -> the float tensor the model sees (mirrored first if `flip`)."""
+    if flip:
+        pixels = pixels.flip(-1)
+    return pixels.float().div_(255.0).sub_(_MEAN).div_(_STD)
+
+
 def image_to_tensor(image: Image.Image, resolution: int, flip: bool = False) -> torch.Tensor:
     """The preprocessing shared by training, evaluation and the predictor."""
-    image = image.convert("RGB").resize((resolution, resolution), Image.BILINEAR)
-    if flip:
-        image = image.transpose(Image.FLIP_LEFT_RIGHT)
-    tensor = pil_to_tensor(image).float().div_(255.0)
-    return tensor.sub_(_MEAN).div_(_STD)
+    return normalise(resized_pixels(image, resolution), flip)
 
 
 def split_items(spec: DatasetSpec, split_name: str) -> list[dict[str, Any]]:
@@ -68,12 +78,14 @@ def _coco_image_labels(coco_path: Path) -> list[dict[str, Any]]:
 
 class ClassificationDataset(Dataset):
     def __init__(self, spec: DatasetSpec, split_name: str, resolution: int, multi_label: bool,
-                 train: bool = False, horizontal_flip: float = 0.0):
+                 train: bool = False, horizontal_flip: float = 0.0,
+                 cache_budget_bytes: int = DEFAULT_BUDGET_BYTES):
         self.root, self.resolution, self.multi_label = spec.root, resolution, multi_label
         self.num_classes = len(spec.classes)
         self.flip_probability = horizontal_flip if train else 0.0
         self.items = split_items(spec, split_name)
         self._check_labels(split_name)
+        self.cache = DecodedImageCache(len(self.items), (3, resolution, resolution), cache_budget_bytes)
 
     def _check_labels(self, split_name: str) -> None:
         for item in self.items:
@@ -99,5 +111,6 @@ class ClassificationDataset(Dataset):
 
     def __getitem__(self, index: int):
         flip = self.flip_probability > 0 and torch.rand(()).item() < self.flip_probability
-        image = load_rgb(self.root / self.items[index]["image"])
-        return image_to_tensor(image, self.resolution, flip), self.target(index)
+        pixels = self.cache.get(index, lambda: resized_pixels(load_rgb(self.root / self.items[index]["image"]),
+                                                              self.resolution))
+        return normalise(pixels, flip), self.target(index)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .precision import REQUESTABLE, Precision
+
 
 @dataclass
 class EngineConfig:
@@ -10,8 +12,9 @@ class EngineConfig:
     batch_size: int
     seed: int = 0
     device: str | None = None  # None: "cuda" if available else "cpu"
-    # "auto": bf16 on CPU; on CUDA bf16 if supported else fp16 (+ GradScaler).
-    amp: str = "auto"  # "auto" | "bf16" | "fp16" | "off"
+    # "auto" | "fp32" | "bf16" | "fp16", resolved by trainers.engine.precision (auto decides
+    # from the hardware), or a Precision a caller already chose.
+    precision: str | Precision = "auto"
     channels_last: bool = True  # model and 4-D floating batch tensors
     grad_clip_norm: float | None = None
     early_stopping_patience: int = 0  # 0 = off; evaluations without improvement
@@ -26,8 +29,8 @@ class EngineConfig:
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
-        if self.amp not in ("auto", "bf16", "fp16", "off"):
-            raise ValueError(f"amp must be auto|bf16|fp16|off, got {self.amp!r}")
+        if not isinstance(self.precision, Precision) and self.precision not in REQUESTABLE:
+            raise ValueError(f"precision must be {'|'.join(REQUESTABLE)}, got {self.precision!r}")
         if self.monitor_mode not in ("max", "min"):
             raise ValueError(f"monitor_mode must be max|min, got {self.monitor_mode!r}")
         if self.eval_every_epochs < 1:

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from trainers.core import Callbacks, Cancelled, FitResult, Progress, TrainerError
 
 from . import checkpoint as ckpt
-from .amp import autocast, make_grad_scaler, resolve_amp_dtype, resolve_device
+from .precision import choose_precision, resolve_device
 from .recipe import Recipe
 from .sampling import epoch_generator, epoch_indices, steps_per_epoch, trim_lone_last_item
 
@@ -105,8 +105,9 @@ class _Fit:
         self.work_dir = work_dir
         self.last_path = work_dir / "checkpoints" / "last.pt"
         self.best_path = work_dir / "checkpoints" / "best.pt"
-        self.device = resolve_device(self.config)
-        self.amp_dtype = resolve_amp_dtype(self.config.amp, self.device)
+        self.device = resolve_device(self.config.device)
+        self.precision = choose_precision(self.config.precision, self.device)
+        log.info("training %s on %s in %s (%s)", work_dir, self.device, self.precision.name, self.precision.reason)
         self.state = RunState()
 
     # --- setup -------------------------------------------------------------------------
@@ -130,7 +131,7 @@ class _Fit:
                                "(a last batch of one item is left out); add images or lower batch_size")
         self.optimizer = self.recipe.build_optimizer(model)
         self.scheduler = self.recipe.build_scheduler(self.optimizer, self.steps_per_epoch, config.epochs)
-        self.scaler = make_grad_scaler(self.device, self.amp_dtype)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.needs_grad_scaler)
         if resumed:
             self._restore(ckpt.load(self.last_path))
             log.info("resuming %s after epoch %d, step %d of the next (global step %d)", self.work_dir,
@@ -235,7 +236,7 @@ class _Fit:
     def _step(self, batch: Any) -> torch.Tensor:
         optimizer, scaler = self.optimizer, self.scaler
         optimizer.zero_grad(set_to_none=True)
-        with autocast(self.device, self.amp_dtype):
+        with self.precision.autocast():
             loss = self.recipe.train_step(self.model, batch, self.device)["loss"]
         scaler.scale(loss).backward()
         if self.config.grad_clip_norm:
@@ -262,7 +263,7 @@ class _Fit:
     def _evaluate(self, epoch: int, train_loss: float) -> dict[str, Any]:
         config, s = self.config, self.state
         self.model.eval()
-        with torch.no_grad(), autocast(self.device, self.amp_dtype):
+        with torch.no_grad(), self.precision.autocast():
             metrics = to_jsonable(self.recipe.evaluate(self.model, self.device))
         self.model.train()
         if config.monitor not in metrics:
@@ -283,6 +284,13 @@ class _Fit:
                          epoch, config.monitor, s.best_value, s.best_epoch, patience)
         return metrics
 
+    def _record_precision(self, config_path: Path) -> None:
+        """The resolved config says in which precision the weights were trained (on a resume,
+        the last run's; each run decides for its own hardware)."""
+        config = json.loads(config_path.read_text()) if config_path.exists() else {}
+        config["training_precision"] = self.precision.describe()
+        config_path.write_text(json.dumps(config, indent=2))
+
     def _finish(self, resumed_from: tuple[int, int]) -> FitResult:
         s = self.state
         if self.best_path.exists():
@@ -293,6 +301,7 @@ class _Fit:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         self.recipe.export(self.model, staging, s.best_metrics)
+        self._record_precision(staging / "config.json")
         (staging / "metrics.json").write_text(json.dumps(
             {**s.best_metrics, "best_epoch": s.best_epoch, "epochs_run": s.epoch,
              "stopped_early": s.stopped_early}, indent=2))
@@ -300,4 +309,4 @@ class _Fit:
         staging.rename(artifact)
         return FitResult(artifact_dir=artifact, metrics=s.best_metrics, best_epoch=s.best_epoch,
                          resumed_from_epoch=resumed_from[0], resumed_from_step=resumed_from[1],
-                         history=list(s.history))
+                         history=list(s.history), precision=self.precision.name)

@@ -1,6 +1,7 @@
 """FAI-CLS: a registry backbone, one selected feature level, and the seed's MLP head."""
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from trainers.backbones import build_backbone
@@ -23,8 +24,12 @@ class FAIClassification(nn.Module):
         self.head = build_head(self.backbone.out_channels[features], num_classes, num_layers, hidden_dim, dropout_rate)
 
     def forward(self, images: Tensor) -> Tensor:
-        """Images [B, 3, H, W] -> logits [B, num_classes]."""
-        return self.head(self.backbone(images)[self.features])
+        """Images [B, 3, H, W] -> logits [B, num_classes]. The backbone runs in the autocast
+        precision of the caller; the head always in fp32, so confidences and thresholds keep
+        fp32 precision in training, evaluation and predict alike."""
+        features = self.backbone(images)[self.features]
+        with torch.autocast(images.device.type, enabled=False):
+            return self.head(features.float())
 
 
 def build_model(hp, num_classes: int) -> FAIClassification:

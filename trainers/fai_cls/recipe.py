@@ -40,7 +40,7 @@ def _default_num_workers(device: str | None) -> int:
 
 class FaiClsRecipe(Recipe):
     def __init__(self, hp: FaiClsHyperparameters, dataset: DatasetSpec, work_dir: Path,
-                 weights_path: Path | None = None, device: str | None = None):
+                 weights_path: Path | None = None, device: str | None = None, precision: str = "auto"):
         self.hp, self.spec, self.work_dir, self.weights_path = hp, dataset, Path(work_dir), weights_path
         self.classes = dataset.classes
         splits = dataset.manifest.get("splits", {})
@@ -49,7 +49,7 @@ class FaiClsRecipe(Recipe):
         self.eval_split = next(name for name in EVAL_SPLIT_PREFERENCE if splits.get(name))
         self.monitor = "f1_macro" if hp.multi_label else "accuracy"
         self.config = EngineConfig(
-            epochs=hp.epochs, batch_size=hp.batch_size, seed=hp.seed, device=device,
+            epochs=hp.epochs, batch_size=hp.batch_size, seed=hp.seed, device=device, precision=precision,
             early_stopping_patience=hp.early_stopping_patience, monitor=self.monitor,
             monitor_mode="max", num_workers=_default_num_workers(device))
         self._eval_dataset: ClassificationDataset | None = None

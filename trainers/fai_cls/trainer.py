@@ -35,7 +35,8 @@ register_hyperparameter_check(TRAINER_KEY)(parse_hyperparameters)
 
 @register_trainer(TRAINER_KEY)
 def create_fai_cls_trainer(hyperparameters: dict, dataset: DatasetSpec, work_dir: Path,
-                           weights_resolver=None, device: str | None = None) -> FaiClsTrainer:
+                           weights_resolver=None, device: str | None = None,
+                           precision="auto") -> FaiClsTrainer:
     hp = parse_hyperparameters(hyperparameters)
     if dataset.task not in SUPPORTED_TASKS:
         raise TrainerError("unsupported_dataset", f"fai_cls trains on classification datasets, not {dataset.task}")
@@ -45,4 +46,4 @@ def create_fai_cls_trainer(hyperparameters: dict, dataset: DatasetSpec, work_dir
     if hp.pretrained_weights:
         weights_path = registered_weights(weights_resolver, hp.backbone, hp.pretrained_weights,
                                           "leave pretrained_weights empty to start from random weights")
-    return FaiClsTrainer(FaiClsRecipe(hp, dataset, work_dir, weights_path, device), Path(work_dir))
+    return FaiClsTrainer(FaiClsRecipe(hp, dataset, work_dir, weights_path, device, precision), Path(work_dir))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from trainers.engine.precision import choose_precision, resolve_device
 from trainers.registry import register_predictor
 
 from .config import MaskFormerConfig
@@ -17,12 +18,13 @@ from .transforms import image_to_tensor, resize_image
 
 
 class FaiMfPredictor:
-    def __init__(self, artifact_dir: Path, device: str | None = None):
+    def __init__(self, artifact_dir: Path, device: str | None = None, precision: str = "auto"):
         artifact_dir = Path(artifact_dir)
         config = json.loads((artifact_dir / "config.json").read_text())
         self.config = MaskFormerConfig(**config["model"])
         self.classes: list[str] = json.loads((artifact_dir / "labels.json").read_text())
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
+        self.precision = choose_precision(precision, self.device)
         model = build_mask_former(self.config)
         model.load_state_dict(torch.load(artifact_dir / "weights.pt", map_location="cpu", weights_only=True))
         self.model = model.to(self.device).eval()
@@ -35,7 +37,10 @@ class FaiMfPredictor:
             return []
         tensors = [image_to_tensor(image) for image in images]
         batch = torch.stack([resize_image(t, self.config.resolution) for t in tensors]).to(self.device)
-        outputs = self.model(batch)
+        with self.precision.autocast():
+            outputs = self.model(batch)
+        # Post-processing (thresholds, mask upsampling) in fp32 whatever the model ran in.
+        outputs = {k: v.float() if isinstance(v, torch.Tensor) else v for k, v in outputs.items()}
         c = self.config
         results = postprocess(outputs, [tuple(t.shape[-2:]) for t in tensors], c.postprocessing_type,
                               c.threshold, c.mask_threshold, c.predict_all_pixels)
@@ -57,5 +62,5 @@ class FaiMfPredictor:
 
 
 @register_predictor(TRAINER_KEY)
-def load_fai_mf_predictor(artifact_dir: Path) -> FaiMfPredictor:
-    return FaiMfPredictor(artifact_dir)
+def load_fai_mf_predictor(artifact_dir: Path, precision: str = "auto") -> FaiMfPredictor:
+    return FaiMfPredictor(artifact_dir, precision=precision)

@@ -23,12 +23,6 @@ from .transforms import SquareTransform
 TRAINER_KEY = "fai_mf"
 EVAL_SPLITS = ("valid", "test", "train")  # the first present is evaluated
 MONITOR = {TASK_INSTANCE_SEGMENTATION: "segm/AP", "semantic_segmentation": "mIoU"}
-# bench/bench_fai_mf_step.py (ResNet-50, 512x512, batch 2) measured bf16 autocast +
-# channels_last 1.3-1.5x faster than fp32 on this CPU (34 vs 46 s/step on a shared,
-# loaded 2-core machine) with a first-step loss within 0.3%, so
-# CPU runs use them too ("auto" = bf16 on CPU; bf16 or fp16 on CUDA).
-CPU_AMP = "auto"
-CPU_CHANNELS_LAST = True
 NO_WEIGHT_DECAY_MODULES = (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm, nn.Embedding)
 
 

@@ -17,8 +17,6 @@ from trainers.registry import register_hyperparameter_check, register_trainer
 
 from .hyperparameters import parse_hyperparameters
 from .recipe import (
-    CPU_AMP,
-    CPU_CHANNELS_LAST,
     MONITOR,
     TRAINER_KEY,
     FaiMfRecipe,
@@ -33,7 +31,7 @@ class FaiMfTrainer:
     `engine_overrides` (EngineConfig fields) exist for tiny test configurations."""
 
     def __init__(self, hyperparameters: dict, dataset: DatasetSpec, work_dir: Path, weights_resolver=None,
-                 device: str | None = None, model_overrides: dict | None = None,
+                 device: str | None = None, precision: str = "auto", model_overrides: dict | None = None,
                  engine_overrides: dict | None = None):
         hp = parse_hyperparameters(hyperparameters)
         check_dataset(dataset)
@@ -45,10 +43,9 @@ class FaiMfTrainer:
             model_config = model_config_from(hp, dataset.task, len(dataset.classes), **(model_overrides or {}))
         except ValueError as exc:
             raise TrainerError("invalid_hyperparameters", str(exc)) from exc
-        on_cuda = (device or "").startswith("cuda") or (device is None and _cuda_available())
         engine_config = EngineConfig(**{
             "epochs": hp.epochs, "batch_size": hp.batch_size, "seed": hp.seed, "device": device,
-            "amp": "auto" if on_cuda else CPU_AMP, "channels_last": on_cuda or CPU_CHANNELS_LAST,
+            "precision": precision, "channels_last": True,
             "grad_clip_norm": hp.grad_clip_norm or None,
             "early_stopping_patience": hp.early_stopping_patience,
             "monitor": MONITOR[dataset.task], "monitor_mode": "max",
@@ -70,15 +67,10 @@ def check_dataset(dataset: DatasetSpec) -> None:
         raise TrainerError("no_classes", "the dataset declares no classes")
 
 
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
 register_hyperparameter_check(TRAINER_KEY)(parse_hyperparameters)
 
 
 @register_trainer(TRAINER_KEY)
-def build_fai_mf_trainer(hyperparameters, dataset, work_dir, weights_resolver=None, device=None) -> FaiMfTrainer:
-    return FaiMfTrainer(hyperparameters, dataset, work_dir, weights_resolver, device)
+def build_fai_mf_trainer(hyperparameters, dataset, work_dir, weights_resolver=None, device=None,
+                         precision="auto") -> FaiMfTrainer:
+    return FaiMfTrainer(hyperparameters, dataset, work_dir, weights_resolver, device, precision)

@@ -1,0 +1,78 @@
+"""The one precision decision: auto follows the hardware, a request is obeyed."""
+import pytest
+import torch
+
+from trainers.engine import precision
+from trainers.engine.precision import choose_precision
+
+
+@pytest.fixture
+def cpu(monkeypatch):
+    def make(native: bool, speedup: float = 2.0):
+        monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native)
+        monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda: speedup)
+    return make
+
+
+def test_auto_keeps_fp32_on_a_cpu_without_native_bf16_whatever_a_measurement_would_say(cpu):
+    cpu(native=False, speedup=5.0)
+    chosen = choose_precision("auto", "cpu")
+    assert (chosen.name, chosen.dtype, chosen.needs_grad_scaler) == ("fp32", None, False)
+    assert "no native bf16" in chosen.reason
+
+
+def test_auto_picks_bf16_on_a_cpu_with_native_bf16_measured_faster(cpu):
+    cpu(native=True, speedup=1.8)
+    chosen = choose_precision("auto", torch.device("cpu"))
+    assert (chosen.name, chosen.dtype) == ("bf16", torch.bfloat16)
+    assert "1.80x" in chosen.reason
+
+
+def test_auto_keeps_fp32_where_native_bf16_is_not_measurably_faster(cpu):
+    cpu(native=True, speedup=1.05)
+    assert choose_precision("auto", "cpu").name == "fp32"
+
+
+@pytest.mark.parametrize("supported, expected, scaled", [(True, "bf16", False), (False, "fp16", True)])
+def test_auto_on_cuda_picks_bf16_where_supported_else_fp16_with_a_grad_scaler(monkeypatch, supported, expected,
+                                                                                   scaled):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: supported)
+    chosen = choose_precision("auto", "cuda:0")
+    assert (chosen.name, chosen.device_type, chosen.needs_grad_scaler) == (expected, "cuda", scaled)
+
+
+@pytest.mark.parametrize("requested", ["fp32", "bf16", "fp16"])
+def test_a_requested_precision_is_obeyed_on_any_cpu(cpu, requested):
+    cpu(native=False)
+    chosen = choose_precision(requested, "cpu")
+    assert chosen.name == requested and chosen.reason == "requested"
+    assert chosen.describe() == {"precision": requested, "device": "cpu", "reason": "requested"}
+
+
+def test_an_unknown_precision_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="auto, fp32, bf16, fp16"):
+        choose_precision("fp8", "cpu")
+
+
+@pytest.mark.parametrize("name, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16)])
+def test_the_autocast_context_computes_matmuls_in_the_chosen_dtype(name, dtype):
+    with choose_precision(name, "cpu").autocast():
+        product = torch.ones(2, 2) @ torch.ones(2, 2)
+    assert product.dtype == dtype
+
+
+def test_the_measurement_times_both_dtypes_once_per_process(monkeypatch):
+    calls = []
+    monkeypatch.setattr(precision, "_time_conv_step", lambda dtype: calls.append(dtype) or (0.2 if dtype is None else 0.1))
+    measure = precision._measured_cpu_bf16_speedup
+    measure.cache_clear()
+    try:
+        assert measure() == pytest.approx(2.0)
+        assert measure() == pytest.approx(2.0)
+        assert calls == [None, torch.bfloat16]
+    finally:
+        measure.cache_clear()
+
+
+def test_the_real_measurement_gives_a_positive_ratio():
+    assert precision._time_conv_step(None, repeats=1) > 0
