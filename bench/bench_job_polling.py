@@ -2,6 +2,8 @@
 
 Both are served by the same gunicorn configuration `make run` uses, on a throw-away
 DATA_DIR, and hit by the same keep-alive HTTP clients for the same time, interleaved.
+Run twice: with the default JOB_STATUS_CACHE_SECONDS (a web process reuses a job's body
+for a second) and with 0 (every poll reads the database), each against its own bare view.
 Usage: .venv/bin/python bench/bench_job_polling.py [--seconds 5] [--clients 4] [--rounds 3]
 """
 from __future__ import annotations
@@ -88,6 +90,14 @@ def main() -> None:
     manage(env, "migrate", "--verbosity", "0")
     manage(env, "load_templates", "--verbosity", "0")
     token, job_id = make_job(env)
+    for cache_seconds in (None, "0"):
+        label = "default status cache" if cache_seconds is None else "JOB_STATUS_CACHE_SECONDS=0"
+        server_env = dict(env) if cache_seconds is None else {**env, "JOB_STATUS_CACHE_SECONDS": cache_seconds}
+        best_bare, best_job = measure(server_env, token, job_id, args)
+        print(f"ratio job/bare ({label}): {best_job / best_bare:.3f} (target >= 0.8)")
+
+
+def measure(env, token: str, job_id: int, args) -> tuple[float, float]:
     port = free_port()
     from platform_api.management.commands.serve import web_command
 
@@ -110,14 +120,12 @@ def main() -> None:
         for _ in range(args.rounds):
             bare.append(hammer(port, "/bare/", {}, args.seconds, args.clients))
             job.append(hammer(port, job_path, auth, args.seconds, args.clients))
-        best_bare, best_job = max(bare), max(job)
-        print(f"bare Django JSON view : {best_bare:8.1f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in bare)})")
-        print(f"GET /api/v1/jobs/{{id}}/: {best_job:8.1f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in job)})")
-        print(f"ratio job/bare        : {best_job / best_bare:8.3f}")
+        print(f"bare Django JSON view : {max(bare):8.1f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in bare)})")
+        print(f"GET /api/v1/jobs/{{id}}/: {max(job):8.1f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in job)})")
+        return max(bare), max(job)
     finally:
         server.terminate()
         server.wait(timeout=10)
-
 
 def _get(port: int, path: str, headers: dict) -> str:
     conn = http.client.HTTPConnection("127.0.0.1", port)

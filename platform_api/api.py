@@ -1,4 +1,6 @@
 """Pieces every API view shares."""
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -21,3 +23,13 @@ def error_response(message: str, code: int = status.HTTP_400_BAD_REQUEST, **fiel
     body = {"detail": message}
     body.update(fields)
     return Response(body, status=code)
+
+
+def conditional_json(request, body: bytes, etag: str) -> HttpResponse:
+    """A JSON body with its ETag; 304 with no body when the request's If-None-Match names
+    that ETag (a poller skips downloading and parsing an unchanged body)."""
+    # If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" matches "x"; "*" matches any.
+    listed = {tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))}
+    if etag in listed or "*" in listed:
+        return HttpResponseNotModified(headers={"ETag": etag})
+    return HttpResponse(body, content_type="application/json", headers={"ETag": etag})

@@ -137,7 +137,7 @@ S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "") or None
 WORK_DIR = env_path("WORK_DIR", DATA_DIR / "work")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.CachedTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -145,6 +145,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "platform_api.errors.exception_handler",
 }
+# How long a web process trusts a token it has looked up (platform_api/auth.py).
+TOKEN_CACHE_SECONDS = env_float("TOKEN_CACHE_SECONDS", 10.0, minimum=0.0)
+# How long a web process reuses a job's rendered status for polls (platform_api/training/queries.py).
+JOB_STATUS_CACHE_SECONDS = env_float("JOB_STATUS_CACHE_SECONDS", 1.0, minimum=0.0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Image model training platform API",
     "VERSION": "1.0.0",

@@ -6,7 +6,7 @@ from rest_framework.routers import DefaultRouter
 from platform_api.datasets.views import DatasetViewSet
 from platform_api.deployments.views import DeploymentViewSet
 from platform_api.registry.views import ModelVersionViewSet, PretrainedWeightsViewSet
-from platform_api.training.views import JobViewSet
+from platform_api.training.views import JobViewSet, job_detail
 
 router = DefaultRouter()
 router.register("datasets", DatasetViewSet, basename="dataset")
@@ -17,6 +17,7 @@ router.register("deployments", DeploymentViewSet, basename="deployment")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/jobs/<int:pk>/", job_detail),  # the status poll's fast path, before the router
     path("api/v1/", include("templates_registry.urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

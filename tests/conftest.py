@@ -54,6 +54,17 @@ def _temporary_data_dir() -> Path | None:
 
 
 @pytest.fixture(autouse=True)
+def _forget_cached_lookups():
+    """Ids are reused from test to test: what a web process remembers must not outlive one."""
+    from platform_api import auth
+    from platform_api.training import queries
+
+    yield
+    auth._known.clear()
+    queries._bodies.clear()
+
+
+@pytest.fixture(autouse=True)
 def _forget_stored_files():
     """Each test's datasets, checkpoints and models go when it ends: a full run would
     otherwise keep gigabytes (ResNet-50 checkpoints) until the disk fills."""

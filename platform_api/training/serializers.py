@@ -70,15 +70,20 @@ class JobSerializer(serializers.ModelSerializer):
         return {"code": job.error_code, "message": job.error_message} if job.error_code else None
 
     def get_model(self, job) -> int | None:
+        if hasattr(job, "model_id"):  # read by training.queries.job_for_status
+            return job.model_id
         try:
             return job.model_version.pk
         except Job.model_version.RelatedObjectDoesNotExist:
             return None
 
 
+_DATETIME = serializers.DateTimeField()  # unbound and stateless: one serves every call
+
+
 def _iso(moment):
     """Datetimes as DRF's DateTimeField writes them (ISO 8601, UTC as Z)."""
-    return serializers.DateTimeField().to_representation(moment) if moment else None
+    return _DATETIME.to_representation(moment) if moment else None
 
 
 class MetricsEntrySerializer(serializers.ModelSerializer):

@@ -11,6 +11,7 @@ from platform_api.datasets.models import Dataset
 from platform_api.training import lease
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
+from platform_api.training.queries import forget_status
 from templates_registry.models import Template
 from templates_registry.services import resolve_for_template
 
@@ -102,6 +103,7 @@ def cancel_job(job: Job) -> Job:
             job.finished_at = timezone.now()
             transaction.on_commit(lambda: discard_job_files(job.pk))
         job.save(update_fields=["cancel_requested", "status", "finished_at"])
+        transaction.on_commit(lambda: forget_status(job.pk))
     return job
 
 

@@ -1,10 +1,14 @@
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.request import Request
 from rest_framework.response import Response
 
-from platform_api.api import OwnedQuerysetMixin
+from platform_api.api import OwnedQuerysetMixin, conditional_json
 from platform_api.training import services
+from platform_api.training.queries import status_body
 from platform_api.training.models import Job
 from platform_api.training.serializers import JobSerializer, JobSubmitSerializer, MetricsEntrySerializer
 
@@ -26,6 +30,14 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
+    def retrieve(self, request, pk=None):
+        """The status poll: one lean query, and 304 Not Modified for an If-None-Match that
+        matches the ETag of an unchanged job."""
+        found = status_body(request.user.pk, pk)
+        if found is None:
+            raise NotFound()
+        return conditional_json(request, *found)
+
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -40,3 +52,30 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def metrics(self, request, pk=None):
         job = self.get_object()
         return Response(MetricsEntrySerializer(job.metrics_history.all(), many=True).data)
+
+
+_drf_job_detail = JobViewSet.as_view({"get": "retrieve"})
+
+
+@csrf_exempt  # as DRF's own views are; the DRF view below enforces what applies
+def job_detail(request, pk: int):
+    """GET /api/v1/jobs/{id}/, the status poll clients repeat, without DRF's dispatch: the
+    viewset's own authentication and permission classes, then the same lean read and
+    body as JobViewSet.retrieve. Anything else (another method, no or bad credentials, a
+    missing job) goes to the DRF view, which answers exactly as it always has."""
+    if request.method == "GET":
+        user = _permitted_user(request)
+        found = status_body(user.pk, pk) if user is not None else None
+        if found is not None:
+            return conditional_json(request, *found)
+    return _drf_job_detail(request, pk=pk)
+
+
+def _permitted_user(request):
+    drf_request = Request(request, authenticators=[auth() for auth in JobViewSet.authentication_classes])
+    try:
+        if all(permission().has_permission(drf_request, None) for permission in JobViewSet.permission_classes):
+            return drf_request.user
+    except APIException:  # bad credentials: the DRF view words the refusal
+        pass
+    return None
