@@ -44,7 +44,7 @@ def _simulated_cpu_bf16():
     native = SIMULATED_CPU_BF16 == "native"
     patch = pytest.MonkeyPatch()
     patch.setattr(precision, "cpu_has_native_bf16", lambda: native)
-    patch.setattr(precision, "cpu_bf16_speedup", lambda: 2.0 if native else 0.2)
+    patch.setattr(precision, "cpu_bf16_speedup", lambda workload=None: 2.0 if native else 0.2)
     yield
     patch.undo()
 

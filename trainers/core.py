@@ -92,6 +92,8 @@ class Callbacks:
     - on_progress(Progress): throttled by the engine (about once a second).
     - on_metrics(epoch, step, metrics): after every evaluation.
     - on_checkpoint(path): after a checkpoint is written.
+    - on_precision(Precision): once a run, when it has chosen its numeric precision
+      (trainers.engine.precision).
     - should_stop() -> bool: polled between steps (throttled); True stops the fit,
       which then raises `Cancelled`.
     - should_checkpoint() -> bool: polled between steps (throttled, before should_stop);
@@ -102,6 +104,7 @@ class Callbacks:
     on_progress: Callable[[Progress], None] | None = None
     on_metrics: Callable[[int, int, dict[str, Any]], None] | None = None
     on_checkpoint: Callable[[Path], None] | None = None
+    on_precision: Callable[[Any], None] | None = None
     should_stop: Callable[[], bool] | None = None
     should_checkpoint: Callable[[], bool] | None = None
 

@@ -35,7 +35,7 @@ _HYPERPARAMETER_CHECKS: dict[str, Callable[[dict], Any]] = {}
 
 def register_trainer(key: str):
     """Decorator on `factory(hyperparameters, dataset, work_dir, weights_resolver, device, precision) -> Trainer`
-    (`precision`: auto|fp32|bf16|fp16, or a trainers.engine.precision.Precision already chosen)."""
+    (`precision`: auto|fp32|bf16|fp16, see trainers.engine.precision)."""
 
     def decorator(factory):
         _TRAINERS[key] = factory

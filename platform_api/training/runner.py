@@ -22,7 +22,6 @@ from platform_api.training.models import Job, MetricsEntry
 from platform_api.training.services import finish
 from templates_registry.hyperparams import HyperparameterErrors, resolve_hyperparameters
 from trainers.core import Callbacks, Cancelled, DatasetSpec, FitResult, Progress, TrainerError
-from trainers.engine.precision import choose_precision, resolve_device
 from trainers.registry import build_trainer
 
 log = logging.getLogger(__name__)
@@ -89,18 +88,14 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
     dataset = DatasetSpec.load(local_dataset_dir(job.dataset))
     work_dir = job_work_dir(job.pk)
     _restore_remote_checkpoint(job.pk, work_dir)
-    device = resolve_device(settings.TRAINING_DEVICE or None)
-    precision = choose_precision(_requested_precision(job), device)
-    log.info("job %s: training on %s in %s (%s)", job.pk, device, precision.name, precision.reason)
-    Job.objects.filter(pk=job.pk, lease_owner=owner).update(precision=precision.name)
     trainer = build_trainer(
         job.trainer,
         hyperparameters,
         dataset,
         work_dir,
         weights_resolver=_weights_resolver(job.owner_id),
-        device=str(device),
-        precision=precision,  # decided once, here: the engine keeps it
+        device=settings.TRAINING_DEVICE or None,
+        precision=_requested_precision(job),
     )
     result = trainer.fit(_callbacks(job.pk, owner, heartbeat))
     if result.resumed_from_step:
@@ -139,6 +134,10 @@ def _callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
             MetricsEntry.objects.create(job_id=job_id, epoch=epoch, step=step, metrics=metrics)
             mine.update(metrics=metrics)
 
+    def on_precision(precision) -> None:
+        log.info("job %s: training in %s (%s)", job_id, precision.name, precision.reason)
+        mine.update(precision=precision.name)
+
     def on_checkpoint(path: Path) -> None:
         nonlocal last_checkpoint
         last_checkpoint = time.monotonic()
@@ -156,7 +155,7 @@ def _callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
             return not _cancel_requested(job_id)
         return time.monotonic() - last_checkpoint >= settings.JOB_CHECKPOINT_EVERY_SECONDS
 
-    return Callbacks(on_progress=on_progress, on_metrics=on_metrics, on_checkpoint=on_checkpoint,
+    return Callbacks(on_progress=on_progress, on_metrics=on_metrics, on_checkpoint=on_checkpoint, on_precision=on_precision,
                      should_stop=should_stop, should_checkpoint=should_checkpoint)
 
 

@@ -207,7 +207,7 @@ def test_auto_trains_in_the_precision_the_hardware_decision_gives(tmp_path, monk
     from trainers.engine import precision
 
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: bf16_is_fast)
-    monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda: 2.0)
+    monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda workload=None: 2.0)
     recipe = ToyRecipe(toy_config(epochs=1, precision="auto"))
     result = fit(recipe, tmp_path)
     assert recipe.step_context["autocast"] == expected
@@ -239,3 +239,24 @@ def test_a_run_resumes_where_the_new_hardware_picks_another_precision(tmp_path, 
         fit(ToyRecipe(toy_config(epochs=2, precision=before)), tmp_path, _kill_after(1))
     resumed = fit(ToyRecipe(toy_config(epochs=2, precision=after)), tmp_path)
     assert resumed.resumed_from_epoch == 1 and len(resumed.history) == 2
+
+
+def test_auto_times_the_recipes_own_step_on_a_copy_and_leaves_the_fit_as_it_would_be(tmp_path, monkeypatch):
+    from trainers.engine import precision
+
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    plain = fit(ToyRecipe(toy_config(epochs=2, precision="auto")), tmp_path / "plain")  # fp32, nothing timed
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(precision, "BF16_MIN_SPEEDUP", float("inf"))  # times both, then keeps fp32
+    recipe = ToyRecipe(toy_config(epochs=2, precision="auto"))
+    steps = []
+    train_step = recipe.train_step
+    recipe.train_step = lambda model, batch, device: steps.append(torch.is_autocast_enabled("cpu")) or train_step(
+        model, batch, device)
+    probed = fit(recipe, tmp_path / "probed")
+    assert probed.precision == plain.precision == "fp32"
+    assert steps[:6] == [False] * 3 + [True] * 3  # warm-up + 2 timed steps in each dtype, before training
+    plain_weights = torch.load(plain.artifact_dir / "weights.pt", weights_only=True)
+    probed_weights = torch.load(probed.artifact_dir / "weights.pt", weights_only=True)
+    assert all(torch.equal(plain_weights[k], probed_weights[k]) for k in plain_weights)
+    assert [h["train_loss"] for h in probed.history] == [h["train_loss"] for h in plain.history]

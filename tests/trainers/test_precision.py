@@ -1,4 +1,6 @@
 """The one precision decision: auto follows the hardware, a request is obeyed."""
+import time
+
 import pytest
 import torch
 
@@ -10,7 +12,7 @@ from trainers.engine.precision import choose_precision
 def cpu(monkeypatch):
     def make(native: bool, speedup: float = 2.0):
         monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native)
-        monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda: speedup)
+        monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda workload=None: speedup)
     return make
 
 
@@ -61,18 +63,18 @@ def test_the_autocast_context_computes_matmuls_in_the_chosen_dtype(name, dtype):
     assert product.dtype == dtype
 
 
-def test_the_measurement_times_both_dtypes_once_per_process(monkeypatch):
+def test_the_measurement_times_the_workload_in_both_dtypes_after_a_warm_up_each():
     calls = []
-    monkeypatch.setattr(precision, "_time_conv_step", lambda dtype: calls.append(dtype) or (0.2 if dtype is None else 0.1))
-    measure = precision._measured_cpu_bf16_speedup
-    measure.cache_clear()
-    try:
-        assert measure() == pytest.approx(2.0)
-        assert measure() == pytest.approx(2.0)
-        assert calls == [None, torch.bfloat16]
-    finally:
-        measure.cache_clear()
+
+    def workload(dtype):
+        calls.append(dtype)
+        time.sleep(0.02 if dtype is None else 0.01)
+
+    assert precision.measure_speedup(workload, repeats=2) == pytest.approx(2.0, rel=0.3)
+    assert calls == [None] * 3 + [torch.bfloat16] * 3
 
 
-def test_the_real_measurement_gives_a_positive_ratio():
-    assert precision._time_conv_step(None, repeats=1) > 0
+def test_the_stand_in_block_runs_in_both_dtypes():
+    step = precision._conv_block_step()
+    step(None)
+    step(torch.bfloat16)

@@ -12,11 +12,14 @@ from typing import Any
 
 import torch
 
-from trainers.engine.precision import choose_precision, resolve_device
+from trainers.engine.precision import choose_precision, example_images, forward_workload, resolve_device
 
 from .heads import activation
 from .model import ClarifaiClassifier, build_feature_extractor
 from .transforms import min_side_transform, square_transform
+
+
+PROBE_BATCH = 8  # images in the forward pass timed for the precision decision
 
 
 class ClarifaiPredictor:
@@ -26,7 +29,6 @@ class ClarifaiPredictor:
         self.classes: list[str] = json.loads((artifact_dir / "labels.json").read_text())
         self.logreg = bool(self.config["logreg"])
         self.device = resolve_device(device)
-        self.precision = choose_precision(precision, self.device)
         model = ClarifaiClassifier(build_feature_extractor(self.config["architecture"]), len(self.classes),
                                    head=self.config["head"],
                                    average_horizontal_flips=self.config["average_horizontal_flips"])
@@ -34,6 +36,9 @@ class ClarifaiPredictor:
         self.model = model.to(self.device).eval()
         make = square_transform if self.config["resize"] == "square" else min_side_transform
         self.transform = make(self.config["image_size"], train=False)
+        size = self.config["image_size"]
+        example = example_images(PROBE_BATCH, size, size, self.device)
+        self.precision = choose_precision(precision, self.device, forward_workload(self.model, example))
 
     @torch.no_grad()
     def probabilities(self, images: list[Any]) -> torch.Tensor:

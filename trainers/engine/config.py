@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .precision import REQUESTABLE, Precision
+from .precision import REQUESTABLE
 
 
 @dataclass
@@ -13,8 +13,8 @@ class EngineConfig:
     seed: int = 0
     device: str | None = None  # None: "cuda" if available else "cpu"
     # "auto" | "fp32" | "bf16" | "fp16", resolved by trainers.engine.precision (auto decides
-    # from the hardware), or a Precision a caller already chose.
-    precision: str | Precision = "auto"
+    # from the hardware and a timed step of the model).
+    precision: str = "auto"
     channels_last: bool = True  # model and 4-D floating batch tensors
     grad_clip_norm: float | None = None
     early_stopping_patience: int = 0  # 0 = off; evaluations without improvement
@@ -29,7 +29,7 @@ class EngineConfig:
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
-        if not isinstance(self.precision, Precision) and self.precision not in REQUESTABLE:
+        if self.precision not in REQUESTABLE:
             raise ValueError(f"precision must be {'|'.join(REQUESTABLE)}, got {self.precision!r}")
         if self.monitor_mode not in ("max", "min"):
             raise ValueError(f"monitor_mode must be max|min, got {self.monitor_mode!r}")

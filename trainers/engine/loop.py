@@ -2,6 +2,7 @@
 early stopping, throttled callbacks, export of the best weights."""
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -13,12 +14,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, default_collate
 
 from trainers.core import Callbacks, Cancelled, FitResult, Progress, TrainerError
 
 from . import checkpoint as ckpt
-from .precision import choose_precision, resolve_device
+from .precision import Precision, choose_precision, resolve_device
 from .recipe import Recipe
 from .sampling import epoch_generator, epoch_indices, steps_per_epoch, trim_lone_last_item
 
@@ -106,8 +107,6 @@ class _Fit:
         self.last_path = work_dir / "checkpoints" / "last.pt"
         self.best_path = work_dir / "checkpoints" / "best.pt"
         self.device = resolve_device(self.config.device)
-        self.precision = choose_precision(self.config.precision, self.device)
-        log.info("training %s on %s in %s (%s)", work_dir, self.device, self.precision.name, self.precision.reason)
         self.state = RunState()
 
     # --- setup -------------------------------------------------------------------------
@@ -129,6 +128,7 @@ class _Fit:
             raise TrainerError("dataset_too_small",
                                f"{self.items_per_epoch} training items make no batch of {config.batch_size} "
                                "(a last batch of one item is left out); add images or lower batch_size")
+        self.precision = self._choose_precision()
         self.optimizer = self.recipe.build_optimizer(model)
         self.scheduler = self.recipe.build_scheduler(self.optimizer, self.steps_per_epoch, config.epochs)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.needs_grad_scaler)
@@ -137,6 +137,39 @@ class _Fit:
             log.info("resuming %s after epoch %d, step %d of the next (global step %d)", self.work_dir,
                      self.state.epoch, self.state.epoch_step, self.state.global_step)
         return resumed
+
+    def _choose_precision(self) -> Precision:
+        """Decided afresh by every run (a resume may be on other hardware). Where it times
+        the work, the probe runs on a copy of the model with every RNG restored after it,
+        so the fit itself is the same as without the probe."""
+        rng = ckpt.capture_rng()
+        try:
+            precision = choose_precision(self.config.precision, self.device, workload=self._probe_step())
+        finally:
+            ckpt.restore_rng(rng)
+        log.info("training %s on %s in %s (%s)", self.work_dir, self.device, precision.name, precision.reason)
+        if self.cb.on_precision:
+            self.cb.on_precision(precision)
+        return precision
+
+    def _probe_step(self):
+        """A workload for the precision decision: forward + backward of the recipe's own
+        train_step, on a copy of the model and the first training batch (built on first use)."""
+        probe: dict[str, Any] = {}
+
+        def step(dtype: torch.dtype | None) -> None:
+            if not probe:
+                count = min(self.config.batch_size, len(self.dataset))
+                collate = self.recipe.collate_fn() or default_collate
+                probe["batch"] = move_batch(collate([self.dataset[i] for i in range(count)]), self.device,
+                                            self.config.channels_last)
+                probe["model"] = copy.deepcopy(self.model).train()
+            with torch.autocast(self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+                loss = self.recipe.train_step(probe["model"], probe["batch"], self.device)["loss"]
+            loss.backward()
+            probe["model"].zero_grad(set_to_none=True)
+
+        return step
 
     def _restore(self, saved: dict[str, Any]) -> None:
         self.model.load_state_dict(saved["model"])

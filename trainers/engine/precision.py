@@ -1,11 +1,14 @@
 """The one decision of numeric precision, for training, evaluation and predict.
 
-`auto` decides from the hardware, never by habit:
+`auto` decides from the hardware and the work, never by habit:
 - CUDA: bf16 where the GPU supports it, else fp16 (with a grad scaler in training).
-- CPU: bf16 only where oneDNN reports native bf16 (AVX512-BF16 / AMX) *and* a short
-  measurement in this process shows it faster than fp32. Without native bf16, autocast
-  emulates it and a training step is 5x (ResNet-18, 32 px) to 13x (ResNet-50, 224 px)
-  slower than fp32; with it, bf16 + channels_last measured up to 2x faster.
+- CPU: bf16 only where oneDNN reports native bf16 (AVX512-BF16 / AMX) *and* the work at
+  hand, timed in both precisions, runs at least BF16_MIN_SPEEDUP times as fast in bf16.
+  Without native bf16, autocast emulates it: a training step is 5x (ResNet-18, 32 px) to
+  13x (ResNet-50, 224 px) slower than fp32. With it, the gain depends on the work:
+  bf16 + channels_last measured 1.9x for Mask2Former R50 at 512 px but 0.8x (slower) for a
+  ResNet-18 at 32 px, whose tiny maps leave mostly casts. So the engine times a step of
+  the real model on a real batch, and a predictor its real forward pass.
 - anything else (mps, ...): fp32.
 
 A caller may also ask for fp32, bf16 or fp16 outright (a worker's TRAINING_PRECISION, a
@@ -18,6 +21,7 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -65,11 +69,13 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def choose_precision(requested: str | Precision, device: torch.device | str) -> Precision:
-    """The precision to compute in on `device`; a Precision already chosen is kept."""
+Workload = Callable[[torch.dtype | None], None]  # runs one representative step in that autocast dtype
+
+
+def choose_precision(requested: str, device: torch.device | str, workload: Workload | None = None) -> Precision:
+    """The precision to compute in on `device`. `workload` is timed to decide on a CPU with
+    native bf16; without one a ResNet-like block stands in for the work."""
     device = torch.device(device)
-    if isinstance(requested, Precision):
-        return requested
     if requested not in REQUESTABLE:
         raise ValueError(f"precision must be one of {', '.join(REQUESTABLE)}, got {requested!r}")
     if requested != "auto":
@@ -81,7 +87,7 @@ def choose_precision(requested: str | Precision, device: torch.device | str) -> 
     if device.type == "cpu":
         if not cpu_has_native_bf16():
             return Precision("fp32", "cpu", "auto: the CPU has no native bf16 (it would be emulated, several times slower)")
-        speedup = cpu_bf16_speedup()
+        speedup = cpu_bf16_speedup(workload)
         if speedup >= BF16_MIN_SPEEDUP:
             return Precision("bf16", "cpu", f"auto: native bf16, measured {speedup:.2f}x as fast as fp32")
         return Precision("fp32", "cpu", f"auto: native bf16, but measured only {speedup:.2f}x as fast as fp32")
@@ -95,34 +101,65 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
-def cpu_bf16_speedup() -> float:
-    """fp32 time / bf16 time of a ResNet-like training step, measured once per process
-    (under a second). Only meaningful where bf16 is native."""
-    return _measured_cpu_bf16_speedup()
+def cpu_bf16_speedup(workload: Workload | None = None) -> float:
+    """fp32 time / bf16 time of `workload` (timed now), or of a ResNet-like block (timed
+    once per process). Only meaningful where bf16 is native."""
+    if workload is None:
+        return _block_speedup()
+    return measure_speedup(workload)
+
+
+def measure_speedup(workload: Workload, repeats: int = 2) -> float:
+    fp32, bf16 = _best_time(workload, None, repeats), _best_time(workload, torch.bfloat16, repeats)
+    log.info("bf16 on this CPU: fp32 %.1f ms, bf16 %.1f ms a step (%.2fx)", fp32 * 1e3, bf16 * 1e3, fp32 / bf16)
+    return fp32 / bf16
+
+
+def _best_time(workload: Workload, dtype: torch.dtype | None, repeats: int) -> float:
+    best = float("inf")
+    for attempt in range(repeats + 1):  # the first run warms oneDNN's kernel cache
+        start = time.perf_counter()
+        workload(dtype)
+        if attempt:
+            best = min(best, time.perf_counter() - start)
+    return best
 
 
 @functools.cache
-def _measured_cpu_bf16_speedup() -> float:
-    fp32, bf16 = _time_conv_step(None), _time_conv_step(torch.bfloat16)
-    speedup = fp32 / bf16
-    log.info("CPU bf16 measurement: fp32 %.1f ms, bf16 %.1f ms per step (%.2fx)", fp32 * 1e3, bf16 * 1e3, speedup)
-    return speedup
+def _block_speedup() -> float:
+    return measure_speedup(_conv_block_step(), repeats=3)
 
 
-def _time_conv_step(dtype: torch.dtype | None, repeats: int = 3) -> float:
-    """The best of `repeats` forward+backward passes of two 3x3 conv blocks at 64 channels,
-    56x56, batch 8, channels_last: the shape of the work ResNets spend their time on."""
+def _conv_block_step() -> Workload:
+    """Forward+backward of two 3x3 conv blocks at 64 channels, 56x56, batch 8, channels_last:
+    the shape of the work ResNets spend most of their time on."""
     generator = torch.Generator().manual_seed(0)
     block = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
                           nn.Conv2d(64, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU())
     block = block.to(memory_format=torch.channels_last)
     images = torch.randn(8, 64, 56, 56, generator=generator).contiguous(memory_format=torch.channels_last)
-    best = float("inf")
-    for attempt in range(repeats + 1):  # the first pass warms oneDNN's kernel cache
-        start = time.perf_counter()
+
+    def step(dtype: torch.dtype | None) -> None:
         with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             loss = block(images).float().square().mean()
         loss.backward()
-        if attempt:
-            best = min(best, time.perf_counter() - start)
-    return best
+
+    return step
+
+
+def forward_workload(model: nn.Module, example: torch.Tensor) -> Workload:
+    """A predictor's workload: its model's forward pass on `example`, without gradients."""
+
+    def step(dtype: torch.dtype | None) -> None:
+        with torch.inference_mode(), torch.autocast(example.device.type, dtype=dtype or torch.bfloat16,
+                                                    enabled=dtype is not None):
+            model(example)
+
+    return step
+
+
+def example_images(batch: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+    """Normalised-looking random images, channels_last, for timing a forward pass."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(batch, 3, height, width, generator=generator)
+    return images.to(device).contiguous(memory_format=torch.channels_last)

@@ -11,13 +11,16 @@ from typing import Any
 import torch
 
 from trainers.data.classification import image_to_tensor
-from trainers.engine.precision import choose_precision, resolve_device
+from trainers.engine.precision import choose_precision, example_images, forward_workload, resolve_device
 from trainers.registry import register_predictor
 
 from .hyperparameters import FaiClsHyperparameters
 from .model import build_model
 from .postprocess import postprocess
 from .recipe import TRAINER_KEY
+
+
+PROBE_BATCH = 8  # images in the forward pass timed for the precision decision
 
 
 @register_predictor(TRAINER_KEY)
@@ -28,10 +31,11 @@ class FaiClsPredictor:
         self.classes: list[str] = json.loads((artifact_dir / "labels.json").read_text())
         self.hp = FaiClsHyperparameters(**config["hyperparameters"])
         self.device = resolve_device(device)
-        self.precision = choose_precision(precision, self.device)
         model = build_model(self.hp, len(self.classes))
         model.load_state_dict(torch.load(artifact_dir / "weights.pt", map_location="cpu", weights_only=True))
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
+        example = example_images(PROBE_BATCH, self.hp.resolution, self.hp.resolution, self.device)
+        self.precision = choose_precision(precision, self.device, forward_workload(self.model, example))
 
     def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
         if not images:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from trainers.engine.precision import choose_precision, resolve_device
+from trainers.engine.precision import choose_precision, example_images, forward_workload, resolve_device
 from trainers.registry import register_predictor
 
 from .config import MaskFormerConfig
@@ -17,6 +17,9 @@ from .recipe import TRAINER_KEY
 from .transforms import image_to_tensor, resize_image
 
 
+PROBE_BATCH = 2  # images in the forward pass timed for the precision decision
+
+
 class FaiMfPredictor:
     def __init__(self, artifact_dir: Path, device: str | None = None, precision: str = "auto"):
         artifact_dir = Path(artifact_dir)
@@ -24,10 +27,12 @@ class FaiMfPredictor:
         self.config = MaskFormerConfig(**config["model"])
         self.classes: list[str] = json.loads((artifact_dir / "labels.json").read_text())
         self.device = resolve_device(device)
-        self.precision = choose_precision(precision, self.device)
         model = build_mask_former(self.config)
         model.load_state_dict(torch.load(artifact_dir / "weights.pt", map_location="cpu", weights_only=True))
         self.model = model.to(self.device).eval()
+        side = self.config.resolution
+        example = example_images(PROBE_BATCH, side, side, self.device)
+        self.precision = choose_precision(precision, self.device, forward_workload(self.model, example))
 
     @torch.no_grad()
     def predict(self, images: list) -> list[list[dict]]:
