@@ -39,7 +39,7 @@ from torchvision import datasets, transforms  # noqa: E402
 
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 from trainers.engine import schedules  # noqa: E402
-from trainers.engine.precision import choose_precision, cpu_has_native_bf16  # noqa: E402
+from trainers.engine.precision import cpu_has_native_bf16  # noqa: E402
 from trainers.fai_cls.hyperparameters import FaiClsHyperparameters  # noqa: E402
 from trainers.fai_cls.model import build_model  # noqa: E402
 
@@ -202,7 +202,7 @@ def main() -> None:
             print("bare loop bf16     : not run (no native bf16 here: emulated bf16 is several times slower)")
     best = min(seconds for seconds, _ in bare.values())
     print(f"{args.backbone} {RESOLUTION}x{RESOLUTION}, {args.epochs} epochs, batch {args.batch_size}, "
-          f"{torch.get_num_threads()} threads; platform's choice here: {choose_precision('auto', 'cpu').name}")
+          f"{torch.get_num_threads()} threads; the job trained in {job['precision']}")
     print(f"ratio bare fp32 / job {bare['fp32'][0] / job_s:.3f}   bare best / job {best / job_s:.3f} (target >= 0.85)")
 
 

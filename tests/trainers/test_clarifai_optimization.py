@@ -148,8 +148,9 @@ def test_base_gradient_multiplier_zero_leaves_the_base_weights_untouched(tmp_pat
 
 
 def _fit_recording_batches(tmp_path, key, **hyperparameters):
+    # fp32 outright: where bf16 is native, auto would time a few extra train_steps first.
     trainer = build(TEMPLATES[key], {"num_epochs": 1, **hyperparameters}, make_dataset(tmp_path / "data"),
-                    tmp_path / "work", device="cpu")
+                    tmp_path / "work", device="cpu", precision="fp32")
     shapes = []
     original = trainer.recipe.train_step
 

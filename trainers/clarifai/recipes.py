@@ -6,10 +6,9 @@
 """
 from __future__ import annotations
 
-import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from trainers.engine import schedules
+from trainers.engine import optimizers, schedules
 
 from .lamb import Lamb
 from .recipe import ClarifaiRecipe
@@ -29,7 +28,7 @@ class InceptionFamilyRecipe(ClarifaiRecipe):
         return self.params.batch_size * self.params.per_item_lrate
 
     def build_optimizer(self, model):
-        return torch.optim.SGD(model.parameters(), lr=self.learning_rate(), momentum=SGD_MOMENTUM,
+        return optimizers.sgd(model.parameters(), lr=self.learning_rate(), momentum=SGD_MOMENTUM,
                                weight_decay=SGD_WEIGHT_DECAY)
 
     def build_scheduler(self, optimizer, steps_per_epoch: int, epochs: int):
@@ -50,7 +49,7 @@ class TransferEmbedNormRecipe(ClarifaiRecipe):
              "name": "base"},
             {"params": list(model.head_parameters()), "lr": p.lrate, "name": "head"},
         ]
-        return torch.optim.SGD(groups, lr=p.lrate, momentum=SGD_MOMENTUM, weight_decay=SGD_WEIGHT_DECAY)
+        return optimizers.sgd(groups, lr=p.lrate, momentum=SGD_MOMENTUM, weight_decay=SGD_WEIGHT_DECAY)
 
 
 class ResNetRSBA1Recipe(ClarifaiRecipe):

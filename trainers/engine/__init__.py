@@ -2,6 +2,6 @@
 from .config import EngineConfig
 from .loop import fit, to_jsonable
 from .recipe import Recipe
-from . import schedules
+from . import optimizers, schedules
 
-__all__ = ["EngineConfig", "Recipe", "fit", "schedules", "to_jsonable"]
+__all__ = ["EngineConfig", "Recipe", "fit", "optimizers", "schedules", "to_jsonable"]

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 
 from trainers.core import DatasetSpec, TrainerError
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD, ClassificationDataset
-from trainers.engine import EngineConfig, Recipe, schedules
+from trainers.engine import EngineConfig, Recipe, optimizers, schedules
 from trainers.engine.loop import move_batch
 from trainers.metrics.classification import multi_label_metrics, single_label_metrics
 from trainers.weights import load_pretrained
@@ -99,10 +99,10 @@ class FaiClsRecipe(Recipe):
                   {"params": no_decay, "weight_decay": 0.0}]
         lr = self.hp.learning_rate
         if self.hp.optimizer == "sgd":
-            return torch.optim.SGD(groups, lr=lr, momentum=0.9)
+            return optimizers.sgd(groups, lr=lr, momentum=0.9)
         if self.hp.optimizer == "adam":
-            return torch.optim.Adam(groups, lr=lr)
-        return torch.optim.AdamW(groups, lr=lr)
+            return optimizers.adam(groups, lr=lr)
+        return optimizers.adamw(groups, lr=lr)
 
     def build_scheduler(self, optimizer, steps_per_epoch: int, epochs: int):
         warmup = self.hp.warmup_epochs * steps_per_epoch

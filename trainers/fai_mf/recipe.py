@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from trainers.core import TASK_INSTANCE_SEGMENTATION, DatasetSpec, TrainerError
-from trainers.engine import EngineConfig, Recipe, schedules
+from trainers.engine import EngineConfig, Recipe, optimizers, schedules
 from trainers.weights import load_pretrained
 
 from .config import MaskFormerConfig
@@ -91,7 +91,7 @@ class FaiMfRecipe(Recipe):
                 if param.requires_grad:
                     groups.setdefault((in_backbone, no_decay), []).append(param)
         lr = self.hp.learning_rate
-        return torch.optim.AdamW([
+        return optimizers.adamw([
             {"params": params, "lr": lr * self.hp.backbone_multiplier if in_backbone else lr,
              "weight_decay": 0.0 if no_decay else self.hp.weight_decay}
             for (in_backbone, no_decay), params in groups.items()
