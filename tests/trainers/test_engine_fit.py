@@ -247,6 +247,7 @@ def test_auto_times_the_recipes_own_step_on_a_copy_and_leaves_the_fit_as_it_woul
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
     plain = fit(ToyRecipe(toy_config(epochs=2, precision="auto")), tmp_path / "plain")  # fp32, nothing timed
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_bf16_speedup", precision.measure_speedup)  # really times the workload
     monkeypatch.setattr(precision, "BF16_MIN_SPEEDUP", float("inf"))  # times both, then keeps fp32
     recipe = ToyRecipe(toy_config(epochs=2, precision="auto"))
     steps = []
