@@ -256,7 +256,7 @@ def test_auto_times_the_recipes_own_step_on_a_copy_and_leaves_the_fit_as_it_woul
         model, batch, device)
     probed = fit(recipe, tmp_path / "probed")
     assert probed.precision == plain.precision == "fp32"
-    assert steps[:6] == [False] * 3 + [True] * 3  # warm-up + 2 timed steps in each dtype, before training
+    assert steps[:8] == [False, True] * 4  # a warm-up and 3 timed steps in each dtype, before training
     plain_weights = torch.load(plain.artifact_dir / "weights.pt", weights_only=True)
     probed_weights = torch.load(probed.artifact_dir / "weights.pt", weights_only=True)
     assert all(torch.equal(plain_weights[k], probed_weights[k]) for k in plain_weights)
