@@ -1,5 +1,5 @@
-# Load the Celery app with Django so that tasks queued by the web process use its broker
-# (without this, shared tasks fall back to Celery's default AMQP app).
-from workers.celery_app import app as celery_app
+# Celery's Django layout: the app loads with Django, so tasks queued by the web process use
+# its broker, and `celery -A platform_api` finds it.
+from .celery import app as celery_app
 
 __all__ = ("celery_app",)

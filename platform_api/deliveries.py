@@ -20,13 +20,15 @@ from typing import Callable
 from django.db.models import QuerySet
 from kombu.exceptions import ChannelError
 
+from platform_api.celery import IMPORT_DATASET, TRAIN_JOB, app, enqueue, queue_of
+from platform_api.datasets.models import Dataset
+from platform_api.training.models import Job
+
 log = logging.getLogger(__name__)
 
 
 def queue_depth(queue: str) -> int:
     """Messages waiting in `queue` (not counting those a worker has fetched)."""
-    from workers.celery_app import app
-
     with app.connection_for_read() as conn:
         try:
             return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
@@ -37,10 +39,10 @@ def queue_depth(queue: str) -> int:
 class LostDeliveries:
     """One per queue, kept by the recovery loop between its checks."""
 
-    def __init__(self, queue: str, waiting: Callable[[], QuerySet], send: Callable[[int], None], what: str):
-        self.queue = queue
+    def __init__(self, task_name: str, waiting: Callable[[], QuerySet], what: str):
+        self.task_name = task_name
+        self.queue = queue_of(task_name)
         self.waiting = waiting
-        self.send = send
         self.what = what
         self._short_last_time: set[int] = set()
 
@@ -53,27 +55,21 @@ class LostDeliveries:
         self._short_last_time = waiting - set(lost)
         for pk in lost:
             log.warning("%s %s waits for a worker but its queue message is gone; sending it again", self.what, pk)
-            self.send(pk)
+            enqueue(self.task_name, pk)
         return lost
 
 
 def job_deliveries() -> LostDeliveries:
-    from platform_api.training.models import Job
-    from workers.tasks import train_job_task
-
     def waiting() -> QuerySet:
         return Job.objects.filter(
             status__in=[Job.Status.QUEUED, Job.Status.RUNNING], lease_owner="", cancel_requested=False
         )
 
-    return LostDeliveries("training", waiting, train_job_task.delay, "job")
+    return LostDeliveries(TRAIN_JOB, waiting, "job")
 
 
 def import_deliveries() -> LostDeliveries:
-    from platform_api.datasets.models import Dataset
-    from workers.tasks import import_dataset_task
-
     def waiting() -> QuerySet:
         return Dataset.objects.filter(status=Dataset.Status.IMPORTING, lease_owner="")
 
-    return LostDeliveries("default", waiting, import_dataset_task.delay, "dataset import")
+    return LostDeliveries(IMPORT_DATASET, waiting, "dataset import")

@@ -7,11 +7,12 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_api.settings")
 application = get_wsgi_application()
 
+# Models can be imported once the application (and so Django) is set up.
+from platform_api.deployments.services import resume_pending_loads  # noqa: E402
+from trainers.registry import trainer_keys  # noqa: E402
+
 
 def _prepare_for_predictions() -> None:
-    from platform_api.deployments.services import resume_pending_loads
-    from trainers.registry import trainer_keys
-
     try:
         resume_pending_loads()
         trainer_keys()  # imports torch and the predictors now, not in the first deploy (~8 s)

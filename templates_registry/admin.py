@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from templates_registry import services
 from templates_registry.hyperparams import declaration_problems
 from templates_registry.models import HyperParameter, Template
+from templates_registry.trainer_limits import trainer_problems
 
 JSON_HELP = 'JSON: 32, 0.1, true, "horizontal", or empty for null'
 
@@ -72,8 +73,6 @@ class HyperParameterFormSet(forms.BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
-        from templates_registry.trainer_limits import trainer_problems
-
         problems = trainer_problems(self.instance.trainer, declarations)
         if problems:
             raise ValidationError([f"{name}: {message}" for name, messages in problems.items() for message in messages])

@@ -21,6 +21,7 @@ from templates_registry.hyperparams import (
 )
 from templates_registry.models import HyperParameter, Template
 from templates_registry.services import model_fields
+from templates_registry.trainer_limits import trainer_problems
 from trainers.core import REQUESTABLE_PRECISIONS as PRECISIONS
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
@@ -95,8 +96,6 @@ def _read_file(path: Path) -> tuple[CatalogueTemplate | None, list[str]]:
     for spec in entry.hyperparameters:
         problems += [f"hyperparameter {spec.name}: {p}" for p in spec_problems(spec)]
     if not problems:
-        from templates_registry.trainer_limits import trainer_problems
-
         for name, messages in trainer_problems(entry.trainer, entry.hyperparameters).items():
             where = "" if name == "hyperparameters" else f"hyperparameter {name}: "
             problems += [where + m for m in messages]

@@ -17,6 +17,7 @@ from templates_registry.hyperparams import (
     resolve_hyperparameters,
 )
 from templates_registry.models import HyperParameter, Template
+from templates_registry.trainer_limits import trainer_problems
 
 
 class TemplateNotActive(Exception):
@@ -122,8 +123,6 @@ def update_template(template: Template, changes: dict[str, Any]) -> Template:
 
 
 def _trainer_refusals(template: Template, edited: list[tuple[HyperParameter, HyperparameterSpec]]) -> dict:
-    from templates_registry.trainer_limits import trainer_problems
-
     replaced = {row.name: spec for row, spec in edited}
     declarations = [replaced.get(spec["name"], spec) for spec in specs_for_template(template)]
     return trainer_problems(template.trainer, declarations)

@@ -181,7 +181,7 @@ def start_worker(transactional_db, tmp_path, settings):
 
 def _purge_queues() -> None:
     """Messages left by earlier tests name rows that no longer exist: drop them."""
-    from workers.celery_app import app
+    from platform_api.celery import app
 
     with app.connection_for_write() as conn:
         for queue in ("training", "default"):

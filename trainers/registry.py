@@ -31,6 +31,18 @@ PredictorLoader = Callable[..., Predictor]
 _TRAINERS: dict[str, TrainerFactory] = {}
 _PREDICTORS: dict[str, PredictorLoader] = {}
 _HYPERPARAMETER_CHECKS: dict[str, Callable[[dict], Any]] = {}
+_WEIGHT_ARCHITECTURES: set[str] = set()
+
+
+def register_weight_architectures(*names: str) -> None:
+    """Architectures a trainer package looks registered pretrained weights up for."""
+    _WEIGHT_ARCHITECTURES.update(names)
+
+
+def weight_architectures() -> list[str]:
+    """Every architecture some trainer looks pretrained weights up for."""
+    _ensure_registered()
+    return sorted(_WEIGHT_ARCHITECTURES)
 
 
 def register_trainer(key: str):

@@ -15,15 +15,6 @@ from torch import nn
 from trainers.core import TrainerError
 
 
-def weight_architectures() -> list[str]:
-    """Every architecture a trainer looks weights up for: the backbone registry's names
-    (fai-cls, fai-mf, the ResNet/ResNeXt templates) and the Clarifai BN-Inception."""
-    from trainers.backbones import BACKBONES
-    from trainers.clarifai.model import BN_INCEPTION
-
-    return sorted({*BACKBONES, BN_INCEPTION})
-
-
 @dataclass
 class LoadReport:
     loaded: list[str] = field(default_factory=list)  # module keys filled from the file

@@ -11,15 +11,16 @@ from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from platform_api.datasets.services import recover_stale_imports
+from platform_api.deliveries import import_deliveries, job_deliveries
+from platform_api.training.runner import worker_stopping
+from platform_api.training.services import recover_stale_jobs
+
 log = logging.getLogger(__name__)
 _stop = threading.Event()
 
 
 def _loop() -> None:
-    from platform_api.datasets.services import recover_stale_imports
-    from platform_api.deliveries import import_deliveries, job_deliveries
-    from platform_api.training.services import recover_stale_jobs
-
     interval = max(settings.JOB_LEASE_SECONDS / 2, 0.5)
     lost_deliveries = [job_deliveries(), import_deliveries()]
     while True:
@@ -56,6 +57,4 @@ def stop_recovery(**_):
 def hand_back_running_job(**_):
     """Warm shutdown (SIGTERM): stop the running job at its next step and queue it again,
     instead of finishing it or leaving it to lapse."""
-    from platform_api.training.runner import worker_stopping
-
     worker_stopping.set()

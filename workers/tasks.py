@@ -1,17 +1,18 @@
-"""Celery tasks: thin shims that take ids and call services."""
+"""Celery tasks: thin shims that take ids and call services. Their names are
+platform_api/celery.py's, by which the services queue them."""
 from celery import shared_task
 
+from platform_api.celery import IMPORT_DATASET, TRAIN_JOB
+from platform_api.datasets.services import import_dataset
+from platform_api.training.runner import run_job
+from workers import recovery  # noqa: F401  (connects the worker signals: recovery loop, hand-back)
 
-@shared_task(name="datasets.import", acks_late=True)
+
+@shared_task(name=IMPORT_DATASET, acks_late=True)
 def import_dataset_task(dataset_id: int) -> None:
-    from platform_api.datasets.services import import_dataset
-
     import_dataset(dataset_id)
 
 
-@shared_task(name="training.run", acks_late=True)
+@shared_task(name=TRAIN_JOB, acks_late=True)
 def train_job_task(job_id: int) -> None:
-    from platform_api.training.runner import run_job
-
     run_job(job_id)
-

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from platform_api.celery import IMPORT_DATASET, enqueue
 from platform_api.datasets.importers import DatasetImportError, ImportLimits, import_archive
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
 from platform_api.leases import Heartbeat, lease_is_free, lease_until, lost_leases_after_taking, new_worker_id
@@ -37,14 +38,12 @@ def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) ->
     problem = _zip_problem(archive_path)
     if problem:
         raise UploadRejected("archive", problem)
-    from workers.tasks import import_dataset_task
-
     with transaction.atomic():
         dataset = Dataset.objects.create(owner=owner, name=name, format=fmt, task=FORMAT_TASKS[fmt])
         dataset.archive_key = f"datasets/{dataset.pk}/archive.zip"
         dataset.save(update_fields=["archive_key"])
         get_storage().save_file(dataset.archive_key, archive_path)
-        transaction.on_commit(lambda: import_dataset_task.delay(dataset.pk))
+        transaction.on_commit(lambda: enqueue(IMPORT_DATASET, dataset.pk))
     return dataset
 
 
@@ -136,8 +135,6 @@ def _acquire(dataset_id: int, owner: str) -> bool:
 
 def recover_stale_imports() -> list[int]:
     """Queues again every import whose worker stopped renewing its lease."""
-    from workers.tasks import import_dataset_task
-
     requeued = []
     stale = Dataset.objects.filter(status=Dataset.Status.IMPORTING, lease_expires_at__lt=timezone.now()).exclude(lease_owner="")
     for dataset in stale:
@@ -148,7 +145,7 @@ def recover_stale_imports() -> list[int]:
             _fail(mine, f"the worker importing this dataset died {dataset.lost_leases + 1} times; giving up")
         elif mine.update(lease_owner="", lease_expires_at=lease_until(), lost_leases=F("lost_leases") + 1):
             log.warning("dataset %s: importing worker died; queuing the import again", dataset.pk)
-            import_dataset_task.delay(dataset.pk)
+            enqueue(IMPORT_DATASET, dataset.pk)
             requeued.append(dataset.pk)
     return requeued
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from platform_api.registry.models import ModelVersion, PretrainedWeights
+from trainers.registry import weight_architectures
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -28,8 +29,6 @@ class WeightsUploadSerializer(serializers.Serializer):
 
     def validate_architecture(self, value: str) -> str:
         # A typo here would only surface later, as a job failing with weights_not_registered.
-        from trainers.weights import weight_architectures
-
         known = weight_architectures()
         if value not in known:
             raise serializers.ValidationError(f"unknown architecture {value!r}; one of: {', '.join(known)}")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Coalesce, Now
 
+from platform_api.celery import TRAIN_JOB, enqueue
 from platform_api.datasets.services import local_dataset_dir
 from platform_api.leases import Heartbeat, new_worker_id
 from platform_api.registry.models import ModelVersion, PretrainedWeights
@@ -171,9 +172,7 @@ def _hand_back(job_id: int, owner: str) -> None:
 
 
 def _requeue(job_id: int) -> None:
-    from workers.tasks import train_job_task
-
-    train_job_task.delay(job_id)
+    enqueue(TRAIN_JOB, job_id)
 
 
 def _clear_local_work_if_ended(job_id: int) -> None:

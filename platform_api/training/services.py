@@ -7,13 +7,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from platform_api.celery import TRAIN_JOB, enqueue
 from platform_api.datasets.models import Dataset
 from platform_api.training import lease
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
 from platform_api.training.queries import forget_status
 from templates_registry.models import Template
+from templates_registry.hyperparams import HyperparameterErrors
 from templates_registry.services import resolve_for_template
+from trainers.core import TrainerError
+from trainers.registry import check_hyperparameters
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +53,11 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
     if precision not in template.precisions:
         raise JobRejected({"precision": [f"template {template.pk} allows {', '.join(template.precisions)}; "
                                          f"got {precision!r}"]})
-    from templates_registry.hyperparams import HyperparameterErrors
-
     try:
         resolved, spec = resolve_for_template(template, hyperparameters or {})
     except HyperparameterErrors as exc:
         raise JobRejected({"hyperparameters": exc.errors}) from None
     _check_with_the_trainer(template.trainer, resolved)
-    from workers.tasks import train_job_task
-
     with transaction.atomic():
         job = Job.objects.create(
             owner=owner,
@@ -70,16 +70,13 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
             requested_precision=precision,
             progress=dict(NOT_STARTED),
         )
-        transaction.on_commit(lambda: train_job_task.delay(job.pk))
+        transaction.on_commit(lambda: enqueue(TRAIN_JOB, job.pk))
     return job
 
 
 def _check_with_the_trainer(trainer: str, resolved: dict) -> None:
     """The trainer's own check (rules across parameters, its hard limits) at submission,
     so a job it would refuse is a 400 now rather than a failed job later."""
-    from trainers.core import TrainerError
-    from trainers.registry import check_hyperparameters
-
     try:
         check_hyperparameters(trainer, resolved)
     except TrainerError as exc:
@@ -125,8 +122,6 @@ def finish(job_id: int, owner: str | None, status: str, only_if_stale: bool = Fa
 
 def recover_stale_jobs() -> list[int]:
     """Queues again every running job whose worker stopped renewing its lease."""
-    from workers.tasks import train_job_task
-
     requeued = []
     # Cancelled while a worker held it, then handed back or lapsed: no worker will take it.
     for job_id in Job.objects.filter(
@@ -147,6 +142,6 @@ def recover_stale_jobs() -> list[int]:
             )
         elif lease.mark_requeued(job.pk):
             log.warning("job %s: worker %s stopped renewing its lease; queuing it again", job.pk, job.lease_owner)
-            train_job_task.delay(job.pk)
+            enqueue(TRAIN_JOB, job.pk)
             requeued.append(job.pk)
     return requeued

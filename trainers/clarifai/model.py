@@ -6,6 +6,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from trainers.backbones import build_backbone
+
 from .bn_inception import BNInception
 from .heads import EmbedNormHead, LinearHead
 
@@ -30,8 +32,6 @@ def build_feature_extractor(architecture: str) -> nn.Module:
     """`bn_inception` (ours) or any name of the shared backbone registry (e.g. resnet50)."""
     if architecture == BN_INCEPTION:
         return BNInception()
-    from trainers.backbones import build_backbone
-
     return LastFeatureMap(build_backbone(architecture))
 
 

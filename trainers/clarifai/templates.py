@@ -11,7 +11,12 @@ from typing import Any, Callable
 from trainers.core import Callbacks, DatasetSpec, FitResult, TrainerError
 from trainers.engine import fit
 from trainers.hyperparameters import registered_weights
-from trainers.registry import register_hyperparameter_check, register_predictor, register_trainer
+from trainers.registry import (
+    register_hyperparameter_check,
+    register_predictor,
+    register_trainer,
+    register_weight_architectures,
+)
 
 from . import hyperparameters as hp
 from .data import check_classification
@@ -104,6 +109,7 @@ def build(template: Template, hyperparameters: dict, dataset: DatasetSpec, work_
 
 
 def _register(template: Template) -> None:
+    register_weight_architectures(template.architecture(template.params()).name)
     register_hyperparameter_check(template.key)(lambda values: hp.parse(template.params, values))
     register_trainer(template.key)(lambda *args, **kwargs: build(template, *args, **kwargs))
     register_predictor(template.key)(ClarifaiPredictor)

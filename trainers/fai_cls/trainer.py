@@ -13,7 +13,8 @@ from trainers.core import (
 )
 from trainers.engine import fit
 from trainers.hyperparameters import registered_weights
-from trainers.registry import register_hyperparameter_check, register_trainer
+from trainers.backbones import BACKBONES
+from trainers.registry import register_hyperparameter_check, register_trainer, register_weight_architectures
 
 from .hyperparameters import parse_hyperparameters
 from .recipe import TRAINER_KEY, FaiClsRecipe
@@ -31,6 +32,7 @@ class FaiClsTrainer:
 
 
 register_hyperparameter_check(TRAINER_KEY)(parse_hyperparameters)
+register_weight_architectures(*BACKBONES)  # weights are looked up by the backbone's name
 
 
 @register_trainer(TRAINER_KEY)

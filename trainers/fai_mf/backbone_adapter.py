@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from trainers.backbones import build_backbone  # the shared registry of backbones
+
 from .pixel_decoder import FEATURE_NAMES
 
 EXPECTED_STRIDES = {"res2": 4, "res3": 8, "res4": 16, "res5": 32}
@@ -25,6 +27,4 @@ def backbone_channels(backbone: nn.Module) -> dict[str, int]:
 
 
 def build_feature_backbone(name: str) -> nn.Module:
-    from trainers.backbones import build_backbone  # the shared registry of backbones
-
     return checked_backbone(build_backbone(name))

@@ -13,7 +13,8 @@ from trainers.core import (
 )
 from trainers.engine import EngineConfig, fit
 from trainers.hyperparameters import registered_weights
-from trainers.registry import register_hyperparameter_check, register_trainer
+from trainers.backbones import BACKBONES
+from trainers.registry import register_hyperparameter_check, register_trainer, register_weight_architectures
 
 from .hyperparameters import parse_hyperparameters
 from .recipe import (
@@ -68,6 +69,7 @@ def check_dataset(dataset: DatasetSpec) -> None:
 
 
 register_hyperparameter_check(TRAINER_KEY)(parse_hyperparameters)
+register_weight_architectures(*BACKBONES)  # weights are looked up by the backbone's name
 
 
 @register_trainer(TRAINER_KEY)

@@ -21,7 +21,7 @@ from platform_api.env import env_int
 
 def worker_command(queues: str, name: str) -> list[str]:
     return [
-        sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+        sys.executable, "-m", "celery", "-A", "platform_api", "worker",
         "--pool", "solo", "--concurrency", "1", "--queues", queues,
         "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
     ]

@@ -1,0 +1,43 @@
+"""The Celery app, where Celery's Django layout puts it.
+
+Services queue work by task name through `enqueue`; they never import the tasks, which
+live above them in workers/tasks.py (thin shims that take ids and call the services).
+`celery -A platform_api worker` finds this app through platform_api/__init__.py.
+"""
+import os
+from fnmatch import fnmatch
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_api.settings")
+
+# Task names: what services queue and workers/tasks.py registers.
+TRAIN_JOB = "training.run"
+IMPORT_DATASET = "datasets.import"
+# Training runs on the GPU workers' queue; imports and housekeeping on the default one.
+ROUTES = {"training.*": "training", "datasets.*": "default"}
+
+app = Celery("platform")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_acks_late=True,  # a message is acknowledged only after its task finished
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,  # one task per worker at a time
+    task_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    task_routes={pattern: {"queue": queue} for pattern, queue in ROUTES.items()},
+    task_default_queue="default",
+)
+app.autodiscover_tasks(["workers"], related_name="tasks")
+
+
+def enqueue(task_name: str, *args) -> None:
+    """Queues the task registered under `task_name` (call it once the transaction commits)."""
+    app.tasks[task_name].delay(*args)
+
+
+def queue_of(task_name: str) -> str:
+    return next((queue for pattern, queue in ROUTES.items() if fnmatch(task_name, pattern)), app.conf.task_default_queue)
