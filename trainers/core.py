@@ -71,6 +71,23 @@ class DatasetSpec:
         return None
 
 
+def check_dataset(dataset: DatasetSpec, trainer: str, tasks: tuple[str, ...]) -> None:
+    """What every trainer asks of its data, with one code per condition:
+    `unsupported_task`, `no_classes`, `no_train_split` (absent or empty)."""
+    if dataset.task not in tasks:
+        raise TrainerError("unsupported_task", f"{trainer} trains {' and '.join(tasks)} datasets, not {dataset.task}")
+    if not dataset.classes:
+        raise TrainerError("no_classes", "the dataset declares no classes")
+    train = dataset.split("train") or {}
+    if not (train.get("items") or (train.get("coco") and train.get("num_images", 1))):
+        raise TrainerError("no_train_split", "the dataset has no training images (no train split, or an empty one)")
+
+
+# (architecture, registered name) -> the local state-dict file, or None when nothing is
+# registered under that name; the platform's lookup of a user's pretrained weights.
+WeightsResolver = Callable[[str, str], "Path | None"]
+
+
 @dataclass
 class Progress:
     epoch: int  # 1-based epoch being run

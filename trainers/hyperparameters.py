@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import typing
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from trainers.core import TrainerError
+from trainers.core import TrainerError, WeightsResolver
 
 Model = TypeVar("Model", bound=BaseModel)
-WeightsResolver = Callable[[str, str], "Path | None"]
 
 
 def parse_strict(model: type[Model], values: dict[str, Any]) -> Model:

@@ -11,20 +11,12 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from trainers.core import DatasetSpec, Predictor, Trainer, TrainerError
+from trainers.core import DatasetSpec, Predictor, Trainer, TrainerError, WeightsResolver
 
-# key -> package that registers it
-KNOWN_TRAINERS = {
-    "fai_cls": "trainers.fai_cls",
-    "fai_mf": "trainers.fai_mf",
-    "clarifai_resnet50_rsb_a1": "trainers.clarifai",
-    "clarifai_inception_batchnorm": "trainers.clarifai",
-    "clarifai_inception_v2": "trainers.clarifai",
-    "clarifai_resnext": "trainers.clarifai",
-    "clarifai_inception_transfer_embed_norm": "trainers.clarifai",
-}
+# The packages whose import registers trainers and predictors; the keys come from the
+# registrations themselves.
+TRAINER_PACKAGES = ("trainers.fai_cls", "trainers.fai_mf", "trainers.clarifai")
 
-WeightsResolver = Callable[[str, str], "Path | None"]
 TrainerFactory = Callable[[dict, DatasetSpec, Path, "WeightsResolver | None", "str | None", str], Trainer]
 PredictorLoader = Callable[..., Predictor]
 
@@ -81,7 +73,7 @@ def register_hyperparameter_check(key: str):
 def check_hyperparameters(key: str, hyperparameters: dict[str, Any]) -> None:
     """Raises TrainerError when trainer `key` would refuse these hyperparameters."""
     if key not in _HYPERPARAMETER_CHECKS:
-        _ensure_registered(key)
+        _ensure_registered()
     if key not in _HYPERPARAMETER_CHECKS:
         raise TrainerError("unknown_trainer", f"no trainer registered as {key!r}")
     _HYPERPARAMETER_CHECKS[key](dict(hyperparameters))
@@ -95,9 +87,8 @@ def _import_package(package: str) -> None:
             raise
 
 
-def _ensure_registered(key: str | None = None) -> None:
-    packages = [KNOWN_TRAINERS[key]] if key in KNOWN_TRAINERS else sorted(set(KNOWN_TRAINERS.values()))
-    for package in packages:
+def _ensure_registered() -> None:
+    for package in TRAINER_PACKAGES:
         _import_package(package)
 
 
@@ -111,7 +102,7 @@ def build_trainer(key: str, hyperparameters: dict[str, Any], dataset: DatasetSpe
                   weights_resolver: WeightsResolver | None = None, device: str | None = None,
                   precision: str = "auto") -> Trainer:
     if key not in _TRAINERS:
-        _ensure_registered(key)
+        _ensure_registered()
     if key not in _TRAINERS:
         raise TrainerError("unknown_trainer", f"no trainer registered as {key!r}; known: {sorted(_TRAINERS)}")
     return _TRAINERS[key](dict(hyperparameters), dataset, Path(work_dir), weights_resolver, device, precision)
@@ -125,7 +116,7 @@ def load_predictor(artifact_dir: str | Path, precision: str = "auto") -> Predict
         raise TrainerError("artifact_incomplete", f"{config_path} is missing")
     key = json.loads(config_path.read_text()).get("trainer")
     if key not in _PREDICTORS:
-        _ensure_registered(key)
+        _ensure_registered()
     if key not in _PREDICTORS:
         raise TrainerError("unknown_trainer", f"no predictor registered for trainer {key!r}")
     return _PREDICTORS[key](artifact_dir, precision=precision)

@@ -25,16 +25,6 @@ def split_items(dataset: DatasetSpec, *names: str) -> list[dict]:
     return []
 
 
-def check_classification(dataset: DatasetSpec) -> None:
-    if dataset.task != "classification":
-        raise TrainerError("wrong_task", f"the Clarifai templates train on classification datasets, "
-                                         f"not {dataset.task!r}")
-    if not dataset.classes:
-        raise TrainerError("no_classes", "the dataset declares no classes")
-    if not split_items(dataset, "train"):
-        raise TrainerError("empty_dataset", "the dataset has no training images")
-
-
 def multi_hot(labels: list[int], num_classes: int) -> torch.Tensor:
     target = torch.zeros(num_classes)
     target[torch.as_tensor(labels, dtype=torch.long)] = 1.0

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from trainers.core import Callbacks, DatasetSpec, FitResult, TrainerError
+from trainers.core import (
+    TASK_CLASSIFICATION,
+    Callbacks,
+    DatasetSpec,
+    FitResult,
+    TrainerError,
+    WeightsResolver,
+    check_dataset,
+)
 from trainers.engine import fit
 from trainers.hyperparameters import registered_weights
 from trainers.registry import (
@@ -19,13 +27,11 @@ from trainers.registry import (
 )
 
 from . import hyperparameters as hp
-from .data import check_classification
 from .model import BN_INCEPTION
 from .predictor import ClarifaiPredictor
 from .recipe import Architecture, ClarifaiRecipe
 from .recipes import InceptionFamilyRecipe, ResNetRSBA1Recipe, TransferEmbedNormRecipe
 
-WeightsResolver = Callable[[str, str], "Path | None"]
 IMAGENET_21K = "ImageNet-21K"
 IMAGENET_1K = "ImageNet-1k"
 
@@ -96,7 +102,7 @@ def build(template: Template, hyperparameters: dict, dataset: DatasetSpec, work_
           weights_resolver: WeightsResolver | None = None, device: str | None = None,
           precision: str = "auto") -> ClarifaiTrainer:
     params = hp.parse(template.params, hyperparameters)
-    check_classification(dataset)
+    check_dataset(dataset, "the Clarifai templates", (TASK_CLASSIFICATION,))
     architecture = template.architecture(params)
     if params.batch_size == 1 and params.image_size < 48 and not architecture.average_horizontal_flips:
         raise TrainerError("batch_too_small", "batch_size 1 at image_size 32 leaves 1x1 feature maps that "

@@ -65,7 +65,7 @@ def split_items(spec: DatasetSpec, split_name: str) -> list[dict[str, Any]]:
         return split["items"]
     if "coco" in split:
         return _coco_image_labels(spec.root / split["coco"])
-    raise TrainerError("unsupported_dataset", f"split {split_name!r} has neither items nor a coco file")
+    raise TrainerError("invalid_manifest", f"split {split_name!r} has neither items nor a coco file")
 
 
 def _coco_image_labels(coco_path: Path) -> list[dict[str, Any]]:

@@ -121,7 +121,7 @@ class _Fit:
         self.recipe.on_train_start(model, resumed)
         self.dataset = self.recipe.train_dataset()
         if len(self.dataset) == 0:
-            raise TrainerError("empty_dataset", "the training split has no items")
+            raise TrainerError("no_train_split", "the training split has no items")
         self.items_per_epoch = config.items_per_epoch or len(self.dataset)
         self.steps_per_epoch = steps_per_epoch(self.items_per_epoch, config.batch_size, config.drop_last)
         if self.steps_per_epoch == 0:

@@ -44,8 +44,6 @@ class FaiClsRecipe(Recipe):
         self.hp, self.spec, self.work_dir, self.weights_path = hp, dataset, Path(work_dir), weights_path
         self.classes = dataset.classes
         splits = dataset.manifest.get("splits", {})
-        if not splits.get("train"):
-            raise TrainerError("no_train_split", "the dataset has no train split")
         self.eval_split = next(name for name in EVAL_SPLIT_PREFERENCE if splits.get(name))
         self.monitor = "f1_macro" if hp.multi_label else "accuracy"
         self.config = EngineConfig(

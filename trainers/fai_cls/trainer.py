@@ -9,7 +9,7 @@ from trainers.core import (
     Callbacks,
     DatasetSpec,
     FitResult,
-    TrainerError,
+    check_dataset,
 )
 from trainers.engine import fit
 from trainers.hyperparameters import registered_weights
@@ -40,10 +40,7 @@ def create_fai_cls_trainer(hyperparameters: dict, dataset: DatasetSpec, work_dir
                            weights_resolver=None, device: str | None = None,
                            precision="auto") -> FaiClsTrainer:
     hp = parse_hyperparameters(hyperparameters)
-    if dataset.task not in SUPPORTED_TASKS:
-        raise TrainerError("unsupported_dataset", f"fai_cls trains on classification datasets, not {dataset.task}")
-    if len(dataset.classes) < 1:
-        raise TrainerError("unsupported_dataset", "the dataset has no classes")
+    check_dataset(dataset, "fai-cls", SUPPORTED_TASKS)
     weights_path = None
     if hp.pretrained_weights:
         weights_path = registered_weights(weights_resolver, hp.backbone, hp.pretrained_weights,

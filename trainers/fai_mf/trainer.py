@@ -10,6 +10,7 @@ from trainers.core import (
     DatasetSpec,
     FitResult,
     TrainerError,
+    check_dataset,
 )
 from trainers.engine import EngineConfig, fit
 from trainers.hyperparameters import registered_weights
@@ -35,7 +36,7 @@ class FaiMfTrainer:
                  device: str | None = None, precision: str = "auto", model_overrides: dict | None = None,
                  engine_overrides: dict | None = None):
         hp = parse_hyperparameters(hyperparameters)
-        check_dataset(dataset)
+        check_dataset(dataset, "fai-mf", SUPPORTED_TASKS)
         pretrained_path = None
         if hp.pretrained_weights:
             pretrained_path = registered_weights(weights_resolver, hp.backbone, hp.pretrained_weights,
@@ -57,15 +58,6 @@ class FaiMfTrainer:
 
     def fit(self, callbacks: Callbacks | None = None) -> FitResult:
         return fit(self.recipe, self.work_dir, callbacks)
-
-
-def check_dataset(dataset: DatasetSpec) -> None:
-    if dataset.task not in SUPPORTED_TASKS:
-        raise TrainerError("unsupported_task", f"fai-mf trains {' and '.join(SUPPORTED_TASKS)}, not {dataset.task}")
-    if dataset.split("train") is None:
-        raise TrainerError("missing_split", "the dataset has no train split")
-    if not dataset.classes:
-        raise TrainerError("no_classes", "the dataset declares no classes")
 
 
 register_hyperparameter_check(TRAINER_KEY)(parse_hyperparameters)
