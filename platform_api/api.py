@@ -1,8 +1,6 @@
 """Pieces every API view shares."""
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
-from rest_framework import status
-from rest_framework.response import Response
 
 
 class OwnedQuerysetMixin:
@@ -17,12 +15,6 @@ class OwnedQuerysetMixin:
 
     def filter_queryset(self, queryset):
         return super().filter_queryset(queryset) if self.action == "list" else queryset
-
-
-def error_response(message: str, code: int = status.HTTP_400_BAD_REQUEST, **fields) -> Response:
-    body = {"detail": message}
-    body.update(fields)
-    return Response(body, status=code)
 
 
 def conditional_json(request, body: bytes, etag: str) -> HttpResponse:

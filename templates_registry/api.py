@@ -1,10 +1,10 @@
 """Template REST API (API.md "Templates"): read for every user, PATCH for staff."""
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from templates_registry import services
-from templates_registry.hyperparams import HyperparameterErrors
 from templates_registry.models import Template
 
 
@@ -58,10 +58,7 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         """Body: any of {"description", "is_active", "hyperparameters": [{"name", <field>: value}]}."""
         template = self.get_object()
         if not isinstance(request.data, dict):
-            return Response({"detail": "body must be a JSON object"}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            services.update_template(template, dict(request.data))
-        except HyperparameterErrors as exc:
-            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+            raise ParseError("body must be a JSON object")
+        services.update_template(template, dict(request.data))  # HyperparameterErrors: 400 {field: [...]}
         template = self.get_queryset().get(pk=template.pk)
         return Response(self.get_serializer(template).data)

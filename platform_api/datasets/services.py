@@ -9,24 +9,22 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from platform_api.celery import IMPORT_DATASET, enqueue
 from platform_api.datasets.importers import DatasetImportError, ImportLimits, import_archive
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
+from platform_api.problems import Conflict, Invalid
 from platform_api.leases import Heartbeat, lease_is_free, lease_until, lost_leases_after_taking, new_worker_id
 from platform_api.storage import get_storage
 
 log = logging.getLogger(__name__)
 
 
-class UploadRejected(Exception):
+class UploadRejected(Invalid):
     def __init__(self, field: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status  # 413 for an archive over the size limit
+        super().__init__({field: [message]}, status)  # 413 for an archive over the size limit
 
 
 def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) -> Dataset:
@@ -47,20 +45,24 @@ def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) ->
     return dataset
 
 
-class DatasetBusy(Exception):
-    pass
+class DatasetBusy(Conflict):
+    def __init__(self, message: str):
+        super().__init__(message, "dataset_busy")
 
 
 def delete_dataset(dataset: Dataset) -> None:
-    """Deletes the dataset and then its stored archive and files. Raises ProtectedError when
-    jobs or models use it, DatasetBusy while a worker imports it (it would publish files
-    after the delete)."""
+    """Deletes the dataset and then its stored archive and files. Raises Conflict when jobs
+    or models use it, DatasetBusy while a worker imports it (it would publish files after
+    the delete)."""
     if dataset.status == Dataset.Status.IMPORTING:
         raise DatasetBusy(f"dataset {dataset.pk} is importing; delete it once the import has finished")
     prefix = f"datasets/{dataset.pk}"
-    with transaction.atomic():
-        dataset.delete()
-        transaction.on_commit(lambda: get_storage().delete(prefix))
+    try:
+        with transaction.atomic():
+            dataset.delete()
+            transaction.on_commit(lambda: get_storage().delete(prefix))
+    except ProtectedError:
+        raise Conflict("dataset is used by training jobs or models", "dataset_in_use") from None
 
 
 def _zip_problem(path: Path) -> str | None:

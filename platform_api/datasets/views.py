@@ -1,12 +1,12 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import ProtectedError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
-from platform_api.api import OwnedQuerysetMixin, error_response
+from platform_api.api import OwnedQuerysetMixin
 from platform_api.datasets import services
 from platform_api.datasets.models import Dataset
 from platform_api.datasets.serializers import DatasetSerializer, DatasetUploadSerializer
@@ -30,32 +30,24 @@ class DatasetViewSet(
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return error_response(f"Content-Length must be a number, got {request.META.get('CONTENT_LENGTH')!r}")
+            raise ParseError(f"Content-Length must be a number, got {request.META.get('CONTENT_LENGTH')!r}") from None
         slack = 1024 * 1024  # multipart headers and the other fields
         if declared > settings.MAX_DATASET_UPLOAD_BYTES + slack:
             message = f"upload of {declared} bytes is larger than the limit of {settings.MAX_DATASET_UPLOAD_BYTES} bytes"
-            return Response({"archive": [message]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            raise services.UploadRejected("archive", message, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         upload = DatasetUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         archive = upload.validated_data["archive"]
-        try:
-            dataset = services.create_dataset(
-                request.user,
-                upload.validated_data["name"],
-                upload.validated_data["format"],
-                Path(archive.temporary_file_path()),
-                archive.size,
-            )
-        except services.UploadRejected as exc:
-            return Response({exc.field: [exc.message]}, status=exc.status)
+        dataset = services.create_dataset(
+            request.user,
+            upload.validated_data["name"],
+            upload.validated_data["format"],
+            Path(archive.temporary_file_path()),
+            archive.size,
+        )
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
-        try:
-            services.delete_dataset(self.get_object())
-        except ProtectedError:
-            return error_response("dataset is used by training jobs or models", status.HTTP_409_CONFLICT)
-        except services.DatasetBusy as exc:
-            return error_response(str(exc), status.HTTP_409_CONFLICT)
+        services.delete_dataset(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 

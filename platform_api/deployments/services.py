@@ -14,16 +14,15 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from platform_api.deployments import runtime
+from platform_api.problems import Invalid
 from platform_api.deployments.models import Deployment
 from trainers.data.images import upright
 
 log = logging.getLogger(__name__)
 
 
-class BadImages(Exception):
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(str(errors))
-        self.errors = errors
+class BadImages(Invalid):
+    """Images a predict request cannot use, under the field the client sent them in."""
 
 
 def deploy(owner, model_version) -> Deployment:
@@ -76,16 +75,18 @@ def stop(deployment: Deployment) -> Deployment:
     return deployment
 
 
-def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] | None = None) -> list[Image.Image]:
-    """Decodes every image or reports each one that fails, by its position.
+def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] | None = None,
+                  field: str = "images") -> list[Image.Image]:
+    """Decodes every image or reports each one that fails, by its position, under `field`
+    (multipart `image`, JSON `images`).
 
     `None` entries are images already refused (their message is in `errors`).
     """
     errors = dict(errors or {})
     if not raw_images:
-        raise BadImages({"images": ["send one or more images"]})
+        raise BadImages({field: ["send one or more images"]})
     if len(raw_images) > settings.MAX_PREDICT_IMAGES:
-        raise BadImages({"images": [f"at most {settings.MAX_PREDICT_IMAGES} images per request, got {len(raw_images)}"]})
+        raise BadImages({field: [f"at most {settings.MAX_PREDICT_IMAGES} images per request, got {len(raw_images)}"]})
     images = []
     for index, raw in enumerate(raw_images):
         if raw is None:
@@ -105,7 +106,7 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
             errors[str(index)] = [f"cannot decode image: {exc}"]
     if errors:
-        raise BadImages({"images": dict(sorted(errors.items(), key=lambda item: int(item[0])))})
+        raise BadImages({field: dict(sorted(errors.items(), key=lambda item: int(item[0])))})
     return images
 
 

@@ -1,10 +1,11 @@
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, parsers, status, viewsets
+from rest_framework import mixins, parsers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
+from platform_api.problems import Conflict, Invalid
 from platform_api.deployments import services
 from platform_api.deployments.models import Deployment
 from platform_api.deployments.serializers import DeploymentSerializer, PredictRequestSerializer
@@ -20,9 +21,7 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
     def predict(self, request, pk=None):
         deployment = self.get_object()
         if deployment.status != Deployment.Status.READY:
-            return Response(
-                {"detail": f"deployment {deployment.pk} is {deployment.status}, not ready"}, status=status.HTTP_409_CONFLICT
-            )
+            raise Conflict(f"deployment {deployment.pk} is {deployment.status}, not ready", "deployment_not_ready")
         errors = {}
         multipart = request.content_type.startswith("multipart/")
         if multipart:
@@ -35,13 +34,10 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
         else:
             items = request.data.get("images") if hasattr(request.data, "get") else None
             if not isinstance(items, list):
-                return Response({"images": ["send a JSON list of base64 strings, or multipart 'image' files"]}, status=400)
+                raise Invalid({"images": ["send a JSON list of base64 strings, or multipart 'image' files"]})
             raw, errors = services.decode_base64(items)
-        try:
-            images = services.decode_images(raw, errors)
-        except services.BadImages as exc:
-            # Errors name the field the client sent: multipart `image`, or JSON `images`.
-            return Response({"image" if multipart else "images": exc.errors["images"]}, status=status.HTTP_400_BAD_REQUEST)
+        # Errors name the field the client sent: multipart `image`, or JSON `images`.
+        images = services.decode_images(raw, errors, field="image" if multipart else "images")
         return Response({"predictions": services.predict(deployment, images)})
 
     @extend_schema(request=None, responses={200: DeploymentSerializer})

@@ -5,12 +5,16 @@ from pathlib import Path
 
 from django.db import IntegrityError, transaction
 
+from platform_api.problems import Invalid
 from platform_api.registry.models import PretrainedWeights
 from platform_api.storage import get_storage
 
 
-class WeightsRejected(Exception):
-    pass
+class WeightsRejected(Invalid):
+    """A weights file that cannot be registered; the message is the `file` field's."""
+
+    def __init__(self, message: str):
+        super().__init__({"file": [message]})
 
 
 def check_state_dict(path: Path) -> int:

@@ -42,12 +42,9 @@ class PretrainedWeightsViewSet(
         upload = WeightsUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
-        try:
-            weights = services.register_weights(
-                request.user, data["name"], data["architecture"], Path(data["file"].temporary_file_path()), data["file"].size
-            )
-        except services.WeightsRejected as exc:
-            return Response({"file": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        weights = services.register_weights(
+            request.user, data["name"], data["architecture"], Path(data["file"].temporary_file_path()), data["file"].size
+        )
         return Response(PretrainedWeightsSerializer(weights).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):

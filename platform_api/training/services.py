@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from platform_api.celery import TRAIN_JOB, enqueue
 from platform_api.datasets.models import Dataset
+from platform_api.problems import Conflict, Invalid
 from platform_api.training import lease
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
@@ -26,12 +27,8 @@ log = logging.getLogger(__name__)
 NOT_STARTED = {"percent": 0.0, "epoch": 0, "epochs": None, "step": 0, "steps": None, "eta_seconds": None}
 
 
-class JobRejected(Exception):
+class JobRejected(Invalid):
     """The submission cannot be accepted; `errors` maps request fields to messages."""
-
-    def __init__(self, errors: dict):
-        super().__init__(str(errors))
-        self.errors = errors
 
 
 def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, name: str = "",
@@ -83,8 +80,9 @@ def _check_with_the_trainer(trainer: str, resolved: dict) -> None:
         raise JobRejected({"hyperparameters": [exc.message]}) from None
 
 
-class JobAlreadyEnded(Exception):
-    pass
+class JobAlreadyEnded(Conflict):
+    def __init__(self, message: str):
+        super().__init__(message, "job_ended")
 
 
 def cancel_job(job: Job) -> Job:

@@ -22,12 +22,9 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def create(self, request):
         submit = JobSubmitSerializer(data=request.data)
         submit.is_valid(raise_exception=True)
-        try:
-            data = submit.validated_data
-            job = services.submit_job(request.user, data["template"], data["dataset"], data["hyperparameters"],
-                                      data["name"], data["precision"])
-        except services.JobRejected as exc:
-            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        data = submit.validated_data
+        job = services.submit_job(request.user, data["template"], data["dataset"], data["hyperparameters"],
+                                  data["name"], data["precision"])
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
@@ -41,11 +38,7 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        try:
-            job = services.cancel_job(self.get_object())
-        except services.JobAlreadyEnded as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(JobSerializer(job).data)
+        return Response(JobSerializer(services.cancel_job(self.get_object())).data)
 
     @extend_schema(responses={200: MetricsEntrySerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])

@@ -84,7 +84,7 @@ def test_the_poll_names_the_model_once_the_job_registered_one(api, job, user, cl
 @pytest.mark.parametrize("job_id", ["999999", "abc", "1.5"])
 def test_a_missing_or_malformed_id_is_a_json_404(api, job, job_id):
     response = api.get(f"/api/v1/jobs/{job_id}/")
-    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert response.status_code == 404 and response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 def test_another_users_job_is_a_404_even_with_its_etag(api, other_api, job):

@@ -1,0 +1,28 @@
+"""What a service raises when it refuses: the one vocabulary every front maps to its answer.
+
+The REST API's exception handler (platform_api/errors.py) turns `Invalid` into
+`{field: [messages]}` with its status and `Conflict` into `{"detail", "code"}` with 409;
+views never build error bodies themselves.
+"""
+from __future__ import annotations
+
+
+class Invalid(Exception):
+    """Input the service refuses; `errors` maps request fields to lists of messages."""
+
+    status = 400
+
+    def __init__(self, errors: dict, status: int | None = None):
+        super().__init__(str(errors))
+        self.errors = errors
+        if status is not None:
+            self.status = status
+
+
+class Conflict(Exception):
+    """The object's state forbids the request (it has ended, is busy, is used)."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
