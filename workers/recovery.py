@@ -13,8 +13,8 @@ from django.db import close_old_connections, connection
 
 from platform_api.datasets.services import recover_stale_imports
 from platform_api.deliveries import import_deliveries, job_deliveries
-from platform_api.training.runner import worker_stopping
-from platform_api.training.services import recover_stale_jobs
+from platform_api.training.stopping import worker_stopping
+from platform_api.training.lifecycle import recover_stale_jobs
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()

@@ -8,7 +8,8 @@ from django.utils import timezone
 from platform_api.training import lease
 from platform_api.training.models import Job
 from platform_api.training.runner import run_job
-from platform_api.training.services import recover_stale_jobs, submit_job
+from platform_api.training.lifecycle import recover_stale_jobs
+from platform_api.training.services import submit_job
 from tests.factories import classification_zip
 from tests.platform.flows import import_in_process
 
@@ -120,12 +121,12 @@ def test_a_worker_shutting_down_hands_its_job_back_to_the_queue(user, templates,
 
 
 def test_a_cancel_wins_over_a_shutdown(user, templates, dataset, no_queue):
-    from platform_api.training import runner
+    from platform_api.training import callbacks, runner
 
     job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "resolution": 32})
     no_queue.reset_mock()  # forget the submission's own queuing
     try:  # the user cancels while the worker is stopping: the job must end, not be queued again
-        with shutdown_once_running(), mock.patch.object(runner, "_cancel_requested", return_value=True):
+        with shutdown_once_running(), mock.patch.object(callbacks, "cancel_requested", return_value=True):
             run_job(job.pk)
     finally:
         runner.worker_stopping.clear()
@@ -288,7 +289,7 @@ def test_a_job_cancelled_while_held_then_handed_back_is_ended_by_recovery(user, 
 
 
 def test_recovery_does_not_end_a_job_whose_worker_renewed_after_being_listed(user, templates, dataset, settings):
-    from platform_api.training.services import finish
+    from platform_api.training.lifecycle import finish
 
     job = submit_job(user, "fai-cls", dataset.pk, {})
     assert lease.acquire(job.pk, "slow-worker")

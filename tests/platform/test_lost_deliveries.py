@@ -10,7 +10,8 @@ from platform_api.datasets.services import create_dataset
 from platform_api.deliveries import import_deliveries, job_deliveries, queue_depth
 from platform_api.training import lease
 from platform_api.training.models import Job
-from platform_api.training.services import recover_stale_jobs, submit_job
+from platform_api.training.lifecycle import recover_stale_jobs
+from platform_api.training.services import submit_job
 from tests.conftest import _purge_queues
 from tests.factories import classification_zip
 from tests.platform.flows import FAST_FAI_CLS, import_in_process, upload_dataset, wait_dataset, wait_job

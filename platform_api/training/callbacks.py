@@ -1,0 +1,78 @@
+"""What a running fit reports, persisted on the job row: progress, each evaluation's
+metrics, the chosen precision; checkpoints uploaded where storage is remote; and the
+questions the engine asks between steps (stop? checkpoint now?)."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from platform_api.leases import Heartbeat
+from platform_api.storage import get_storage
+from platform_api.training.files import checkpoint_key
+from platform_api.training.models import Job, MetricsEntry
+from platform_api.training.stopping import worker_stopping
+from trainers.core import Callbacks, Progress
+
+log = logging.getLogger(__name__)
+
+
+def requested_precision(job: Job) -> str:
+    """The job's own request first, then this worker's TRAINING_PRECISION (auto by default)."""
+    return job.requested_precision if job.requested_precision != "auto" else settings.TRAINING_PRECISION
+
+
+def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
+    mine = Job.objects.filter(pk=job_id, lease_owner=owner)
+    last_checkpoint = time.monotonic()
+
+    def on_progress(progress: Progress) -> None:
+        mine.update(
+            progress={
+                "percent": round(progress.percent, 2),
+                "epoch": progress.epoch,
+                "epochs": progress.epochs,
+                "step": progress.step,
+                "steps": progress.steps,
+                "eta_seconds": None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
+                "loss": progress.loss,
+            }
+        )
+
+    def on_metrics(epoch: int, step: int, metrics: dict) -> None:
+        with transaction.atomic():
+            # An epoch evaluated again after a resume replaces its earlier entry.
+            MetricsEntry.objects.filter(job_id=job_id, epoch=epoch).delete()
+            MetricsEntry.objects.create(job_id=job_id, epoch=epoch, step=step, metrics=metrics)
+            mine.update(metrics=metrics)
+
+    def on_precision(precision) -> None:
+        log.info("job %s: training in %s (%s)", job_id, precision.name, precision.reason)
+        mine.update(precision=precision.name)
+
+    def on_checkpoint(path: Path) -> None:
+        nonlocal last_checkpoint
+        last_checkpoint = time.monotonic()
+        storage = get_storage()
+        if storage.is_remote:  # another machine may have to resume this job
+            storage.save_file(checkpoint_key(job_id), path)
+
+    def should_stop() -> bool:
+        return heartbeat.lost.is_set() or worker_stopping.is_set() or cancel_requested(job_id)
+
+    def should_checkpoint() -> bool:
+        if heartbeat.lost.is_set():
+            return False  # the job is another worker's now: the work folder is not ours to write
+        if worker_stopping.is_set():  # handed back next: the next worker goes on from this step
+            return not cancel_requested(job_id)
+        return time.monotonic() - last_checkpoint >= settings.JOB_CHECKPOINT_EVERY_SECONDS
+
+    return Callbacks(on_progress=on_progress, on_metrics=on_metrics, on_checkpoint=on_checkpoint, on_precision=on_precision,
+                     should_stop=should_stop, should_checkpoint=should_checkpoint)
+
+
+def cancel_requested(job_id: int) -> bool:
+    return bool(Job.objects.filter(pk=job_id).values_list("cancel_requested", flat=True).first())
