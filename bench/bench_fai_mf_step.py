@@ -45,6 +45,20 @@ def synthetic_batch(batch: int, resolution: int, num_classes: int, objects: int 
     return images, targets
 
 
+def step_in(model, images, targets):
+    """One training step in a given dtype, as the engine's precision probe times it."""
+    model = model.to(memory_format=torch.channels_last).train()
+    images = images.contiguous(memory_format=torch.channels_last)
+
+    def step(dtype: torch.dtype | None) -> None:
+        with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            loss = model.losses(model(images), targets)["loss"]
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    return step
+
+
 def run(model, initial_state, images, targets, steps: int, dtype: torch.dtype | None, channels_last: bool = True):
     model.load_state_dict(initial_state)
     model.train()
@@ -86,7 +100,7 @@ def main() -> None:
           f"{args.resolution} batch {args.batch}, {config.num_queries} queries, "
           f"{config.transformer_predictor_dec_layers} decoder layers, {args.steps} timed steps each")
 
-    chosen = choose_precision("auto", "cpu")
+    chosen = choose_precision("auto", "cpu", workload=step_in(model, images, targets))  # as the engine decides
     print(f"platform's precision: {chosen.name} ({chosen.reason})")
     runs = {"bare fp32": None, "bare bf16": torch.bfloat16, f"platform ({chosen.name})": chosen.dtype}
     seconds, losses = {name: [] for name in runs}, {}
