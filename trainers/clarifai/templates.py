@@ -29,8 +29,8 @@ from trainers.registry import (
 from . import hyperparameters as hp
 from .model import BN_INCEPTION
 from .predictor import ClarifaiPredictor
-from .recipe import Architecture, ClarifaiRecipe
-from .recipes import InceptionFamilyRecipe, ResNetRSBA1Recipe, TransferEmbedNormRecipe
+from .shared_recipe import Architecture, ClarifaiRecipe
+from .template_recipes import InceptionFamilyRecipe, ResNetRSBA1Recipe, TransferEmbedNormRecipe
 
 IMAGENET_21K = "ImageNet-21K"
 IMAGENET_1K = "ImageNet-1k"
@@ -63,7 +63,7 @@ def pretrained_weights_parameter(architecture: str, params, resolve: WeightsReso
 
 
 @dataclass(frozen=True)
-class Template:
+class ClarifaiTemplate:
     key: str
     params: type
     recipe: type[ClarifaiRecipe]
@@ -73,16 +73,16 @@ class Template:
 
 
 TEMPLATES = {t.key: t for t in (
-    Template("clarifai_resnet50_rsb_a1", hp.ResNetRSBA1Params, ResNetRSBA1Recipe,
+    ClarifaiTemplate("clarifai_resnet50_rsb_a1", hp.ResNetRSBA1Params, ResNetRSBA1Recipe,
              lambda p: Architecture("resnet50", resize="square"), pretrained_weights_parameter,
              logreg=lambda p: True),  # RSB A1 trains sigmoid outputs with BCE
-    Template("clarifai_inception_batchnorm", hp.InceptionFamilyParams, InceptionFamilyRecipe,
+    ClarifaiTemplate("clarifai_inception_batchnorm", hp.InceptionFamilyParams, InceptionFamilyRecipe,
              lambda p: Architecture(BN_INCEPTION), imagenet_21k_if_registered),
-    Template("clarifai_inception_v2", hp.InceptionV2Params, InceptionFamilyRecipe,
+    ClarifaiTemplate("clarifai_inception_v2", hp.InceptionV2Params, InceptionFamilyRecipe,
              lambda p: Architecture(BN_INCEPTION), never_pretrained),
-    Template("clarifai_resnext", hp.InceptionFamilyParams, InceptionFamilyRecipe,
+    ClarifaiTemplate("clarifai_resnext", hp.InceptionFamilyParams, InceptionFamilyRecipe,
              lambda p: Architecture("resnext50_32x4d"), imagenet_21k_if_registered),
-    Template("clarifai_inception_transfer_embed_norm", hp.TransferEmbedNormParams, TransferEmbedNormRecipe,
+    ClarifaiTemplate("clarifai_inception_transfer_embed_norm", hp.TransferEmbedNormParams, TransferEmbedNormRecipe,
              lambda p: Architecture(BN_INCEPTION, head="embed_norm",
                                     average_horizontal_flips=p.average_horizontal_flips),
              imagenet_21k_if_registered),
@@ -98,7 +98,7 @@ class ClarifaiTrainer:
         return fit(self.recipe, self.work_dir, callbacks)
 
 
-def build(template: Template, hyperparameters: dict, dataset: DatasetSpec, work_dir: Path,
+def build(template: ClarifaiTemplate, hyperparameters: dict, dataset: DatasetSpec, work_dir: Path,
           weights_resolver: WeightsResolver | None = None, device: str | None = None,
           precision: str = "auto") -> ClarifaiTrainer:
     params = hp.parse(template.params, hyperparameters)
@@ -114,7 +114,7 @@ def build(template: Template, hyperparameters: dict, dataset: DatasetSpec, work_
     return ClarifaiTrainer(recipe, work_dir)
 
 
-def _register(template: Template) -> None:
+def _register(template: ClarifaiTemplate) -> None:
     register_weight_architectures(template.architecture(template.params()).name)
     register_hyperparameter_check(template.key)(lambda values: hp.parse(template.params, values))
     register_trainer(template.key)(lambda *args, **kwargs: build(template, *args, **kwargs))

@@ -1,7 +1,7 @@
 """What the five templates share: data, loss, evaluation, pretrained loading and export.
 
 A template subclasses `ClarifaiRecipe` and states its architecture, head, transforms,
-optimizer and schedule (see `recipes.py`).
+optimizer and schedule (see `template_recipes.py`).
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from trainers.engine import optimizers, schedules
 
 from .lamb import Lamb
-from .recipe import ClarifaiRecipe
+from .shared_recipe import ClarifaiRecipe
 from .transforms import min_side_transform, square_transform
 
 SGD_MOMENTUM = 0.9
