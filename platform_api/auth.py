@@ -18,7 +18,7 @@ from django.dispatch import receiver
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-MAX_ENTRIES = 10_000  # past this the cache starts afresh: memory stays bounded
+MAX_ENTRIES = 10_000  # past this expired entries go, then all: memory stays bounded
 
 _known: dict[str, tuple[tuple, float]] = {}  # key -> ((user, token), expiry on the monotonic clock)
 
@@ -27,12 +27,17 @@ class CachedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
         now = time.monotonic()
         entry = _known.get(key)
-        if entry is not None and entry[1] > now:
-            return entry[0]
+        if entry is not None:
+            if entry[1] > now:
+                return entry[0]
+            forget_token(key)
         credentials = super().authenticate_credentials(key)  # raises AuthenticationFailed
         if settings.TOKEN_CACHE_SECONDS > 0:
             if len(_known) >= MAX_ENTRIES:
-                _known.clear()
+                for stale in [k for k, (_, expiry) in list(_known.items()) if expiry <= now]:
+                    forget_token(stale)
+                if len(_known) >= MAX_ENTRIES:
+                    _known.clear()
             _known[key] = (credentials, now + settings.TOKEN_CACHE_SECONDS)
         return credentials
 

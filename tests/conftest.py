@@ -61,7 +61,8 @@ def _forget_cached_lookups():
 
     yield
     auth._known.clear()
-    queries._bodies.clear()
+    for job_id in list(queries._bodies):
+        queries.forget_status(job_id)
 
 
 @pytest.fixture(autouse=True)

@@ -28,9 +28,11 @@ from platform_api.training.models import Job
 from platform_api.training.serializers import JobSerializer
 
 NOT_POLLED = {"hyperparameter_spec"}
-MAX_CACHED = 10_000  # bodies kept at most; past this the cache starts afresh
+MAX_CACHED_BYTES = 32 << 20  # bodies kept at most; past it expired ones go, then all
+MAX_ID = 2**63 - 1  # larger ids cannot name a row (and would overflow the query's parameter)
 
 _bodies: dict[int, tuple[int, bytes, str, float]] = {}  # job id -> (owner id, body, ETag, expiry)
+_cached_bytes = 0
 
 
 @dataclass(frozen=True)
@@ -80,22 +82,44 @@ def status_body(owner_id: int, job_id: int) -> tuple[bytes, str] | None:
         job_id = int(job_id)
     except (TypeError, ValueError):
         return None
+    if not 0 < job_id <= MAX_ID:
+        return None
     now = time.monotonic()
     cached = _bodies.get(job_id)
-    if cached is not None and cached[3] > now:
-        return (cached[1], cached[2]) if cached[0] == owner_id else None
+    if cached is not None:
+        if cached[3] > now:
+            return (cached[1], cached[2]) if cached[0] == owner_id else None
+        _forget(job_id)
     job = job_for_status(owner_id, job_id)
     if job is None:
         return None
     body = JSONRenderer().render(JobSerializer(job).data)
     etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
     if settings.JOB_STATUS_CACHE_SECONDS > 0:
-        if len(_bodies) >= MAX_CACHED:
-            _bodies.clear()
-        _bodies[job_id] = (owner_id, body, etag, now + settings.JOB_STATUS_CACHE_SECONDS)
+        _keep(job_id, (owner_id, body, etag, now + settings.JOB_STATUS_CACHE_SECONDS), now)
     return body, etag
 
 
 def forget_status(job_id: int) -> None:
     """This process changed the job: its next poll reads it again."""
-    _bodies.pop(job_id, None)
+    _forget(job_id)
+
+
+def _keep(job_id: int, entry: tuple[int, bytes, str, float], now: float) -> None:
+    global _cached_bytes
+    _forget(job_id)
+    if _cached_bytes + len(entry[1]) > MAX_CACHED_BYTES:
+        for stale in [key for key, kept in _bodies.items() if kept[3] <= now]:
+            _forget(stale)
+        if _cached_bytes + len(entry[1]) > MAX_CACHED_BYTES:
+            _bodies.clear()
+            _cached_bytes = 0
+    _bodies[job_id] = entry
+    _cached_bytes += len(entry[1])
+
+
+def _forget(job_id: int) -> None:
+    global _cached_bytes
+    entry = _bodies.pop(job_id, None)
+    if entry is not None:
+        _cached_bytes -= len(entry[1])

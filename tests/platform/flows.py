@@ -6,6 +6,7 @@ import io
 
 from tests.conftest import wait_for
 from tests.factories import colour_image, image_bytes
+from tests.queueing import IMPORT_DATASET, queued
 
 FAST_FAI_CLS = {
     "backbone": "tiny_test",
@@ -75,11 +76,10 @@ def held_out(colours=("red", "blue")):
 
 def import_in_process(user, zip_path, fmt="classification_folder", name="colours"):
     """Upload and import a dataset in this process (no broker, no worker); it must be ready."""
-    from unittest import mock
 
     from platform_api.datasets.services import create_dataset, import_dataset
 
-    with mock.patch("workers.tasks.import_dataset_task.delay"):
+    with queued(IMPORT_DATASET):
         dataset = create_dataset(user, name, fmt, zip_path, zip_path.stat().st_size)
         import_dataset(dataset.pk)
     dataset.refresh_from_db()

@@ -3,11 +3,11 @@ and each Clarifai template trains, deploys and predicts (runner run in-process).
 import json
 from decimal import Decimal
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
 from platform_api.datasets.models import Dataset
+from tests.queueing import TRAIN_JOB, queued
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "templates_registry" / "catalogue"
 TEMPLATES = {path.stem: json.loads(path.read_text()) for path in sorted(CATALOGUE.glob("*.json"))}
@@ -98,7 +98,7 @@ def test_each_clarifai_template_trains_deploys_and_predicts(api, user, templates
     from tests.platform.flows import held_out, import_in_process, predict_base64
 
     dataset = import_in_process(user, classification_zip(tmp_path / "d.zip", per_class={"train": 4, "valid": 2}))
-    with mock.patch("workers.tasks.train_job_task.delay"):
+    with queued(TRAIN_JOB):
         response = api.post(
             "/api/v1/jobs/", {"template": template_id, "dataset": dataset.pk, "hyperparameters": TINY_CLARIFAI[template_id]},
             format="json",

@@ -8,13 +8,14 @@ from django.utils import timezone
 from platform_api.datasets import services
 from platform_api.datasets.models import Dataset
 from tests.factories import classification_zip
+from tests.queueing import IMPORT_DATASET, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def queue():
-    with mock.patch("workers.tasks.import_dataset_task.delay") as delay:
+    with queued(IMPORT_DATASET) as delay:
         yield delay
 
 

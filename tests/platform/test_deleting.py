@@ -1,5 +1,4 @@
 """Deleting a dataset or weights frees their stored files, and never what is still in use."""
-from unittest import mock
 
 import pytest
 
@@ -11,6 +10,7 @@ from platform_api.training.services import submit_job
 from tests.factories import classification_zip
 from tests.platform.flows import import_in_process
 from tests.platform.test_weights import register
+from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +29,7 @@ def test_deleting_a_dataset_frees_its_archive_and_files(api, dataset):
 
 
 def test_a_dataset_a_job_trained_on_is_kept_with_its_files(api, user, templates, dataset):
-    with mock.patch("workers.tasks.train_job_task.delay"):
+    with queued(TRAIN_JOB):
         submit_job(user, "fai-cls", dataset.pk, {})
     response = api.delete(f"/api/v1/datasets/{dataset.pk}/")
     assert response.status_code == 409 and "used by training jobs" in response.json()["detail"]
@@ -38,7 +38,7 @@ def test_a_dataset_a_job_trained_on_is_kept_with_its_files(api, user, templates,
 
 def test_a_dataset_being_imported_cannot_be_deleted(api, user, tmp_path):
     zip_path = classification_zip(tmp_path / "d.zip")
-    with mock.patch("workers.tasks.import_dataset_task.delay"):
+    with queued(IMPORT_DATASET):
         importing = create_dataset(user, "colours", "classification_folder", zip_path, zip_path.stat().st_size)
     response = api.delete(f"/api/v1/datasets/{importing.pk}/")
     assert response.status_code == 409 and "importing" in response.json()["detail"]

@@ -1,5 +1,4 @@
 """FAI-CLS trains on Roboflow-COCO datasets as multi-label classification (seed 001)."""
-from unittest import mock
 
 import pytest
 
@@ -7,6 +6,7 @@ from platform_api.training.models import Job
 from platform_api.training.runner import run_job
 from tests.factories import roboflow_coco_zip
 from tests.platform.flows import import_in_process
+from tests.queueing import TRAIN_JOB, queued
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,7 @@ def coco_dataset(user, tmp_path):
 
 
 def submit_and_run(api, dataset, hyperparameters):
-    with mock.patch("workers.tasks.train_job_task.delay"):
+    with queued(TRAIN_JOB):
         response = api.post("/api/v1/jobs/", {"template": "fai-cls", "dataset": dataset.pk, "hyperparameters": hyperparameters}, format="json")
         assert response.status_code == 201, response.content
         run_job(response.json()["id"])

@@ -81,7 +81,7 @@ def test_the_poll_names_the_model_once_the_job_registered_one(api, job, user, cl
     assert api.get(f"/api/v1/jobs/{job.pk}/").json()["model"] == model.pk
 
 
-@pytest.mark.parametrize("job_id", ["999999", "abc", "1.5"])
+@pytest.mark.parametrize("job_id", ["999999", "abc", "1.5", "99999999999999999999", "0"])
 def test_a_missing_or_malformed_id_is_a_json_404(api, job, job_id):
     response = api.get(f"/api/v1/jobs/{job_id}/")
     assert response.status_code == 404 and response.json() == {"detail": "Not found.", "code": "not_found"}
@@ -90,3 +90,16 @@ def test_a_missing_or_malformed_id_is_a_json_404(api, job, job_id):
 def test_another_users_job_is_a_404_even_with_its_etag(api, other_api, job):
     etag = api.get(f"/api/v1/jobs/{job.pk}/")["ETag"]
     assert other_api.get(f"/api/v1/jobs/{job.pk}/", HTTP_IF_NONE_MATCH=etag).status_code == 404
+
+
+def test_expired_bodies_make_room_and_the_cache_stays_within_its_byte_budget(api, job, user, clock, monkeypatch):
+    body_size = len(api.get(f"/api/v1/jobs/{job.pk}/").content)
+    monkeypatch.setattr(queries, "MAX_CACHED_BYTES", body_size * 2 + 1)
+    others = [Job.objects.create(owner=user, template=job.template, dataset=job.dataset, trainer="fai_cls",
+                                 progress={"percent": 42.0}) for _ in range(3)]
+    for other in others:
+        assert api.get(f"/api/v1/jobs/{other.pk}/").status_code == 200
+        assert queries._cached_bytes <= queries.MAX_CACHED_BYTES
+    clock[0] += 2  # every body expires
+    assert api.get(f"/api/v1/jobs/{job.pk}/").status_code == 200
+    assert list(queries._bodies) == [job.pk]

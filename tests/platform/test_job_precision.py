@@ -2,7 +2,6 @@
 the worker's TRAINING_PRECISION, else the hardware's decision; shown on the job and
 written into the model's resolved config."""
 import json
-from unittest import mock
 
 import pytest
 
@@ -13,6 +12,7 @@ from templates_registry.models import Template
 from tests.factories import classification_zip
 from tests.platform.flows import import_in_process
 from trainers.engine import precision as precision_module
+from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TINY = {"backbone": "tiny_test", "epochs": 1, "batch_size": 4, "resolution": 32}
@@ -20,12 +20,12 @@ TINY = {"backbone": "tiny_test", "epochs": 1, "batch_size": 4, "resolution": 32}
 
 @pytest.fixture
 def dataset(user, tmp_path):
-    with mock.patch("workers.tasks.import_dataset_task.delay"):
+    with queued(IMPORT_DATASET):
         return import_in_process(user, classification_zip(tmp_path / "d.zip"))
 
 
 def submit(api, dataset, **fields):
-    with mock.patch("workers.tasks.train_job_task.delay"):
+    with queued(TRAIN_JOB):
         return api.post("/api/v1/jobs/", {"template": "fai-cls", "dataset": dataset.pk, "hyperparameters": TINY,
                                           **fields}, format="json")
 

@@ -12,6 +12,7 @@ from platform_api.training.lifecycle import recover_stale_jobs
 from platform_api.training.services import submit_job
 from tests.factories import classification_zip
 from tests.platform.flows import import_in_process
+from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def no_queue():
     """Nothing is sent to a broker: these tests run jobs themselves."""
-    with mock.patch("workers.tasks.train_job_task.delay") as train, mock.patch("workers.tasks.import_dataset_task.delay"):
+    with queued(TRAIN_JOB, IMPORT_DATASET) as (train, _):
         yield train
 
 
@@ -164,7 +165,7 @@ def test_graceful_hand_backs_do_not_count_as_lost_workers(user, templates, datas
     for n in range(settings.JOB_MAX_ATTEMPTS + 1):
         assert lease.acquire(job.pk, f"w{n}") and lease.release(job.pk, f"w{n}")
     Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1), lease_owner="w")
-    with mock.patch("workers.tasks.train_job_task.delay"):
+    with queued(TRAIN_JOB):
         assert recover_stale_jobs() == [job.pk]
     assert Job.objects.get(pk=job.pk).status == "running"
 

@@ -16,6 +16,7 @@ from platform_api.training.runner import checkpoint_key, job_work_dir, run_job
 from platform_api.training.services import submit_job
 from tests.factories import classification_zip
 from tests.platform.flows import import_in_process
+from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +35,7 @@ def s3(settings, monkeypatch):
 
 @pytest.fixture
 def no_queue():
-    with mock.patch("workers.tasks.train_job_task.delay") as train, mock.patch("workers.tasks.import_dataset_task.delay"):
+    with queued(TRAIN_JOB, IMPORT_DATASET) as (train, _):
         yield train
 
 

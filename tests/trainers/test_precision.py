@@ -35,11 +35,14 @@ def test_auto_keeps_fp32_where_native_bf16_is_not_measurably_faster(cpu):
     assert choose_precision("auto", "cpu").name == "fp32"
 
 
-@pytest.mark.parametrize("supported, expected, scaled", [(True, "bf16", False), (False, "fp16", True)])
-def test_auto_on_cuda_picks_bf16_where_supported_else_fp16_with_a_grad_scaler(monkeypatch, supported, expected,
-                                                                                   scaled):
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: supported)
-    chosen = choose_precision("auto", "cuda:0")
+@pytest.mark.parametrize("capability, expected, scaled", [((8, 0), "bf16", False), ((9, 0), "bf16", False),
+                                                          ((7, 5), "fp16", True), ((7, 0), "fp16", True)])
+def test_auto_on_cuda_picks_bf16_from_ampere_on_else_fp16_with_a_grad_scaler(monkeypatch, capability, expected,
+                                                                              scaled):
+    asked = []
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device: asked.append(device) or capability)
+    chosen = choose_precision("auto", "cuda:1")
+    assert asked == [torch.device("cuda:1")]  # the device the work runs on, not the current one
     assert (chosen.name, chosen.device_type, chosen.needs_grad_scaler) == (expected, "cuda", scaled)
 
 

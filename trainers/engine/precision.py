@@ -81,7 +81,7 @@ def choose_precision(requested: str, device: torch.device | str, workload: Workl
     if requested != "auto":
         return Precision(requested, device.type, "requested")
     if device.type == "cuda":
-        if torch.cuda.is_bf16_supported():
+        if cuda_has_native_bf16(device):
             return Precision("bf16", "cuda", "auto: the GPU supports bf16")
         return Precision("fp16", "cuda", "auto: the GPU has no bf16; fp16 with loss scaling")
     if device.type == "cpu":
@@ -92,6 +92,12 @@ def choose_precision(requested: str, device: torch.device | str, workload: Workl
             return Precision("bf16", "cpu", f"auto: native bf16, measured {speedup:.2f}x as fast as fp32")
         return Precision("fp32", "cpu", f"auto: native bf16, but measured only {speedup:.2f}x as fast as fp32")
     return Precision("fp32", device.type, f"auto: fp32 on {device.type}")
+
+
+def cuda_has_native_bf16(device: torch.device) -> bool:
+    """Ampere (compute capability 8.0) and later; torch.cuda.is_bf16_supported() also says
+    yes for older GPUs that only emulate it, and asks about the current device, not this one."""
+    return torch.cuda.get_device_capability(device) >= (8, 0)
 
 
 def cpu_has_native_bf16() -> bool:
