@@ -20,11 +20,6 @@ from trainers.core import Callbacks, Progress
 log = logging.getLogger(__name__)
 
 
-def requested_precision(job: Job) -> str:
-    """The job's own request first, then this worker's TRAINING_PRECISION (auto by default)."""
-    return job.requested_precision if job.requested_precision != "auto" else settings.TRAINING_PRECISION
-
-
 def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
     mine = Job.objects.filter(pk=job_id, lease_owner=owner)
     last_checkpoint = time.monotonic()

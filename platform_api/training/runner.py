@@ -94,7 +94,7 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
         work_dir,
         weights_resolver=weights_resolver(job.owner_id),
         device=settings.TRAINING_DEVICE or None,
-        precision=callbacks.requested_precision(job),
+        precision=_requested_precision(job),
     )
     result = trainer.fit(callbacks.job_callbacks(job.pk, owner, heartbeat))
     if result.resumed_from_step:
@@ -108,6 +108,11 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
 
 
 
+
+
+def _requested_precision(job: Job) -> str:
+    """The job's own request first, then this worker's TRAINING_PRECISION (auto by default)."""
+    return job.requested_precision if job.requested_precision != "auto" else settings.TRAINING_PRECISION
 
 
 def _hand_back(job_id: int, owner: str) -> None:

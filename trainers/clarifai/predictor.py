@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from trainers.engine.precision import choose_precision, example_images, forward_workload, resolve_device
+from trainers.engine.precision import predictor_precision, resolve_device
 
 from .heads import activation
 from .model import ClarifaiClassifier, build_feature_extractor
@@ -36,9 +36,7 @@ class ClarifaiPredictor:
         self.model = model.to(self.device).eval()
         make = square_transform if self.config["resize"] == "square" else min_side_transform
         self.transform = make(self.config["image_size"], train=False)
-        size = self.config["image_size"]
-        example = example_images(PROBE_BATCH, size, size, self.device)
-        self.precision = choose_precision(precision, self.device, forward_workload(self.model, example))
+        self.precision = predictor_precision(precision, self.model, self.device, PROBE_BATCH, self.config["image_size"])
 
     @torch.no_grad()
     def probabilities(self, images: list[Any]) -> torch.Tensor:

@@ -153,19 +153,16 @@ def _conv_block_step() -> Workload:
     return step
 
 
-def forward_workload(model: nn.Module, example: torch.Tensor) -> Workload:
-    """A predictor's workload: its model's forward pass on `example`, without gradients."""
+def predictor_precision(requested: str, model: nn.Module, device: torch.device, batch: int, side: int) -> Precision:
+    """A predictor's precision: where it must be measured, the timed work is the model's
+    forward pass, without gradients, on `batch` random side x side images (channels_last)."""
+    generator = torch.Generator().manual_seed(0)
+    example = torch.randn(batch, 3, side, side, generator=generator).to(device)
+    example = example.contiguous(memory_format=torch.channels_last)
 
-    def step(dtype: torch.dtype | None) -> None:
-        with torch.inference_mode(), torch.autocast(example.device.type, dtype=dtype or torch.bfloat16,
+    def forward(dtype: torch.dtype | None) -> None:
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.bfloat16,
                                                     enabled=dtype is not None):
             model(example)
 
-    return step
-
-
-def example_images(batch: int, height: int, width: int, device: torch.device) -> torch.Tensor:
-    """Normalised-looking random images, channels_last, for timing a forward pass."""
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randn(batch, 3, height, width, generator=generator)
-    return images.to(device).contiguous(memory_format=torch.channels_last)
+    return choose_precision(requested, device, forward)

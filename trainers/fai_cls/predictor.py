@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from trainers.data.classification import image_to_tensor
-from trainers.engine.precision import choose_precision, example_images, forward_workload, resolve_device
+from trainers.engine.precision import predictor_precision, resolve_device
 from trainers.registry import register_predictor
 
 from .hyperparameters import FaiClsHyperparameters
@@ -34,8 +34,7 @@ class FaiClsPredictor:
         model = build_model(self.hp, len(self.classes))
         model.load_state_dict(torch.load(artifact_dir / "weights.pt", map_location="cpu", weights_only=True))
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
-        example = example_images(PROBE_BATCH, self.hp.resolution, self.hp.resolution, self.device)
-        self.precision = choose_precision(precision, self.device, forward_workload(self.model, example))
+        self.precision = predictor_precision(precision, self.model, self.device, PROBE_BATCH, self.hp.resolution)
 
     def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
         if not images:

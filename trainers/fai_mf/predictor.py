@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from trainers.engine.precision import choose_precision, example_images, forward_workload, resolve_device
+from trainers.engine.precision import predictor_precision, resolve_device
 from trainers.registry import register_predictor
 
 from .config import MaskFormerConfig
@@ -30,9 +30,7 @@ class FaiMfPredictor:
         model = build_mask_former(self.config)
         model.load_state_dict(torch.load(artifact_dir / "weights.pt", map_location="cpu", weights_only=True))
         self.model = model.to(self.device).eval()
-        side = self.config.resolution
-        example = example_images(PROBE_BATCH, side, side, self.device)
-        self.precision = choose_precision(precision, self.device, forward_workload(self.model, example))
+        self.precision = predictor_precision(precision, self.model, self.device, PROBE_BATCH, self.config.resolution)
 
     @torch.no_grad()
     def predict(self, images: list) -> list[list[dict]]:
