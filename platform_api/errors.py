@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from platform_api.problems import Conflict, Invalid
-from templates_registry.hyperparams import HyperparameterErrors
+from templates_registry.hyperparameter_specs import HyperparameterErrors
 
 
 def exception_handler(exc, context):

@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from templates_registry import services
-from templates_registry.hyperparams import declaration_problems
+from templates_registry.hyperparameter_specs import declaration_problems
 from templates_registry.models import HyperParameter, Template
-from templates_registry.trainer_limits import trainer_problems
+from templates_registry.narrowing import narrowing_problems
 
 JSON_HELP = 'JSON: 32, 0.1, true, "horizontal", or empty for null'
 
@@ -64,7 +64,7 @@ class HyperParameterForm(forms.ModelForm):
 
 class HyperParameterFormSet(forms.BaseInlineFormSet):
     def clean(self):
-        """The rows together must offer only values the template's trainer accepts."""
+        """Each row may only narrow what the template's trainer declares."""
         super().clean()
         if any(form.errors for form in self.forms):
             return
@@ -73,7 +73,7 @@ class HyperParameterFormSet(forms.BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
-        problems = trainer_problems(self.instance.trainer, declarations)
+        problems = narrowing_problems(self.instance.trainer, declarations)
         if problems:
             raise ValidationError([f"{name}: {message}" for name, messages in problems.items() for message in messages])
 

@@ -1,5 +1,10 @@
 """The template catalogue: one JSON file per template in templates_registry/catalogue/.
 
+A file holds what is the template's own: id, name, task, trainer key, description, and
+narrowings of the trainer's declared hyperparameters (templates_registry.narrowing):
+`"hyperparameters": [{"name": "backbone", "choices": [...]}]`, and `not_offered`, the
+trainer's parameters it does not offer (they keep the trainer's default).
+
 Every file is validated before anything is written; then all templates are loaded
 in one transaction. Loading is idempotent: a row is saved only when a value differs.
 """
@@ -8,25 +13,38 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 from django.db import transaction
 
-from templates_registry.hyperparams import (
-    HyperparameterSpec,
-    duplicate_names,
-    pydantic_message,
-    spec_problems,
-)
+from templates_registry.hyperparameter_specs import HyperparameterSpec, pydantic_message, resolve_hyperparameters
 from templates_registry.models import HyperParameter, Template
+from templates_registry.narrowing import offer
 from templates_registry.services import model_fields
-from templates_registry.trainer_limits import trainer_problems
 from trainers.core import REQUESTABLE_PRECISIONS as PRECISIONS
+from trainers.core import TrainerError
+from trainers.registry import check_hyperparameters
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 
 Task = Literal["classification", "instance_segmentation", "semantic_segmentation"]
+
+
+class Narrowing(pydantic.BaseModel):
+    """One parameter as the template offers it; the fields left out are the trainer's."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    name: str
+    default: Any = None
+    min: Any = None
+    max: Any = None
+    step: Any = None
+    choices: Any = None
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set)
 
 
 class CatalogueTemplate(pydantic.BaseModel):
@@ -40,7 +58,14 @@ class CatalogueTemplate(pydantic.BaseModel):
     # Precisions a job may request; null/absent: all of auto, fp32, bf16, fp16.
     precisions: list[Literal[PRECISIONS]] | None = None
     description: str = ""
-    hyperparameters: list[HyperparameterSpec]
+    hyperparameters: list[Narrowing] = []
+    not_offered: list[str] = []
+    _specs: list[HyperparameterSpec] = pydantic.PrivateAttr(default_factory=list)
+
+    @property
+    def specs(self) -> list[HyperparameterSpec]:
+        """The hyperparameters the template offers: its trainer's declarations, narrowed."""
+        return self._specs
 
 
 class CatalogueError(Exception):
@@ -91,14 +116,18 @@ def _read_file(path: Path) -> tuple[CatalogueTemplate | None, list[str]]:
     tasks = entry.dataset_tasks or [entry.task]
     if entry.task not in tasks:
         problems.append(f"dataset_tasks {tasks} must include the task {entry.task!r}")
-    for name in duplicate_names(entry.hyperparameters):
-        problems.append(f"hyperparameter {name}: declared more than once")
-    for spec in entry.hyperparameters:
-        problems += [f"hyperparameter {spec.name}: {p}" for p in spec_problems(spec)]
+    if problems:
+        return entry, problems
+    try:
+        entry._specs, by_name = offer(entry.trainer, [n.changes() for n in entry.hyperparameters], entry.not_offered)
+    except TrainerError as exc:
+        return entry, [f"trainer: {exc.message}"]
+    problems += [f"hyperparameter {name}: {message}" for name, messages in by_name.items() for message in messages]
     if not problems:
-        for name, messages in trainer_problems(entry.trainer, entry.hyperparameters).items():
-            where = "" if name == "hyperparameters" else f"hyperparameter {name}: "
-            problems += [where + m for m in messages]
+        try:  # each value is within the trainer's declaration; its rules across fields are checked here
+            check_hyperparameters(entry.trainer, resolve_hyperparameters(entry.specs, {}))
+        except TrainerError as exc:
+            problems.append(f"trainer {entry.trainer} refuses the defaults: {exc.message}")
     return entry, problems
 
 
@@ -140,7 +169,7 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> LoadReport:
             report.created.append(entry.id)
         else:
             changed = _assign(template, values)
-        changed |= _sync_hyperparameters(template, entry.hyperparameters)
+        changed |= _sync_hyperparameters(template, entry.specs)
         if template.pk not in report.created:
             (report.updated if changed else report.unchanged).append(entry.id)
     return report

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from templates_registry.hyperparams import (
+from templates_registry.hyperparameter_specs import (
     HyperparameterErrors,
     HyperparameterSpec,
     declaration_problems,
@@ -17,7 +17,7 @@ from templates_registry.hyperparams import (
     resolve_hyperparameters,
 )
 from templates_registry.models import HyperParameter, Template
-from templates_registry.trainer_limits import trainer_problems
+from templates_registry.narrowing import EDITABLE_FIELDS, narrowing_problems
 
 
 class TemplateNotActive(Exception):
@@ -81,16 +81,13 @@ def model_fields(spec: HyperparameterSpec) -> dict[str, Any]:
     }
 
 
-EDITABLE_DECLARATION_FIELDS = ("default", "min", "max", "step", "choices", "log_scale", "description")
-
-
 @transaction.atomic
 def update_template(template: Template, changes: dict[str, Any]) -> Template:
     """Apply a staff edit: `description`, `is_active`, and `hyperparameters`, a list of
     `{"name": ..., <field>: value}` merged into the existing declarations by name.
 
-    Names and types are fixed (the trainer reads them); adding or removing parameters
-    is a catalogue change. Raises HyperparameterErrors (nothing is saved) when any
+    Names and types are the trainer's; an edit may only narrow what the trainer declares
+    (templates_registry.narrowing). Raises HyperparameterErrors (nothing is saved) when any
     field is unknown or any resulting declaration is inconsistent.
     """
     errors: dict[str, Any] = {}
@@ -105,7 +102,7 @@ def update_template(template: Template, changes: dict[str, Any]) -> Template:
     if "hyperparameters" in changes:
         hp_errors, rows_to_save = _merge_declarations(template, changes["hyperparameters"])
         if not hp_errors:
-            hp_errors = _trainer_refusals(template, rows_to_save)
+            hp_errors = narrowing_problems(template.trainer, [spec for _, spec in rows_to_save])
         if hp_errors:
             errors["hyperparameters"] = hp_errors
     if errors:
@@ -122,12 +119,6 @@ def update_template(template: Template, changes: dict[str, Any]) -> Template:
     return template
 
 
-def _trainer_refusals(template: Template, edited: list[tuple[HyperParameter, HyperparameterSpec]]) -> dict:
-    replaced = {row.name: spec for row, spec in edited}
-    declarations = [replaced.get(spec["name"], spec) for spec in specs_for_template(template)]
-    return trainer_problems(template.trainer, declarations)
-
-
 def _merge_declarations(template, edits) -> tuple[Any, list]:
     if not isinstance(edits, list):
         return ["must be a list of {\"name\": ..., <field>: value} objects"], []
@@ -142,9 +133,9 @@ def _merge_declarations(template, edits) -> tuple[Any, list]:
         if name not in rows:
             errors[name] = [f"unknown hyperparameter; allowed: {', '.join(rows) or 'none'}"]
             continue
-        bad = [k for k in edit if k != "name" and k not in EDITABLE_DECLARATION_FIELDS]
+        bad = [k for k in edit if k != "name" and k not in EDITABLE_FIELDS]
         if bad:
-            errors[name] = [f"cannot change {', '.join(bad)}; editable: {', '.join(EDITABLE_DECLARATION_FIELDS)}"]
+            errors[name] = [f"cannot change {', '.join(bad)}; editable: {', '.join(EDITABLE_FIELDS)}"]
             continue
         data = spec_from_model(rows[name]) | {k: v for k, v in edit.items() if k != "name"}
         problems = declaration_problems(data)

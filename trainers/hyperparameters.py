@@ -1,18 +1,102 @@
-"""Helpers every trainer uses to read its hyperparameters and the weights they name."""
+"""The one declaration of a trainer's hyperparameters, and the helpers that read it.
+
+Each trainer declares its hyperparameters once, as a `Hyperparameters` pydantic model whose
+fields are made with `param()`: type (from the annotation; a `Literal` is a choice), default,
+bounds, step, log-scale flag and description. The trainer validates with it; the platform
+derives from it what the API validates, the JSON Schema, the admin form and the template
+catalogue (`declarations()`), so a parameter is written in one place.
+"""
 from __future__ import annotations
 
+import types
 import typing
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+import annotated_types
+import pydantic
+from pydantic import ValidationError
 
 from trainers.core import TrainerError, WeightsResolver
 
-Model = TypeVar("Model", bound=BaseModel)
+# A string hyperparameter is a name (of weights, of a choice); nothing needs more.
+MAX_STRING_LENGTH = 200
 
 
-def parse_strict(model: type[Model], values: dict[str, Any]) -> Model:
+def param(default: Any, description: str, *, ge: float | None = None, le: float | None = None,
+          step: float | None = None, log_scale: bool = False) -> Any:
+    """A declared field: `step` puts values on the grid ge + k * step; `log_scale` tells a
+    search (and a person) to vary it by factors."""
+    extra = {key: value for key, value in (("step", step), ("log_scale", log_scale)) if value}
+    return pydantic.Field(default, ge=ge, le=le, description=description, json_schema_extra=extra or None)
+
+
+def on_grid(value: float, origin: float | None, step: float) -> bool:
+    """Whether value = origin + k * step, compared on each float's shortest repr (0.3 is on a 0.1 grid)."""
+    as_decimal = lambda x: Decimal(repr(float(x))) if isinstance(x, float) else Decimal(x)  # noqa: E731
+    try:
+        return (as_decimal(value) - as_decimal(origin or 0)) % as_decimal(step) == 0
+    except InvalidOperation:  # a quotient beyond Decimal's precision (1e308 on a step of 1)
+        return False
+
+
+class Hyperparameters(pydantic.BaseModel):
+    """Base of every trainer's declaration: strict (1.0 is not an int, "1" is not a number),
+    unknown names refused, values on their step grid, strings of bounded length."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True, frozen=True, str_max_length=MAX_STRING_LENGTH)
+
+    @pydantic.model_validator(mode="after")
+    def _values_on_their_step_grid(self):
+        for spec in declarations(type(self)):
+            value = getattr(self, spec["name"])
+            if spec["step"] is not None and value is not None and not on_grid(value, spec["min"], spec["step"]):
+                raise ValueError(f"{spec['name']} must be a multiple of {spec['step']} from {spec['min']} "
+                                 f"to {spec['max']}, got {value}")
+        return self
+
+    @classmethod
+    def parse(cls, values: dict[str, Any]):
+        """The worker's check: every problem becomes one TrainerError."""
+        return parse_strict(cls, values)
+
+
+def declarations(model: type[Hyperparameters]) -> list[dict[str, Any]]:
+    """The declared hyperparameters in field order, each as {name, type, default, min, max,
+    step, choices, log_scale, description} (the shape templates and the API use)."""
+    return [_declaration(name, field) for name, field in model.model_fields.items()]
+
+
+def _declaration(name: str, field) -> dict[str, Any]:
+    annotation = _without_none(field.annotation)
+    choices = None
+    if typing.get_origin(annotation) is Literal:
+        kind, choices = "enum", list(typing.get_args(annotation))
+    else:
+        kind = {bool: "bool", int: "int", float: "float", str: "string"}[annotation]
+    bounds = {"min": None, "max": None}
+    for constraint in field.metadata:
+        if isinstance(constraint, annotated_types.Ge):
+            bounds["min"] = constraint.ge
+        elif isinstance(constraint, annotated_types.Le):
+            bounds["max"] = constraint.le
+    extra = field.json_schema_extra or {}
+    return {"name": name, "type": kind, "default": field.default, **bounds, "step": extra.get("step"),
+            "choices": choices, "log_scale": bool(extra.get("log_scale")), "description": field.description or ""}
+
+
+def _without_none(annotation):
+    """`int | None` declares an int whose default may be null."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [member for member in typing.get_args(annotation) if member is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return annotation
+
+
+def parse_strict(model: type[pydantic.BaseModel], values: dict[str, Any]):
     """Validates with the trainer's own pydantic model (the worker's second check).
 
     JSON has one number type, so an integral value for a float field (0 for
@@ -39,13 +123,27 @@ def _accepts_float_not_int(annotation) -> bool:
     return float in members and int not in members
 
 
-def registered_weights(resolver: WeightsResolver | None, architecture: str, name: str, alternative: str) -> Path:
-    """The file of weights a job names; fails before any training when none is registered."""
-    path = resolver(architecture, name) if resolver else None
-    if path is None:
-        raise TrainerError(
+@dataclass(frozen=True)
+class WeightsNeed:
+    """Registered weights a job's hyperparameters name: the platform checks they exist at
+    submission, the trainer resolves them to a file before training."""
+
+    parameter: str  # the hyperparameter that names them
+    architecture: str
+    name: str
+    alternative: str  # what to choose instead, for the message
+
+    def missing(self) -> TrainerError:
+        return TrainerError(
             "weights_not_registered",
-            f"no weights named {name!r} are registered for {architecture}; register the file first "
-            f"(POST /api/v1/weights/ with architecture={architecture}), or {alternative}",
+            f"no weights named {self.name!r} are registered for {self.architecture}; register the file first "
+            f"(POST /api/v1/weights/ with architecture={self.architecture}), or {self.alternative}",
         )
+
+
+def registered_weights(resolver: WeightsResolver | None, need: WeightsNeed) -> Path:
+    """The file of weights a job names; fails before any training when none is registered."""
+    path = resolver(need.architecture, need.name) if resolver else None
+    if path is None:
+        raise need.missing()
     return Path(path)

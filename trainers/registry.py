@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from trainers.core import DatasetSpec, Predictor, Trainer, TrainerError, WeightsResolver
+from trainers.hyperparameters import Hyperparameters, WeightsNeed, declarations
 
 # The packages whose import registers trainers and predictors; the keys come from the
 # registrations themselves.
@@ -22,7 +23,8 @@ PredictorLoader = Callable[..., Predictor]
 
 _TRAINERS: dict[str, TrainerFactory] = {}
 _PREDICTORS: dict[str, PredictorLoader] = {}
-_HYPERPARAMETER_CHECKS: dict[str, Callable[[dict], Any]] = {}
+_HYPERPARAMETERS: dict[str, type[Hyperparameters]] = {}
+_WEIGHTS_NEEDED: dict[str, Callable[[Any], "WeightsNeed | None"]] = {}
 _WEIGHT_ARCHITECTURES: set[str] = set()
 
 
@@ -59,24 +61,33 @@ def register_predictor(key: str):
     return decorator
 
 
-def register_hyperparameter_check(key: str):
-    """Decorator on `check(hyperparameters)`, which raises TrainerError for values the
-    trainer cannot run (its own, hard limits); the trainer's factory applies the same check."""
-
-    def decorator(check):
-        _HYPERPARAMETER_CHECKS[key] = check
-        return check
-
-    return decorator
+def register_hyperparameters(key: str, model: type[Hyperparameters],
+                             weights_needed: Callable[[Any], "WeightsNeed | None"] | None = None) -> None:
+    """Trainer `key` declares its hyperparameters with `model`: the one declaration the
+    platform derives templates, validation and schemas from, and the trainer parses with.
+    `weights_needed(parsed)` names the registered weights those values ask for, if any."""
+    _HYPERPARAMETERS[key] = model
+    _WEIGHTS_NEEDED[key] = weights_needed or (lambda parsed: None)
 
 
-def check_hyperparameters(key: str, hyperparameters: dict[str, Any]) -> None:
-    """Raises TrainerError when trainer `key` would refuse these hyperparameters."""
-    if key not in _HYPERPARAMETER_CHECKS:
+def hyperparameter_model(key: str) -> type[Hyperparameters]:
+    if key not in _HYPERPARAMETERS:
         _ensure_registered()
-    if key not in _HYPERPARAMETER_CHECKS:
+    if key not in _HYPERPARAMETERS:
         raise TrainerError("unknown_trainer", f"no trainer registered as {key!r}")
-    _HYPERPARAMETER_CHECKS[key](dict(hyperparameters))
+    return _HYPERPARAMETERS[key]
+
+
+def hyperparameter_declarations(key: str) -> list[dict[str, Any]]:
+    """Trainer `key`'s declared hyperparameters, in order (trainers.hyperparameters.declarations)."""
+    return declarations(hyperparameter_model(key))
+
+
+def check_hyperparameters(key: str, hyperparameters: dict[str, Any]) -> WeightsNeed | None:
+    """Raises TrainerError when trainer `key` would refuse these hyperparameters; else the
+    registered weights they name (which the platform checks exist), or None."""
+    parsed = hyperparameter_model(key).parse(dict(hyperparameters))
+    return _WEIGHTS_NEEDED[key](parsed)
 
 
 def _import_package(package: str) -> None:

@@ -62,6 +62,10 @@ def register_weights(owner, name: str, architecture: str, path: Path, size: int)
     return weights
 
 
+def weights_registered(owner_id: int, architecture: str, name: str) -> bool:
+    return PretrainedWeights.objects.filter(owner_id=owner_id, architecture=architecture, name=name).exists()
+
+
 def weights_resolver(owner_id: int):
     def resolve(architecture: str, name: str) -> Path | None:
         weights = PretrainedWeights.objects.filter(owner_id=owner_id, architecture=architecture, name=name).first()

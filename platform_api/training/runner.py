@@ -22,7 +22,7 @@ from platform_api.training.models import Job
 from platform_api.training import callbacks
 from platform_api.training.lifecycle import finish
 from platform_api.training.stopping import worker_stopping
-from templates_registry.hyperparams import HyperparameterErrors, resolve_hyperparameters
+from templates_registry.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
 from trainers.core import Cancelled, DatasetSpec, FitResult, TrainerError
 from trainers.registry import build_trainer
 

@@ -9,11 +9,12 @@ from django.utils import timezone
 from platform_api.celery import TRAIN_JOB, enqueue
 from platform_api.datasets.models import Dataset
 from platform_api.problems import Conflict, Invalid
+from platform_api.registry.services import weights_registered
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
 from platform_api.training.queries import forget_status
 from templates_registry.models import Template
-from templates_registry.hyperparams import HyperparameterErrors
+from templates_registry.hyperparameter_specs import HyperparameterErrors
 from templates_registry.services import resolve_for_template
 from trainers.core import TrainerError
 from trainers.registry import check_hyperparameters
@@ -52,7 +53,7 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
         resolved, spec = resolve_for_template(template, hyperparameters or {})
     except HyperparameterErrors as exc:
         raise JobRejected({"hyperparameters": exc.errors}) from None
-    _check_with_the_trainer(template.trainer, resolved)
+    _check_with_the_trainer(owner, template.trainer, resolved)
     with transaction.atomic():
         job = Job.objects.create(
             owner=owner,
@@ -69,13 +70,15 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
     return job
 
 
-def _check_with_the_trainer(trainer: str, resolved: dict) -> None:
-    """The trainer's own check (rules across parameters, its hard limits) at submission,
-    so a job it would refuse is a 400 now rather than a failed job later."""
+def _check_with_the_trainer(owner, trainer: str, resolved: dict) -> None:
+    """The trainer's own check (rules across parameters, its hard limits) and the weights
+    the values name, at submission: a job it would refuse is a 400 now, not a failed job later."""
     try:
-        check_hyperparameters(trainer, resolved)
+        need = check_hyperparameters(trainer, resolved)
     except TrainerError as exc:
         raise JobRejected({"hyperparameters": [exc.message]}) from None
+    if need and not weights_registered(owner.pk, need.architecture, need.name):
+        raise JobRejected({"hyperparameters": {need.parameter: [need.missing().message]}})
 
 
 class JobAlreadyEnded(Conflict):

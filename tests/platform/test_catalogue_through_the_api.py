@@ -1,16 +1,18 @@
 """Every template of the catalogue through the REST API: its bounds are enforced exactly,
 and each Clarifai template trains, deploys and predicts (runner run in-process)."""
-import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from platform_api.datasets.models import Dataset
+from templates_registry.catalogue_loader import read_catalogue
 from tests.queueing import TRAIN_JOB, queued
 
-CATALOGUE = Path(__file__).resolve().parents[2] / "templates_registry" / "catalogue"
-TEMPLATES = {path.stem: json.loads(path.read_text()) for path in sorted(CATALOGUE.glob("*.json"))}
+# Each template as the catalogue offers it: its trainer's declarations, narrowed.
+TEMPLATES = {entry.id: {**entry.model_dump(include={"id", "task", "dataset_tasks", "trainer"}),
+                        "hyperparameters": [spec.public_dict() for spec in entry.specs]}
+             for entry in read_catalogue()}
 CLARIFAI = [
     "MMClassification_ResNet_50_RSB_A1",
     "Clarifai_InceptionBatchNorm",
@@ -37,6 +39,12 @@ def bound_cases(template_id):
             high = Decimal(str(hp["max"]))
             yield hp["name"], cast(high), True
             yield hp["name"], cast(high + step), False
+
+
+@pytest.fixture
+def templates(db):
+    """The catalogue exactly as shipped (no test-only backbone)."""
+    call_command("load_templates", verbosity=0)
 
 
 def dataset_for(user, template_id):

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from platform_api.training import lease
+from platform_api.registry.models import PretrainedWeights
 from platform_api.training.models import Job
 from platform_api.training.runner import run_job
 from platform_api.training.lifecycle import recover_stale_jobs
@@ -61,7 +62,10 @@ def test_a_job_whose_worker_keeps_dying_fails_as_worker_lost(user, templates, da
 
 
 def test_a_job_naming_unregistered_weights_fails_before_training(user, templates, dataset):
+    # Submission checks the name; weights deleted before a worker takes the job fail it.
+    weights = PretrainedWeights.objects.create(owner=user, name="imagenet", architecture="tiny_test", file_key="w/1")
     job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "pretrained_weights": "imagenet"})
+    weights.delete()
     run_job(job.pk)
     job.refresh_from_db()
     assert job.status == "failed"

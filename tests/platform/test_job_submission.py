@@ -1,6 +1,7 @@
 import pytest
 
 from platform_api.datasets.models import Dataset
+from platform_api.registry.models import PretrainedWeights
 from platform_api.training.models import Job
 from templates_registry.models import Template
 
@@ -54,6 +55,31 @@ def test_it_refuses_invalid_hyperparameters_and_queues_nothing(
     errors = response.json()["hyperparameters"]
     assert fragment in " ".join(errors[field]), errors
     assert queued == [] and Job.objects.count() == 0
+
+
+def test_it_refuses_weights_that_are_not_registered_and_queues_nothing(
+    api, templates, ready_dataset, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        response = submit(api, ready_dataset, {"backbone": "resnet18", "pretrained_weights": "nope"})
+    assert response.status_code == 400
+    message = response.json()["hyperparameters"]["pretrained_weights"][0]
+    assert "no weights named 'nope' are registered for resnet18" in message
+    assert queued == [] and Job.objects.count() == 0
+
+
+def test_it_accepts_weights_the_user_registered_for_that_backbone(api, user, templates, ready_dataset):
+    PretrainedWeights.objects.create(owner=user, name="mine", architecture="resnet18", file_key="w/1")
+    assert submit(api, ready_dataset, {"backbone": "resnet18", "pretrained_weights": "mine"}).status_code == 201
+    other_backbone = submit(api, ready_dataset, {"backbone": "resnet34", "pretrained_weights": "mine"})
+    assert other_backbone.status_code == 400 and "pretrained_weights" in other_backbone.json()["hyperparameters"]
+
+
+def test_it_refuses_an_overlong_string_and_queues_nothing(api, templates, ready_dataset):
+    response = submit(api, ready_dataset, {"pretrained_weights": "x" * 100_000})
+    assert response.status_code == 400
+    assert response.json()["hyperparameters"]["pretrained_weights"] == ["must be at most 200 characters, got 100000"]
+    assert Job.objects.count() == 0
 
 
 def test_it_refuses_values_the_trainer_cannot_run_together_and_queues_nothing(

@@ -1,16 +1,35 @@
 """Fixtures for the templates domain: a small Clarifai-like template and API clients."""
+from typing import Literal
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from templates_registry.models import HyperParameter, Template
-from trainers.registry import register_hyperparameter_check
+from trainers.hyperparameters import Hyperparameters, param
+from trainers.registry import register_hyperparameters
 
-# The language's own tests use small made-up templates; their trainer accepts anything.
-# Real trainers' limits are tested with the real catalogue (test_trainer_limits.py).
-PERMISSIVE_TRAINER = "test_accepts_anything"
-register_hyperparameter_check(PERMISSIVE_TRAINER)(lambda values: None)
+# The language's own tests use small made-up templates of a made-up trainer that declares
+# wide bounds, so the templates can narrow them. Real trainers are tested with the real
+# catalogue (test_trainer_limits.py).
+PERMISSIVE_TRAINER = "test_wide_trainer"
+
+
+class WideHyperparameters(Hyperparameters):
+    logreg: int = param(1, "sigmoid (1) or softmax (0)", ge=0, le=1, step=1)
+    image_size: int = param(256, "minimum side", ge=16, le=4096, step=16)
+    batch_size: int = param(32, "images per step", ge=1, le=1024, step=1)
+    per_item_lrate: float = param(0.000234375, "learning rate per item", ge=0.0)
+    flip_probability: float = param(0.5, "flip probability", ge=0.0, le=1.0)
+    flip_direction: Literal["horizontal", "vertical"] = param("horizontal", "flip direction")
+    num_items_per_epoch: int | None = param(None, "images per epoch; null = the split's size", ge=1)
+    lr: float = param(0.001, "learning rate", ge=0.0, le=10.0, log_scale=True)
+    multi_label: bool = param(False, "several classes per image")
+    epochs: int = param(10, "passes over the data", ge=1, le=1000, step=1)
+
+
+register_hyperparameters(PERMISSIVE_TRAINER, WideHyperparameters)
 
 # Bounds and steps as the seeds declare them for Clarifai_InceptionBatchNorm.
 INCEPTION_PARAMS = [

@@ -8,10 +8,14 @@ from django.core.management import CommandError, call_command
 from templates_registry.catalogue_loader import CATALOGUE_DIR, load_catalogue, read_catalogue
 from templates_registry.models import HyperParameter, Template
 
+from trainers import registry
+from trainers.hyperparameters import Hyperparameters, param
+
 from .conftest import PERMISSIVE_TRAINER
 
 
 def entry(template_id="fai-cls", **overrides):
+    """A template offering three of the made-up trainer's parameters, two of them narrowed."""
     data = {
         "id": template_id,
         "name": "FAI classification",
@@ -20,15 +24,22 @@ def entry(template_id="fai-cls", **overrides):
         "trainer": PERMISSIVE_TRAINER,
         "description": "backbone + MLP head",
         "hyperparameters": [
-            {"name": "batch_size", "type": "int", "default": 32, "min": 1, "max": 128, "step": 1,
-             "choices": None, "log_scale": False, "description": "images per step"},
-            {"name": "lr", "type": "float", "default": 0.001, "min": 0.0, "max": 1.0,
-             "log_scale": True, "description": "learning rate"},
-            {"name": "multi_label", "type": "bool", "default": False},
+            {"name": "batch_size", "default": 32, "max": 128},
+            {"name": "lr", "default": 0.001, "min": 0.0, "max": 1.0},
+            {"name": "multi_label", "default": False},
         ],
+        "not_offered": ["logreg", "image_size", "per_item_lrate", "flip_probability", "flip_direction",
+                        "num_items_per_epoch", "epochs"],
     }
     data.update(overrides)
     return data
+
+
+class RedeclaredHyperparameters(Hyperparameters):
+    """The trainer after a code change: epochs first, batch_size wider, the rest gone."""
+
+    epochs: int = param(10, "passes over the data", ge=1, le=200, step=1)
+    batch_size: int = param(64, "images per step", ge=1, le=256, step=1)
 
 
 def write(directory: Path, *entries):
@@ -68,13 +79,11 @@ def test_loading_twice_changes_nothing(db, tmp_path):
     assert snapshot() == before  # same rows, same ids, same updated_at
 
 
-def test_it_updates_renames_reorders_and_deletes_parameters_by_name(db, tmp_path):
+def test_it_updates_renames_reorders_and_deletes_parameters_by_name(db, tmp_path, monkeypatch):
     load_catalogue(write(tmp_path, entry()))
     batch_id = HyperParameter.objects.get(name="batch_size").pk
-    changed = entry(description="new text", hyperparameters=[
-        {"name": "epochs", "type": "int", "default": 10, "min": 1, "max": 200, "step": 1},
-        {"name": "batch_size", "type": "int", "default": 64, "min": 1, "max": 256, "step": 1},
-    ])
+    monkeypatch.setitem(registry._HYPERPARAMETERS, PERMISSIVE_TRAINER, RedeclaredHyperparameters)
+    changed = entry(description="new text", hyperparameters=[], not_offered=[])
     report = load_catalogue(write(tmp_path, changed))
     assert report.updated == ["fai-cls"]
     template = Template.objects.get(pk="fai-cls")
@@ -106,8 +115,7 @@ def test_a_bad_file_aborts_the_load_naming_file_and_parameter(db, tmp_path):
 def test_a_bad_file_leaves_previously_loaded_templates_untouched(db, tmp_path):
     load_catalogue(write(tmp_path, entry()))
     before = snapshot()
-    broken = entry(description="changed", hyperparameters=[{"name": "lr", "type": "float", "default": 1.0,
-                                                             "min": 2.0, "max": 1.0}])
+    broken = entry(description="changed", hyperparameters=[{"name": "lr", "default": 1.0, "min": 2.0, "max": 1.0}])
     write(tmp_path, broken)
     with pytest.raises(CommandError, match="fai-cls.json: hyperparameter lr: min 2.0 is greater than max 1.0"):
         call_command("load_templates", catalogue=tmp_path)

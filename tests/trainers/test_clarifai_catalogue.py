@@ -1,17 +1,15 @@
-"""The five catalogue files state every bound, step, choice and default of seed 003, and
-the trainers' own validation agrees with them."""
-import json
+"""The five Clarifai templates, as the catalogue offers them from their trainers' one
+declaration, state every bound, step, choice and default of seed 003, and the trainers'
+own validation agrees with them."""
 import math
-from pathlib import Path
 
 import pytest
 
-from templates_registry.hyperparams import HyperparameterErrors, resolve_hyperparameters, spec_problems, as_spec
+from templates_registry.catalogue_loader import read_catalogue
+from templates_registry.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters, spec_problems, as_spec
 from trainers.clarifai import hyperparameters as hp
 from trainers.clarifai.templates import TEMPLATES
 from trainers.core import TrainerError
-
-CATALOGUE = Path(__file__).resolve().parents[2] / "templates_registry" / "catalogue"
 
 # What seed 003 states, written out by hand: name -> (type, min, max, step, choices, default).
 # `ANY` marks what the seed leaves open (we chose it; the description must say so).
@@ -61,8 +59,15 @@ TRAINER_KEYS = {
 }
 
 
+OFFERED = {entry.id: entry for entry in read_catalogue()}
+
+
 def load(template_id: str) -> dict:
-    return json.loads((CATALOGUE / f"{template_id}.json").read_text())
+    """The template as the platform offers it: its catalogue entry with the hyperparameters
+    its trainer declares, narrowed."""
+    entry = OFFERED[template_id]
+    return {**entry.model_dump(include={"id", "task", "dataset_tasks", "trainer"}),
+            "hyperparameters": [spec.public_dict() for spec in entry.specs]}
 
 
 def specs(template_id: str) -> dict[str, dict]:

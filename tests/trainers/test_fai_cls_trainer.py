@@ -8,13 +8,13 @@ import torch
 
 from trainers.backbones import build_backbone
 from trainers.core import DatasetSpec, TrainerError
-from trainers.fai_cls.hyperparameters import HYPERPARAMETERS, FaiClsHyperparameters
+from trainers.fai_cls.hyperparameters import FaiClsHyperparameters
+from trainers.hyperparameters import declarations
 from trainers.fai_cls.predictor import FaiClsPredictor
 from trainers.registry import build_trainer, load_predictor
 
 from fai_cls_data import draw, write_dataset
 
-CATALOGUE = Path(__file__).resolve().parents[2] / "templates_registry" / "catalogue" / "fai-cls.json"
 TINY = dict(backbone="tiny_test", resolution=32, batch_size=8, learning_rate=0.02, num_layers=2,
             hidden_dim=32, dropout_rate=0.0, features="res3")
 
@@ -143,13 +143,9 @@ def test_it_rejects_invalid_hyperparameters(tmp_path, bad):
     assert error.value.code == "invalid_hyperparameters" and next(iter(bad)) in error.value.message
 
 
-def test_the_catalogue_declares_exactly_the_trainers_hyperparameters():
-    catalogue = json.loads(CATALOGUE.read_text())
-    assert catalogue["trainer"] == "fai_cls" and catalogue["id"] == "fai-cls"
-    assert catalogue["hyperparameters"] == HYPERPARAMETERS
-    defaults = FaiClsHyperparameters().model_dump()
-    assert {spec["name"]: spec["default"] for spec in HYPERPARAMETERS} == defaults
-    declared = {spec["name"]: spec for spec in HYPERPARAMETERS}
+def test_the_declaration_states_each_parameter_once_with_its_bounds():
+    declared = {spec["name"]: spec for spec in declarations(FaiClsHyperparameters)}
+    assert {name: spec["default"] for name, spec in declared.items()} == FaiClsHyperparameters().model_dump()
     assert (declared["hidden_dim"]["min"], declared["hidden_dim"]["max"], declared["hidden_dim"]["step"]) == (8, 4096, 8)
     assert declared["learning_rate"]["log_scale"] and declared["learning_rate"]["step"] is None
 

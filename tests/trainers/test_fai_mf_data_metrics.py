@@ -11,6 +11,7 @@ from trainers.fai_mf.data import CocoInstanceDataset, SemanticDataset, load_coco
 from trainers.fai_mf.evaluation import coco_detections, evaluate_detections
 from trainers.fai_mf.hyperparameters import FaiMfHyperparameters, parse_hyperparameters
 from trainers.fai_mf.postprocessing import masks_to_boxes
+from trainers.hyperparameters import declarations
 from trainers.fai_mf.transforms import SquareTransform
 from trainers.metrics.segmentation import ConfusionMatrix, semantic_metrics
 
@@ -133,11 +134,11 @@ def test_it_accepts_an_integral_json_number_for_a_float():
     assert parse_hyperparameters({"grad_clip_norm": 0}).grad_clip_norm == 0.0
 
 
-def test_catalogue_file_agrees_with_the_trainer_model():
+def test_the_declaration_is_what_the_trainer_enforces():
     catalogue = json.loads(CATALOGUE.read_text())
     assert catalogue["id"] == "fai-mf" and catalogue["trainer"] == "fai_mf"
     assert catalogue["dataset_tasks"] == ["instance_segmentation", "semantic_segmentation"]
-    declared = {p["name"]: p for p in catalogue["hyperparameters"]}
+    declared = {p["name"]: p for p in declarations(FaiMfHyperparameters)}
     fields = FaiMfHyperparameters.model_fields
     assert set(declared) == set(fields)
     defaults = FaiMfHyperparameters()

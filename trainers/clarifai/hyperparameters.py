@@ -1,75 +1,130 @@
-"""Hyperparameters of the five templates, validated again inside the trainer.
+"""Hyperparameters of the five Clarifai templates: their one declaration (trainers.hyperparameters).
 
-Names, bounds, steps and defaults mirror the catalogue files
-(templates_registry/catalogue/<template>.json); a test keeps the two in agreement.
-Bounds the Clarifai documentation states are hard requirements; the others (marked
-"chosen") are ours and are explained in the catalogue descriptions.
+Bounds the Clarifai documentation states (seed 003) are hard requirements; the others are
+ours, and their descriptions say "not stated by Clarifai".
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from trainers.hyperparameters import parse_strict
-
-Logreg = Annotated[int, Field(ge=0, le=1)]
-ImageSize = Annotated[int, Field(ge=32, le=1024, multiple_of=16)]
-Epochs200 = Annotated[int, Field(ge=1, le=200)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-ItemsPerEpoch = Annotated[int | None, Field(ge=1)]
+from trainers.hyperparameters import Hyperparameters, param
 
 
-class _Strict(BaseModel):
-    # strict: 1.0 is not an int and "1" is not a number; unknown names are errors.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+def _num_items_per_epoch():
+    return param(None,
+        'Images per epoch. null (the default) = the number of images in the training split; a '
+        'larger value samples with replacement, a smaller one a random subset each epoch. Minimum 1'
+        ' and step 1 (not stated by Clarifai).', ge=1, step=1)
 
-    seed: Annotated[int, Field(ge=0)] = 0  # not a Clarifai parameter: makes runs repeatable
+
+class ClarifaiHyperparameters(Hyperparameters):
+    # Not a Clarifai parameter, so the templates do not offer it: it makes runs repeatable.
+    seed: int = param(0, "Seed of initialisation, sampling and augmentation.", ge=0, le=2147483647, step=1)
 
 
-class InceptionFamilyParams(_Strict):
+class _ConceptClassifierParams(ClarifaiHyperparameters):
+    logreg: int = param(1,
+        '1 = logistic regression: one sigmoid unit per concept trained with binary cross-entropy, '
+        'so several concepts can be true (P > 0.5) for one input; prediction returns every concept '
+        'with its own probability. 0 = softmax trained with cross-entropy for mutually exclusive '
+        'concepts; the predicted probabilities sum to 1 (a multi-label training target is spread '
+        'evenly over its concepts). Default 1.', ge=0, le=1, step=1)
+    image_size: int = param(256,
+        'Input image size: the minimum side. Each image is resized keeping its aspect ratio so its '
+        'short side equals image_size, then cropped to an image_size x image_size square so images '
+        'batch together (random crop in training, centre crop at evaluation and inference). Smaller'
+        ' is faster and uses less memory; larger keeps more detail. Default 256 (not stated by '
+        'Clarifai).', ge=32, le=1024, step=16)
+    batch_size: int = param(64,
+        'Images per training step (stochastic gradient descent on a random batch). Consider about '
+        '2x the number of concepts. Default 64 (not stated by Clarifai).', ge=1, le=128, step=1)
+
+
+class InceptionFamilyParams(_ConceptClassifierParams):
     """Clarifai_InceptionBatchNorm, Clarifai_InceptionV2 and Clarifai_ResNext."""
 
-    logreg: Logreg = 1
-    image_size: ImageSize = 256  # chosen
-    batch_size: Annotated[int, Field(ge=1, le=128)] = 64  # chosen default
-    init_epochs: Epochs200 = 25  # chosen default
-    step_epochs: Epochs200 = 7  # chosen default
-    num_epochs: Epochs200 = 60  # chosen default
-    per_item_lrate: NonNegative = 1.5625e-4  # chosen default: 0.01 per step at batch 64
-    num_items_per_epoch: ItemsPerEpoch = None  # None = the training split's size
+    init_epochs: int = param(25,
+        'Epochs run at the initial learning rate before its first decrease; the rate is then '
+        'multiplied by 0.1. Default 25 (not stated by Clarifai).', ge=1, le=200, step=1)
+    step_epochs: int = param(7,
+        'Epochs between learning-rate decreases after init_epochs; each decrease multiplies the '
+        'rate by 0.1. Default 7 (not stated by Clarifai).', ge=1, le=200, step=1)
+    num_epochs: int = param(60,
+        'Total number of epochs to train (an epoch is num_items_per_epoch images). Default 60 (not '
+        'stated by Clarifai).', ge=1, le=200, step=1)
+    per_item_lrate: float = param(0.00015625,
+        'Initial learning rate per item; the rate of each optimizer step is batch_size * '
+        'per_item_lrate. Default 0.00015625 (0.01 per step at batch 64; not stated by Clarifai). No'
+        ' maximum (not stated by Clarifai).', ge=0.0)
+    num_items_per_epoch: int | None = _num_items_per_epoch()
 
 
 class InceptionV2Params(InceptionFamilyParams):
     # From random weights: BN-Inception's 0.045 per step (the paper's rate) at batch 64.
-    per_item_lrate: NonNegative = 7.03125e-4
+    per_item_lrate: float = param(0.000703125,
+        'Initial learning rate per item; the rate of each optimizer step is batch_size * '
+        "per_item_lrate. Default 0.000703125 (0.045 per step at batch 64, the BN-Inception paper's "
+        'rate; not stated by Clarifai). No maximum (not stated by Clarifai).', ge=0.0)
 
 
-class TransferEmbedNormParams(_Strict):
-    logreg: Logreg = 1
-    image_size: ImageSize = 256  # chosen
-    batch_size: Annotated[int, Field(ge=1, le=128)] = 64  # chosen default
-    lrate: NonNegative = 0.01  # chosen default, per minibatch
-    base_gradient_multiplier: NonNegative = 0.1  # chosen default (and lower bound 0)
-    num_epochs: Epochs200 = 30  # chosen default
-    num_items_per_epoch: ItemsPerEpoch = None
-    average_horizontal_flips: bool = True  # chosen default
+class TransferEmbedNormParams(_ConceptClassifierParams):
+    lrate: float = param(0.01,
+        'Learning rate per minibatch (per optimizer step) of the classification head; constant '
+        'during training. Default 0.01 and no maximum (not stated by Clarifai).', ge=0.0)
+    base_gradient_multiplier: float = param(0.1,
+        "The base (backbone) model's learning rate is lrate x base_gradient_multiplier; 0 freezes "
+        'its weights (batch-norm statistics still adapt). Default 0.1, minimum 0 and no maximum '
+        '(not stated by Clarifai).', ge=0.0)
+    num_epochs: int = param(30,
+        'Total number of epochs to train (an epoch is num_items_per_epoch images). Default 30 (not '
+        'stated by Clarifai).', ge=1, le=200, step=1)
+    num_items_per_epoch: int | None = _num_items_per_epoch()
+    average_horizontal_flips: bool = param(True,
+        'If true, the embedding is the mean of the embeddings of the image and of its horizontal '
+        'mirror (in training and at inference), so predictions do not change when an image is '
+        'mirrored. Default true (not stated by Clarifai).')
 
 
-class ResNetRSBA1Params(_Strict):
-    image_size: ImageSize = 224  # bounds chosen (Clarifai states none for this template)
-    batch_size: Annotated[int, Field(ge=1, le=256)] = 64  # chosen default
-    num_epochs: Annotated[int, Field(ge=1, le=600)] = 100  # chosen default
-    # Defaults: RSB A1's LAMB lr 5e-3 and minimum 1e-6 at batch 2048, per item.
-    per_item_lrate: NonNegative = 2.44140625e-6
-    weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
-    per_item_min_lrate: NonNegative = 4.8828125e-10
-    warmup_iters: Annotated[int, Field(ge=0)] = 500  # chosen default
-    warmup_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 1e-4  # chosen bounds; RSB A1's start factor
-    pretrained_weights: Literal["None", "ImageNet-1k"] = "ImageNet-1k"
-    flip_probability: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5  # chosen default
-    flip_direction: Literal["horizontal", "vertical"] = "horizontal"
+class ResNetRSBA1Params(ClarifaiHyperparameters):
+    image_size: int = param(224,
+        'Side of the square training/inference image. Smaller is faster and uses less memory; '
+        'larger keeps more detail. Default 224 and bounds 32-1024 step 16 (not stated by Clarifai '
+        "for this template; the Inception templates' grid).", ge=32, le=1024, step=16)
+    batch_size: int = param(64,
+        'Images per training step; consider about 2x the number of concepts. Default 64 (not stated'
+        ' by Clarifai).', ge=1, le=256, step=1)
+    num_epochs: int = param(100,
+        'Total number of epochs (an epoch is one pass over the training split). Default 100 (not '
+        'stated by Clarifai); RSB A1 itself trains 600.', ge=1, le=600, step=1)
+    per_item_lrate: float = param(2.44140625e-06,
+        'Initial learning rate per item; the rate of each optimizer step is batch_size * '
+        "per_item_lrate (reached at the end of the warmup). Default 2.44140625e-06 = RSB A1's 5e-3 "
+        'at batch 2048 (not stated by Clarifai). No maximum (not stated by Clarifai).', ge=0.0)
+    weight_decay: float = param(0.01,
+        'Weight decay of LAMB (on convolution and linear weights; normalization layers and biases '
+        "are not decayed). Default 0.01, RSB A1's value (not stated by Clarifai).", ge=0.0, le=1.0)
+    per_item_min_lrate: float = param(4.8828125e-10,
+        'Learning rate per item at the end of the cosine schedule; the final step rate is '
+        'batch_size * per_item_min_lrate (times the warmup scale if the warmup outlasts the run). '
+        "Default 4.8828125e-10 = RSB A1's 1e-6 at batch 2048 (not stated by Clarifai).", ge=0.0)
+    warmup_iters: int = param(500,
+        'Optimizer steps of linear warmup: the cosine-annealed rate is scaled from warmup_ratio x '
+        "up to 1x over these steps (mmcv's linear warmup); the cosine itself spans the whole run, "
+        'so training ends at the minimum however long the warmup. 0 = no warmup. Default 500 and '
+        'step 1 (not stated by Clarifai).', ge=0, step=1)
+    warmup_ratio: float = param(0.0001,
+        'Learning-rate multiplier at the first warmup step (the warmup rises linearly from '
+        "warmup_ratio x lr to lr). Default 0.0001, RSB A1's value; bounds 0-1 (not stated by "
+        'Clarifai).', ge=0.0, le=1.0)
+    pretrained_weights: Literal['None', 'ImageNet-1k'] = param('ImageNet-1k',
+        "Initial weights: 'None' = random, 'ImageNet-1k' = the ResNet-50 ImageNet-1k weights "
+        'registered on this platform (the job fails before training when none are registered). '
+        "Default 'ImageNet-1k'.")
+    flip_probability: float = param(0.5, 'Probability that a training image is flipped. Default 0.5 (not stated by Clarifai).', ge=0.0, le=1.0)
+    flip_direction: Literal['horizontal', 'vertical'] = param('horizontal',
+        "Direction of the random training flip: 'horizontal' mirrors left-right, 'vertical' upside-"
+        "down. Default 'horizontal'.")
 
 
-def parse(model: type[_Strict], hyperparameters: dict) -> _Strict:
-    return parse_strict(model, hyperparameters)
+def parse(model: type[ClarifaiHyperparameters], hyperparameters: dict) -> ClarifaiHyperparameters:
+    return model.parse(hyperparameters)

@@ -18,9 +18,9 @@ from trainers.core import (
     check_dataset,
 )
 from trainers.engine import fit
-from trainers.hyperparameters import registered_weights
+from trainers.hyperparameters import WeightsNeed, registered_weights
 from trainers.registry import (
-    register_hyperparameter_check,
+    register_hyperparameters,
     register_predictor,
     register_trainer,
     register_weight_architectures,
@@ -54,28 +54,43 @@ def never_pretrained(architecture: str, params, resolve: WeightsResolver | None)
 
 
 def pretrained_weights_parameter(architecture: str, params, resolve: WeightsResolver | None) -> dict[str, Any]:
-    if params.pretrained_weights == "None":
+    need = named_weights(architecture, params)
+    if need is None:
         return random_weights("pretrained_weights is None")
-    path = registered_weights(resolve, architecture, params.pretrained_weights,
-                              "choose pretrained_weights='None' to train from random weights")
+    path = registered_weights(resolve, need)
     return {"name": params.pretrained_weights, "path": str(path),
             "reason": f"registered {params.pretrained_weights} weights"}
+
+
+def named_weights(architecture: str, params) -> WeightsNeed | None:
+    """RSB A1's pretrained_weights names registered weights, unless it is 'None'."""
+    if params.pretrained_weights == "None":
+        return None
+    return WeightsNeed("pretrained_weights", architecture, params.pretrained_weights,
+                       "choose pretrained_weights='None' to train from random weights")
+
+
+def no_named_weights(architecture: str, params) -> None:
+    return None
 
 
 @dataclass(frozen=True)
 class ClarifaiTemplate:
     key: str
-    params: type
+    params: type[hp.ClarifaiHyperparameters]
     recipe: type[ClarifaiRecipe]
     architecture: Callable[[Any], Architecture]
     pretrained: Callable[[str, Any, WeightsResolver | None], dict[str, Any]]
     logreg: Callable[[Any], bool] = lambda params: bool(params.logreg)
+    # The registered weights a job's parameters name (checked at submission); None when none.
+    weights_named: Callable[[str, Any], WeightsNeed | None] = no_named_weights
 
 
 TEMPLATES = {t.key: t for t in (
     ClarifaiTemplate("clarifai_resnet50_rsb_a1", hp.ResNetRSBA1Params, ResNetRSBA1Recipe,
              lambda p: Architecture("resnet50", resize="square"), pretrained_weights_parameter,
-             logreg=lambda p: True),  # RSB A1 trains sigmoid outputs with BCE
+             logreg=lambda p: True,  # RSB A1 trains sigmoid outputs with BCE
+             weights_named=named_weights),
     ClarifaiTemplate("clarifai_inception_batchnorm", hp.InceptionFamilyParams, InceptionFamilyRecipe,
              lambda p: Architecture(BN_INCEPTION), imagenet_21k_if_registered),
     ClarifaiTemplate("clarifai_inception_v2", hp.InceptionV2Params, InceptionFamilyRecipe,
@@ -116,7 +131,8 @@ def build(template: ClarifaiTemplate, hyperparameters: dict, dataset: DatasetSpe
 
 def _register(template: ClarifaiTemplate) -> None:
     register_weight_architectures(template.architecture(template.params()).name)
-    register_hyperparameter_check(template.key)(lambda values: hp.parse(template.params, values))
+    register_hyperparameters(template.key, template.params,
+                             lambda params: template.weights_named(template.architecture(params).name, params))
     register_trainer(template.key)(lambda *args, **kwargs: build(template, *args, **kwargs))
     register_predictor(template.key)(ClarifaiPredictor)
 

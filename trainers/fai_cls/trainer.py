@@ -14,9 +14,9 @@ from trainers.core import (
 from trainers.engine import fit
 from trainers.hyperparameters import registered_weights
 from trainers.backbones import BACKBONES
-from trainers.registry import register_hyperparameter_check, register_trainer, register_weight_architectures
+from trainers.registry import register_hyperparameters, register_trainer, register_weight_architectures
 
-from .hyperparameters import parse_hyperparameters
+from .hyperparameters import FaiClsHyperparameters, parse_hyperparameters, weights_needed
 from .recipe import TRAINER_KEY, FaiClsRecipe
 
 # COCO manifests train on image-level labels (the categories annotated on each image).
@@ -31,7 +31,7 @@ class FaiClsTrainer:
         return fit(self.recipe, self.work_dir, callbacks)
 
 
-register_hyperparameter_check(TRAINER_KEY)(parse_hyperparameters)
+register_hyperparameters(TRAINER_KEY, FaiClsHyperparameters, weights_needed)
 register_weight_architectures(*BACKBONES)  # weights are looked up by the backbone's name
 
 
@@ -41,8 +41,6 @@ def create_fai_cls_trainer(hyperparameters: dict, dataset: DatasetSpec, work_dir
                            precision="auto") -> FaiClsTrainer:
     hp = parse_hyperparameters(hyperparameters)
     check_dataset(dataset, "fai-cls", SUPPORTED_TASKS)
-    weights_path = None
-    if hp.pretrained_weights:
-        weights_path = registered_weights(weights_resolver, hp.backbone, hp.pretrained_weights,
-                                          "leave pretrained_weights empty to start from random weights")
+    need = weights_needed(hp)
+    weights_path = registered_weights(weights_resolver, need) if need else None
     return FaiClsTrainer(FaiClsRecipe(hp, dataset, work_dir, weights_path, device, precision), Path(work_dir))

@@ -1,50 +1,88 @@
-"""The fai-mf template's hyperparameters, validated again inside the trainer.
+"""The fai-mf trainer's hyperparameters: their one declaration (trainers.hyperparameters).
 
-Names, defaults and bounds mirror templates_registry/catalogue/fai-mf.json; a test keeps
-the two in agreement. num_classes is not a hyperparameter: it comes from the dataset.
+num_classes is not a hyperparameter: it comes from the dataset.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import model_validator
 
-from trainers.hyperparameters import parse_strict
+from trainers.hyperparameters import Hyperparameters, WeightsNeed, param
 
+# tiny_test is a few-channel network for tests; the shipped template does not offer it.
 BACKBONES = ("resnet50", "resnet101", "resnet18", "resnet34", "resnext50_32x4d",
              "efficientnet_b0", "mobilenet_v3_large", "stdc1", "stdc2", "tiny_test")
-Dim = Annotated[int, Field(ge=16, le=1024, multiple_of=16)]  # multiples of 16: 8 attention heads fit
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-class FaiMfHyperparameters(BaseModel):
-    # strict: 1.0 is not an int and "1" is not a number; unknown names are errors.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    backbone: Literal[BACKBONES] = "resnet50"
-    pretrained_weights: str = ""  # registered weights name for the backbone; "" = random init
-    num_queries: Annotated[int, Field(ge=1, le=300)] = 100
-    resolution: Annotated[int, Field(ge=32, le=1536, multiple_of=32)] = 640
-    pixel_decoder_out_dim: Dim = 256
-    pixel_decoder_feat_dim: Dim = 256
-    pixel_decoder_encoder_layers: Annotated[int, Field(ge=0, le=12)] = 6
-    transformer_predictor_hidden_dim: Dim = 256
-    transformer_predictor_dec_layers: Annotated[int, Field(ge=1, le=12)] = 6
-    head_out_dim: Dim = 256
-    postprocessing_type: Literal["auto", "instance", "semantic"] = "auto"
-    mask_threshold: Probability = 0.5
-    threshold: Probability = 0.5
-    predict_all_pixels: bool = False
-    learning_rate: Annotated[float, Field(ge=1e-7, le=1e-1)] = 1e-4
-    backbone_multiplier: Probability = 0.1
-    weight_decay: Probability = 0.05
-    epochs: Annotated[int, Field(ge=1, le=1000)] = 50
-    batch_size: Annotated[int, Field(ge=1, le=64)] = 8
-    warmup_iters: Annotated[int, Field(ge=0, le=100000)] = 10
-    grad_clip_norm: Annotated[float, Field(ge=0.0, le=100.0)] = 0.01
-    augmentation_strength: Probability = 0.5
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
-    early_stopping_patience: Annotated[int, Field(ge=0, le=100)] = 0
+class FaiMfHyperparameters(Hyperparameters):
+    backbone: Literal[BACKBONES] = param('resnet50',
+        'Feature extractor giving the 1/4, 1/8, 1/16 and 1/32 maps (torchvision architectures, '
+        "built without downloading weights). resnet50 (default) and resnet101 are the seed's "
+        "configurations, stdc2 (STDC-2 / STDCNet1446) the seed's fai-mf-m-ade backbone and stdc1 "
+        'its smaller sibling.')
+    pretrained_weights: str = param('',
+        'Name of a pretrained-weights file registered on this platform for the chosen backbone '
+        '(e.g. an ImageNet state dict). Empty (default) = random initialisation. An unregistered '
+        'name fails the job before training.')
+    num_queries: int = param(100, 'Number of learnable object queries: the most segments one image can produce. Default 100.', ge=1, le=300, step=1)
+    resolution: int = param(640,
+        'Images are resized to resolution x resolution for training and inference (masks are '
+        "returned at the original size). Multiple of 32 (the backbone's coarsest stride). Default "
+        '640.', ge=32, le=1536, step=32)
+    pixel_decoder_out_dim: int = param(256, "Channels of the pixel decoder's 1/4-resolution mask features. Default 256.", ge=16, le=1024, step=16)
+    pixel_decoder_feat_dim: int = param(256,
+        "Channels of the pixel decoder's FPN maps (1/32, 1/16, 1/8) and of its transformer encoder."
+        ' Default 256.', ge=16, le=1024, step=16)
+    pixel_decoder_encoder_layers: int = param(6,
+        'Transformer encoder layers (self-attention with 2-D sine positional encoding) on the 1/32 '
+        'map before the FPN; 0 = plain FPN. Default 6.', ge=0, le=12, step=1)
+    transformer_predictor_hidden_dim: int = param(256,
+        'Width of the queries and of the masked-attention transformer decoder (8 attention heads). '
+        'Default 256.', ge=16, le=1024, step=16)
+    transformer_predictor_dec_layers: int = param(6,
+        'Decoder layers (masked cross-attention, self-attention, FFN), attending the 1/32, 1/16 and'
+        " 1/8 maps in turn; each layer's prediction is also supervised. Default 6.", ge=1, le=12, step=1)
+    head_out_dim: int = param(256,
+        'Dimension of the per-query mask embedding, dotted with the mask features (projected to '
+        'this size when it differs from pixel_decoder_out_dim). Default 256.', ge=16, le=1024, step=16)
+    postprocessing_type: Literal['auto', 'instance', 'semantic'] = param('auto',
+        'How predictions become segments: instance = top-scoring query/class pairs, several per '
+        "class; semantic = one class per pixel region. auto (default) follows the dataset's task.")
+    mask_threshold: float = param(0.5, 'A pixel belongs to a predicted mask when its mask probability exceeds this. Default 0.5.', ge=0.0, le=1.0)
+    threshold: float = param(0.5,
+        'Segments whose confidence is at or below this are not returned by predict. Default 0.5. '
+        '(Evaluation scores every segment: AP needs the low-confidence ones.)', ge=0.0, le=1.0)
+    predict_all_pixels: bool = param(False,
+        'Semantic only: give every pixel a class (argmax over classes of the query-weighted mask '
+        'probabilities) and return one segment per class present, instead of one segment per '
+        'confident query. Usually better for semantic segmentation. Default false.')
+    learning_rate: float = param(0.0001,
+        'AdamW learning rate of the pixel decoder and transformer decoder; the backbone gets '
+        'learning_rate x backbone_multiplier. Linear warmup, then cosine decay to 0 at the last '
+        'step. Default 1e-4 (Mask2Former).', ge=1e-07, le=0.1, log_scale=True)
+    backbone_multiplier: float = param(0.1,
+        'Backbone learning rate as a fraction of learning_rate; 0 freezes the backbone in effect. '
+        'Default 0.1 (Mask2Former).', ge=0.0, le=1.0)
+    weight_decay: float = param(0.05,
+        'AdamW weight decay (not applied to normalisation layers and query/level embeddings). '
+        'Default 0.05 (Mask2Former).', ge=0.0, le=1.0)
+    epochs: int = param(50, 'Passes over the training split. Default 50.', ge=1, le=1000, step=1)
+    batch_size: int = param(8, 'Images per optimizer step. Default 8 (lower it if memory runs out).', ge=1, le=64, step=1)
+    warmup_iters: int = param(10,
+        'Optimizer steps of linear learning-rate warmup from 0.1% of learning_rate. Default 10 '
+        '(Mask2Former).', ge=0, le=100000, step=1)
+    grad_clip_norm: float = param(0.01,
+        'Clip the global gradient norm of the whole model to this value; 0 = no clipping. Default '
+        "0.01 (Mask2Former's full-model clipping).", ge=0.0, le=100.0)
+    augmentation_strength: float = param(0.5,
+        'Training augmentation: 0 = none; s > 0 = horizontal flip with probability 0.5 and a random'
+        ' rescale by a factor in [1 - 0.5 s, 1 + s] followed by a random crop/pad back to '
+        'resolution. Default 0.5.', ge=0.0, le=1.0)
+    seed: int = param(0, 'Random seed of initialisation, sampling and augmentation, for repeatable runs. Default 0.', ge=0, le=2147483647, step=1)
+    early_stopping_patience: int = param(0,
+        'Stop after this many evaluations without improvement of the monitored metric (segm AP for '
+        'instance, mIoU for semantic); 0 = never. Default 0.', ge=0, le=100, step=1)
 
     @model_validator(mode="after")
     def _batch_norm_can_train(self):
@@ -55,5 +93,12 @@ class FaiMfHyperparameters(BaseModel):
         return self
 
 
-def parse_hyperparameters(hyperparameters: dict) -> FaiMfHyperparameters:
-    return parse_strict(FaiMfHyperparameters, hyperparameters)
+parse_hyperparameters = FaiMfHyperparameters.parse
+
+
+def weights_needed(hp: FaiMfHyperparameters) -> WeightsNeed | None:
+    """Weights are registered per backbone architecture."""
+    if not hp.pretrained_weights:
+        return None
+    return WeightsNeed("pretrained_weights", hp.backbone, hp.pretrained_weights,
+                       "leave pretrained_weights empty to start from random weights")

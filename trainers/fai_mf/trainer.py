@@ -15,9 +15,9 @@ from trainers.core import (
 from trainers.engine import EngineConfig, fit
 from trainers.hyperparameters import registered_weights
 from trainers.backbones import BACKBONES
-from trainers.registry import register_hyperparameter_check, register_trainer, register_weight_architectures
+from trainers.registry import register_hyperparameters, register_trainer, register_weight_architectures
 
-from .hyperparameters import parse_hyperparameters
+from .hyperparameters import FaiMfHyperparameters, parse_hyperparameters, weights_needed
 from .recipe import (
     MONITOR,
     TRAINER_KEY,
@@ -37,10 +37,8 @@ class FaiMfTrainer:
                  engine_overrides: dict | None = None):
         hp = parse_hyperparameters(hyperparameters)
         check_dataset(dataset, "fai-mf", SUPPORTED_TASKS)
-        pretrained_path = None
-        if hp.pretrained_weights:
-            pretrained_path = registered_weights(weights_resolver, hp.backbone, hp.pretrained_weights,
-                                                 "leave pretrained_weights empty to start from random weights")
+        need = weights_needed(hp)
+        pretrained_path = registered_weights(weights_resolver, need) if need else None
         try:
             model_config = model_config_from(hp, dataset.task, len(dataset.classes), **(model_overrides or {}))
         except ValueError as exc:
@@ -60,7 +58,7 @@ class FaiMfTrainer:
         return fit(self.recipe, self.work_dir, callbacks)
 
 
-register_hyperparameter_check(TRAINER_KEY)(parse_hyperparameters)
+register_hyperparameters(TRAINER_KEY, FaiMfHyperparameters, weights_needed)
 register_weight_architectures(*BACKBONES)  # weights are looked up by the backbone's name
 
 

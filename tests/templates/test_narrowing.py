@@ -1,5 +1,5 @@
-"""A template may offer only what its trainer runs: edits and catalogue files that would
-let the API accept jobs the worker then refuses are themselves refused."""
+"""A template may only narrow what its trainer declares: edits and catalogue files that
+would let the API accept jobs the worker then refuses are themselves refused."""
 import json
 
 import pytest
@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from templates_registry.catalogue_loader import CATALOGUE_DIR, CatalogueError, read_catalogue
-from templates_registry.hyperparams import HyperparameterSpec
+from templates_registry.hyperparameter_specs import HyperparameterSpec
 from templates_registry.models import HyperParameter, Template
-from templates_registry.trainer_limits import trainer_problems, values_to_probe
+from templates_registry.narrowing import narrowing_problems, trainer_declarations, widening_problems
 
 from .test_templates_admin import CHANGE_URL, change_form
 
@@ -28,14 +28,30 @@ def batch_size_max(template_id="fai-cls"):
 
 def test_every_shipped_template_offers_only_values_its_trainer_accepts():
     for entry in read_catalogue():
-        assert trainer_problems(entry.trainer, entry.hyperparameters) == {}, entry.id
+        assert narrowing_problems(entry.trainer, entry.specs) == {}, entry.id
 
 
-def test_probes_cover_the_edges_of_the_declared_range():
-    spec = HyperparameterSpec(name="resolution", type="int", default=224, min=32, max=1024, step=32)
-    assert values_to_probe(spec) == [224, 32, 64, 1024]
-    flips = HyperparameterSpec(name="flip_probability", type="float", default=0.5, min=0.0, max=1.0, step=0.1)
-    assert values_to_probe(flips) == [0.5, 0.0, 0.1, 1.0]
+def narrowed_resolution(**fields):
+    declared = trainer_declarations("fai_mf")["resolution"]  # int 32..1536, step 32
+    return widening_problems("fai_mf", declared, HyperparameterSpec(**{**declared.model_dump(), **fields}))
+
+
+def test_a_narrower_range_on_the_trainers_grid_is_accepted():
+    assert narrowed_resolution(min=64, max=512, step=64, default=256) == []
+
+
+@pytest.mark.parametrize("fields, offered", [
+    ({"min": 0}, "offers 0,"), ({"max": 2048}, "offers 2048,"), ({"step": 48}, "offers 80,"),
+    ({"min": 48, "default": 48}, "offers 48,"), ({"min": None}, "offers no minimum,"),
+    ({"max": None}, "offers no maximum,"), ({"step": None}, "offers values off its step grid,"),
+])
+def test_a_wider_range_or_another_grid_is_refused_naming_a_value_it_would_offer(fields, offered):
+    problems = narrowed_resolution(**fields)
+    assert problems and problems[0].startswith(offered) and "which trainer fai_mf refuses" in problems[0]
+
+
+def test_another_type_is_refused():
+    assert narrowed_resolution(type="float") == ["is declared int by trainer fai_mf, not float"]
 
 
 def test_the_api_refuses_widening_a_bound_past_the_trainer_and_saves_nothing(staff_client, catalogue):
@@ -69,7 +85,7 @@ def test_the_admin_refuses_a_step_grid_the_trainer_cannot_run(catalogue):
 
 def test_a_catalogue_file_that_drifted_from_its_trainer_is_not_loaded(db, tmp_path):
     data = json.loads((CATALOGUE_DIR / "fai-cls.json").read_text())
-    next(h for h in data["hyperparameters"] if h["name"] == "batch_size")["max"] = 512
+    data["hyperparameters"].append({"name": "batch_size", "max": 512})
     (tmp_path / "fai-cls.json").write_text(json.dumps(data))
     with pytest.raises(CatalogueError, match="hyperparameter batch_size: offers 512, which trainer fai_cls refuses"):
         read_catalogue(tmp_path)

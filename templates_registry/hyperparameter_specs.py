@@ -4,18 +4,22 @@ the JSON Schema shown to clients and the admin, and the worker's re-validation.
 Pure Python + pydantic (no ORM): the worker re-validates a job's stored snapshot,
 which is a list of plain dicts in the shape of `HyperparameterSpec.public_dict()`.
 
-Numbers on a step grid (min + k*step, origin 0 when min is null) are compared with
-`decimal.Decimal` built from each float's shortest repr, so 0.3 is on a 0.1 grid.
+The declarations come from the trainers (trainers.hyperparameters), possibly narrowed by
+a template (templates_registry.narrowing). Numbers on a step grid (min + k*step, origin 0
+when min is null) are compared as `trainers.hyperparameters.on_grid` does, so 0.3 is on a
+0.1 grid.
 """
 from __future__ import annotations
 
 import json
 import math
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Literal
 
 import pydantic
+
+from trainers.hyperparameters import MAX_STRING_LENGTH
+from trainers.hyperparameters import on_grid as _on_grid
 
 TYPES = ("int", "float", "bool", "enum", "string")
 NUMERIC_TYPES = ("int", "float")
@@ -104,17 +108,6 @@ def _num(x: float | int, spec_type: str) -> str:
     return repr(float(x)) if isinstance(x, float) else str(x)
 
 
-def _dec(x: float | int) -> Decimal:
-    return Decimal(repr(float(x))) if isinstance(x, float) else Decimal(x)
-
-
-def _on_grid(value: float | int, origin: float | None, step: float) -> bool:
-    try:
-        return (_dec(value) - _dec(origin or 0)) % _dec(step) == 0
-    except InvalidOperation:  # a quotient beyond Decimal's precision (1e308 on a step of 1)
-        return False
-
-
 def allowed_range(spec: HyperparameterSpec) -> str:
     """e.g. 'a multiple of 1 from 1 to 128', 'from 0.0 to 1.0', 'at least 0.0'."""
     t, lo, hi, step = spec.type, spec.min, spec.max, spec.step
@@ -149,7 +142,11 @@ def check_value(spec: HyperparameterSpec, value: Any) -> tuple[Any, str | None]:
     if t == "bool":
         return (value, None) if isinstance(value, bool) else (None, f"must be true or false, got {show(value)}")
     if t == "string":
-        return (value, None) if isinstance(value, str) else (None, f"must be a string, got {show(value)}")
+        if not isinstance(value, str):
+            return None, f"must be a string, got {show(value)}"
+        if len(value) > MAX_STRING_LENGTH:
+            return None, f"must be at most {MAX_STRING_LENGTH} characters, got {len(value)}"
+        return value, None
     if t == "enum":
         if any(_kind(c) == _kind(value) and c == value for c in spec.choices or []):
             return value, None
