@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from platform_api.management.commands.serve import web_command  # noqa: E402  (needs ROOT on the path)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -99,8 +101,6 @@ def main() -> None:
 
 def measure(env, token: str, job_id: int, args) -> tuple[float, float]:
     port = free_port()
-    from platform_api.management.commands.serve import web_command
-
     command = [c for c in web_command(port) if c != "-"]
     command = command[: command.index("--access-logfile")]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
