@@ -50,19 +50,22 @@ class DatasetBusy(Conflict):
         super().__init__(message, "dataset_busy")
 
 
-def delete_dataset(dataset: Dataset) -> None:
-    """Deletes the dataset and then its stored archive and files. Raises Conflict when jobs
-    or models use it, DatasetBusy while a worker imports it (it would publish files after
-    the delete)."""
+def delete_dataset(dataset: Dataset) -> bool:
+    """Deletes the dataset and then its stored archive and files; False when the row was
+    already gone (a concurrent or retried delete got there first: only one frees the files).
+    Raises Conflict when jobs or models use it, DatasetBusy while a worker imports it (it
+    would publish files after the delete)."""
     if dataset.status == Dataset.Status.IMPORTING:
         raise DatasetBusy(f"dataset {dataset.pk} is importing; delete it once the import has finished")
     prefix = f"datasets/{dataset.pk}"
     try:
         with transaction.atomic():
-            dataset.delete()
-            transaction.on_commit(lambda: get_storage().delete(prefix))
+            deleted = dataset.delete()[1].get(Dataset._meta.label, 0)
+            if deleted:
+                transaction.on_commit(lambda: get_storage().delete(prefix))
     except ProtectedError:
         raise Conflict("dataset is used by training jobs or models", "dataset_in_use") from None
+    return bool(deleted)
 
 
 def _zip_problem(path: Path) -> str | None:

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
@@ -48,6 +48,7 @@ class DatasetViewSet(
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_dataset(self.get_object())
+        if not services.delete_dataset(self.get_object()):
+            raise NotFound()  # a concurrent delete removed it after get_object found it
         return Response(status=status.HTTP_204_NO_CONTENT)
 
