@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
 from platform_api.datasets import services
+from platform_api.parsers import JSONParser
 from platform_api.datasets.models import Dataset
 from platform_api.datasets.serializers import DatasetSerializer, DatasetUploadSerializer
 
@@ -21,7 +22,8 @@ class DatasetViewSet(
 ):
     queryset = Dataset.objects.all()
     serializer_class = DatasetSerializer
-    parser_classes = [parsers.MultiPartParser, parsers.JSONParser]
+    parser_classes = [parsers.MultiPartParser, JSONParser]
+    upload_field = "archive"  # the multipart field whose files the error handler names
     filterset_fields = ["status", "format", "task"]
 
     @extend_schema(request=DatasetUploadSerializer, responses={201: DatasetSerializer})

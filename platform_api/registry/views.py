@@ -36,6 +36,7 @@ class PretrainedWeightsViewSet(
     queryset = PretrainedWeights.objects.all()
     serializer_class = PretrainedWeightsSerializer
     parser_classes = [parsers.MultiPartParser]
+    upload_field = "file"  # the multipart field whose files the error handler names
     filterset_fields = ["architecture", "name"]
 
     @extend_schema(request=WeightsUploadSerializer, responses={201: PretrainedWeightsSerializer})
