@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
-import zipfile
 from pathlib import Path
 
 from django.conf import settings
@@ -13,7 +12,7 @@ from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from platform_api.celery import IMPORT_DATASET, enqueue
-from platform_api.datasets.importers import DatasetImportError, ImportLimits, import_archive
+from platform_api.datasets.importers import DatasetImportError, ImportLimits, check_archive, import_archive
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
 from platform_api.problems import Conflict, Invalid
 from platform_api.leases import Heartbeat, lease_is_free, lease_until, lost_leases_after_taking, new_worker_id
@@ -33,9 +32,10 @@ def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) ->
         raise UploadRejected("format", f"must be one of {', '.join(FORMAT_TASKS)}, got {fmt!r}")
     if size > settings.MAX_DATASET_UPLOAD_BYTES:
         raise UploadRejected("archive", f"is {size} bytes; the limit is {settings.MAX_DATASET_UPLOAD_BYTES} bytes", 413)
-    problem = _zip_problem(archive_path)
-    if problem:
-        raise UploadRejected("archive", problem)
+    try:  # what the archive's table of contents shows is refused now, with nothing kept
+        check_archive(archive_path, import_limits())
+    except DatasetImportError as exc:
+        raise UploadRejected("archive", exc.message) from None
     with transaction.atomic():
         dataset = Dataset.objects.create(owner=owner, name=name, format=fmt, task=FORMAT_TASKS[fmt])
         dataset.archive_key = f"datasets/{dataset.pk}/archive.zip"
@@ -66,16 +66,6 @@ def delete_dataset(dataset: Dataset) -> bool:
     except ProtectedError:
         raise Conflict("dataset is used by training jobs or models", "dataset_in_use") from None
     return bool(deleted)
-
-
-def _zip_problem(path: Path) -> str | None:
-    """Reads the table of contents (is_zipfile only finds the end marker): junk with a
-    valid-looking tail, or an empty archive, is refused at upload, not later in the worker."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return None if archive.infolist() else "is an empty zip archive"
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        return f"is not a readable zip archive ({exc})"
 
 
 def import_limits() -> ImportLimits:
