@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -96,7 +97,7 @@ def import_dataset(dataset_id: int) -> None:
             return
         except Exception as exc:  # a bug or an I/O failure: the dataset must not stay "importing"
             log.exception("import of dataset %s crashed", dataset_id)
-            _fail(mine, f"internal error while importing: {exc}")
+            _fail(mine, f"internal error while importing: {_archive_paths(str(exc), dest.parent)}")
             return
         finally:
             shutil.rmtree(dest, ignore_errors=True)
@@ -143,6 +144,12 @@ def recover_stale_imports() -> list[int]:
             enqueue(IMPORT_DATASET, dataset.pk)
             requeued.append(dataset.pk)
     return requeued
+
+
+def _archive_paths(message: str, work_root: Path) -> str:
+    """'<DATA_DIR>/tmp/.import-7-...partial-x/train/a.png' -> 'train/a.png': the uploader
+    knows the paths inside the archive, not the server's working folders."""
+    return re.sub(re.escape(str(work_root)) + r"/[^/\s'\"]+/", "", message)
 
 
 def _fail(rows, message: str) -> None:

@@ -66,7 +66,7 @@ def check_archive(archive_path: Path, limits: ImportLimits) -> None:
 def open_archive(archive_path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(archive_path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
         raise DatasetImportError(f"the upload is not a readable zip archive ({exc})") from exc
 
 
