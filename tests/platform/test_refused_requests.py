@@ -57,28 +57,32 @@ def test_it_still_refuses_the_nan_and_infinity_literals(api, literal):
     assert detail_and_code(api.post("/api/v1/jobs/", body, content_type="application/json"), 400)[1] == "parse_error"
 
 
-def test_it_answers_an_80_mib_json_body_with_a_413(api, deployment):
+def test_it_answers_an_80_mib_json_body_with_a_413(api, deployment, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * MiB  # the default MAX_JSON_BODY_BYTES
     body = b'{"images": ["' + b"A" * (80 * MiB) + b'"]}'
     response = api.post(f"/api/v1/deployments/{deployment.pk}/predict/", body, content_type="application/json")
     detail, code = detail_and_code(response, 413)
     assert code == "request_too_large" and "67108864 bytes" in detail
 
 
-def test_it_answers_1000_predict_files_under_the_image_field(api, deployment):
+def test_it_answers_1000_predict_files_under_the_image_field(api, deployment, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 64  # the default MAX_PREDICT_IMAGES
     files = [io.BytesIO(b"x") for _ in range(1000)]
     response = api.post(f"/api/v1/deployments/{deployment.pk}/predict/", {"image": files}, format="multipart")
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
     assert response.json() == {"image": ["at most 64 files per request"]}
 
 
-def test_it_answers_a_dataset_upload_of_150_files_under_the_archive_field(api):
+def test_it_answers_a_dataset_upload_of_150_files_under_the_archive_field(api, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 64
     files = [io.BytesIO(b"PK") for _ in range(150)]
     response = api.post("/api/v1/datasets/", {"name": "d", "format": "coco", "archive": files}, format="multipart")
     assert response.status_code == 400 and response.json() == {"archive": ["at most 64 files per request"]}
     assert Dataset.objects.count() == 0
 
 
-def test_it_answers_1500_form_fields_with_too_many_fields(api):
+def test_it_answers_1500_form_fields_with_too_many_fields(api, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # Django's default
     fields = {f"field{n}": "x" for n in range(1500)}
     detail, code = detail_and_code(api.post("/api/v1/datasets/", fields, format="multipart"), 400)
     assert code == "too_many_fields" and "more than 1000 fields" in detail
