@@ -52,9 +52,9 @@ def exception_handler(exc, context):
 
 
 def django_refusal(exc, upload_field: str | None = None) -> tuple[dict, int] | None:
-    """(body, status) for a request Django refused before any view could read it: its
-    limits on body size, files and fields (settings.DATA_UPLOAD_*), and the other
-    SuspiciousOperations and BadRequests. None for any other exception.
+    """(body, status) for a request Django itself refused while reading it: its limits on
+    body size, files and fields (settings.DATA_UPLOAD_*), and the other SuspiciousOperations
+    and BadRequests (a Host outside ALLOWED_HOSTS, ...). None for any other exception.
 
     `upload_field` is the multipart field that carries the view's files, if it takes any:
     too many files is that field's error."""
@@ -73,7 +73,8 @@ def django_refusal(exc, upload_field: str | None = None) -> tuple[dict, int] | N
                 "code": "too_many_fields"}, status.HTTP_400_BAD_REQUEST
     if isinstance(exc, (SuspiciousOperation, BadRequest)):
         # Django's own words (the security log has them) can name server settings: not echoed.
-        return {"detail": "the request is malformed or was refused as unsafe", "code": "bad_request"}, 400
+        return {"detail": "the request is malformed or was refused as unsafe",
+                "code": "bad_request"}, status.HTTP_400_BAD_REQUEST
     return None
 
 
@@ -83,8 +84,8 @@ def _is_api(request) -> bool:
 
 def bad_request(request, exception):
     if _is_api(request):
-        body, code = django_refusal(exception) or ({"detail": "bad request", "code": "bad_request"}, 400)
-        return JsonResponse(body, status=code)
+        body, status_code = django_refusal(exception) or ({"detail": "bad request", "code": "bad_request"}, 400)
+        return JsonResponse(body, status=status_code)
     return defaults.bad_request(request, exception)
 
 
