@@ -3,8 +3,19 @@
 - validation: `{field: [messages]}` (DRF's serializers, `problems.Invalid`, a template's
   hyperparameter errors), with its status (400, or 413 for an upload over its limit);
 - everything else: `{"detail": message, "code": machine-readable code}` (401, 403, 404,
-  405, 409 `problems.Conflict`, 415, ...), also for paths no view matched and for crashes.
+  405, 409 `problems.Conflict`, 413, 415, ...), also for paths no view matched, for
+  Django's own refusals of a request (its upload limits, a bad Host) and for crashes.
+
+Every answer under an API prefix is JSON; other paths (admin) keep Django's pages.
 """
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -15,7 +26,13 @@ from platform_api.problems import Conflict, Invalid
 from templates_registry.hyperparameter_specs import HyperparameterErrors
 
 
+API_PREFIXES = ("/api/", "/v2/")
+
+
 def exception_handler(exc, context):
+    refused = django_refusal(exc, getattr(context.get("view"), "upload_field", None))
+    if refused is not None:
+        return Response(*refused)
     if isinstance(exc, Invalid):
         return Response(exc.errors, status=exc.status)
     if isinstance(exc, HyperparameterErrors):
@@ -34,8 +51,49 @@ def exception_handler(exc, context):
     return response
 
 
+def django_refusal(exc, upload_field: str | None = None) -> tuple[dict, int] | None:
+    """(body, status) for a request Django itself refused while reading it: its limits on
+    body size, files and fields (settings.DATA_UPLOAD_*), and the other SuspiciousOperations
+    and BadRequests (a Host outside ALLOWED_HOSTS, ...). None for any other exception.
+
+    `upload_field` is the multipart field that carries the view's files, if it takes any:
+    too many files is that field's error."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return {"detail": f"the request body (uploaded files aside) is larger than the limit of {limit} bytes",
+                "code": "request_too_large"}, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    if isinstance(exc, TooManyFilesSent):
+        message = f"at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files per request"
+        if upload_field:
+            return {upload_field: [message]}, status.HTTP_400_BAD_REQUEST
+        return {"detail": message, "code": "too_many_files"}, status.HTTP_400_BAD_REQUEST
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return {"detail": f"more than {limit} fields (form fields or query parameters) in one request",
+                "code": "too_many_fields"}, status.HTTP_400_BAD_REQUEST
+    if isinstance(exc, (SuspiciousOperation, BadRequest)):
+        # Django's own words (the security log has them) can name server settings: not echoed.
+        return {"detail": "the request is malformed or was refused as unsafe",
+                "code": "bad_request"}, status.HTTP_400_BAD_REQUEST
+    return None
+
+
 def _is_api(request) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(API_PREFIXES)
+
+
+def bad_request(request, exception):
+    if _is_api(request):
+        body, status_code = django_refusal(exception) or ({"detail": "bad request", "code": "bad_request"}, 400)
+        return JsonResponse(body, status=status_code)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if _is_api(request):
+        return JsonResponse({"detail": "you do not have permission to perform this action",
+                             "code": "permission_denied"}, status=403)
+    return defaults.permission_denied(request, exception)
 
 
 def not_found(request, exception):

@@ -121,7 +121,9 @@ MAX_DATASET_UPLOAD_BYTES = env_int("MAX_DATASET_UPLOAD_BYTES", 2 * 1024**3)
 MAX_DATASET_UNCOMPRESSED_BYTES = env_int("MAX_DATASET_UNCOMPRESSED_BYTES", 20 * 1024**3)
 MAX_DATASET_FILES = env_int("MAX_DATASET_FILES", 1_000_000)
 MAX_PREDICT_IMAGE_BYTES = env_int("MAX_PREDICT_IMAGE_BYTES", 20 * 1024 * 1024)
-MAX_PREDICT_IMAGES = env_int("MAX_PREDICT_IMAGES", 64)
+MAX_PREDICT_IMAGES = env_int("MAX_PREDICT_IMAGES", 64, minimum=1)
+# No endpoint takes more files than predict: Django stops reading a request at one more.
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_PREDICT_IMAGES
 # Checked from the header before decoding: a small PNG can declare billions of pixels.
 MAX_PREDICT_IMAGE_PIXELS = env_int("MAX_PREDICT_IMAGE_PIXELS", 64_000_000, minimum=1)
 
@@ -140,7 +142,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.CachedTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "platform_api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["platform_api.filters.OwnedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "platform_api.errors.exception_handler",

@@ -21,6 +21,12 @@ def _check_key(key: str) -> str:
     return key.strip("/")
 
 
+def _unless_already_gone(function, path, exc_info) -> None:
+    """rmtree's error hook: a file or folder removed by someone else meanwhile is fine."""
+    if not issubclass(exc_info[0], FileNotFoundError):
+        raise exc_info[1]
+
+
 class LocalStorage:
     is_remote = False
 
@@ -68,11 +74,13 @@ class LocalStorage:
         return path
 
     def delete(self, key: str) -> None:
+        """Removes the file or folder; what is already gone (another delete of the same key
+        running meanwhile, a retry) is not an error."""
         path = self.path(key)
         if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+            shutil.rmtree(path, onerror=_unless_already_gone)
+        else:
+            path.unlink(missing_ok=True)
 
 
 class S3Storage:
@@ -159,8 +167,14 @@ class S3Storage:
         return dest
 
     def delete(self, key: str) -> None:
+        """Removes the object or folder and its cached copy; objects already gone are fine
+        (S3 answers 204 for them, some S3-compatible stores 404 NoSuchKey)."""
         for obj in list(self._objects(key)):
-            self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
+            except self.client.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                    raise
         cached = self.cache_dir / _check_key(key)
         shutil.rmtree(cached, ignore_errors=True) if cached.is_dir() else cached.unlink(missing_ok=True)
 

@@ -24,6 +24,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
-# Unmatched /api/ paths and crashes answer JSON like every other API error.
+# Under /api/, Django's own refusals, unmatched paths and crashes answer JSON like every
+# other API error.
+handler400 = "platform_api.errors.bad_request"
+handler403 = "platform_api.errors.permission_denied"
 handler404 = "platform_api.errors.not_found"
 handler500 = "platform_api.errors.server_error"

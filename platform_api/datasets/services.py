@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import uuid
-import zipfile
 from pathlib import Path
 
 from django.conf import settings
@@ -13,7 +13,7 @@ from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from platform_api.celery import IMPORT_DATASET, enqueue
-from platform_api.datasets.importers import DatasetImportError, ImportLimits, import_archive
+from platform_api.datasets.importers import DatasetImportError, ImportLimits, check_archive, import_archive
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
 from platform_api.problems import Conflict, Invalid
 from platform_api.leases import Heartbeat, lease_is_free, lease_until, lost_leases_after_taking, new_worker_id
@@ -33,9 +33,10 @@ def create_dataset(owner, name: str, fmt: str, archive_path: Path, size: int) ->
         raise UploadRejected("format", f"must be one of {', '.join(FORMAT_TASKS)}, got {fmt!r}")
     if size > settings.MAX_DATASET_UPLOAD_BYTES:
         raise UploadRejected("archive", f"is {size} bytes; the limit is {settings.MAX_DATASET_UPLOAD_BYTES} bytes", 413)
-    problem = _zip_problem(archive_path)
-    if problem:
-        raise UploadRejected("archive", problem)
+    try:  # what the archive's table of contents shows is refused now, with nothing kept
+        check_archive(archive_path, import_limits())
+    except DatasetImportError as exc:
+        raise UploadRejected("archive", exc.message) from None
     with transaction.atomic():
         dataset = Dataset.objects.create(owner=owner, name=name, format=fmt, task=FORMAT_TASKS[fmt])
         dataset.archive_key = f"datasets/{dataset.pk}/archive.zip"
@@ -50,29 +51,22 @@ class DatasetBusy(Conflict):
         super().__init__(message, "dataset_busy")
 
 
-def delete_dataset(dataset: Dataset) -> None:
-    """Deletes the dataset and then its stored archive and files. Raises Conflict when jobs
-    or models use it, DatasetBusy while a worker imports it (it would publish files after
-    the delete)."""
+def delete_dataset(dataset: Dataset) -> bool:
+    """Deletes the dataset and then its stored archive and files; False when the row was
+    already gone (a concurrent or retried delete got there first: only one frees the files).
+    Raises Conflict when jobs or models use it, DatasetBusy while a worker imports it (it
+    would publish files after the delete)."""
     if dataset.status == Dataset.Status.IMPORTING:
         raise DatasetBusy(f"dataset {dataset.pk} is importing; delete it once the import has finished")
     prefix = f"datasets/{dataset.pk}"
     try:
         with transaction.atomic():
-            dataset.delete()
-            transaction.on_commit(lambda: get_storage().delete(prefix))
+            deleted = dataset.delete()[1].get(Dataset._meta.label, 0)
+            if deleted:
+                transaction.on_commit(lambda: get_storage().delete(prefix))
     except ProtectedError:
         raise Conflict("dataset is used by training jobs or models", "dataset_in_use") from None
-
-
-def _zip_problem(path: Path) -> str | None:
-    """Reads the table of contents (is_zipfile only finds the end marker): junk with a
-    valid-looking tail, or an empty archive, is refused at upload, not later in the worker."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return None if archive.infolist() else "is an empty zip archive"
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        return f"is not a readable zip archive ({exc})"
+    return bool(deleted)
 
 
 def import_limits() -> ImportLimits:
@@ -103,7 +97,7 @@ def import_dataset(dataset_id: int) -> None:
             return
         except Exception as exc:  # a bug or an I/O failure: the dataset must not stay "importing"
             log.exception("import of dataset %s crashed", dataset_id)
-            _fail(mine, f"internal error while importing: {exc}")
+            _fail(mine, f"internal error while importing: {_archive_paths(str(exc), dest.parent)}")
             return
         finally:
             shutil.rmtree(dest, ignore_errors=True)
@@ -150,6 +144,12 @@ def recover_stale_imports() -> list[int]:
             enqueue(IMPORT_DATASET, dataset.pk)
             requeued.append(dataset.pk)
     return requeued
+
+
+def _archive_paths(message: str, work_root: Path) -> str:
+    """'<DATA_DIR>/tmp/.import-7-...partial-x/train/a.png' -> 'train/a.png': the uploader
+    knows the paths inside the archive, not the server's working folders."""
+    return re.sub(re.escape(str(work_root)) + r"/[^/\s'\"]+/", "", message)
 
 
 def _fail(rows, message: str) -> None:

@@ -3,11 +3,12 @@ from pathlib import Path
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
 from platform_api.datasets import services
+from platform_api.parsers import JSONParser
 from platform_api.datasets.models import Dataset
 from platform_api.datasets.serializers import DatasetSerializer, DatasetUploadSerializer
 
@@ -21,7 +22,8 @@ class DatasetViewSet(
 ):
     queryset = Dataset.objects.all()
     serializer_class = DatasetSerializer
-    parser_classes = [parsers.MultiPartParser, parsers.JSONParser]
+    parser_classes = [parsers.MultiPartParser, JSONParser]
+    upload_field = "archive"  # the multipart field whose files the error handler names
     filterset_fields = ["status", "format", "task"]
 
     @extend_schema(request=DatasetUploadSerializer, responses={201: DatasetSerializer})
@@ -48,6 +50,7 @@ class DatasetViewSet(
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_dataset(self.get_object())
+        if not services.delete_dataset(self.get_object()):
+            raise NotFound()  # a concurrent delete removed it after get_object found it
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from platform_api.deployments import runtime
 from platform_api.problems import Invalid
 from platform_api.deployments.models import Deployment
-from trainers.data.images import upright
+from trainers.data.images import unreadable_reason, upright
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
             image.load()
             images.append(upright(image).convert("RGB"))
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-            errors[str(index)] = [f"cannot decode image: {exc}"]
+            errors[str(index)] = [f"image {index} is not a readable image: {unreadable_reason(exc)}"]
     if errors:
         raise BadImages({field: dict(sorted(errors.items(), key=lambda item: int(item[0])))})
     return images

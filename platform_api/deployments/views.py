@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
+from platform_api.parsers import JSONParser
 from platform_api.problems import Conflict, Invalid
 from platform_api.deployments import services
 from platform_api.deployments.models import Deployment
@@ -15,9 +16,10 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
     queryset = Deployment.objects.select_related("model_version")
     serializer_class = DeploymentSerializer
     filterset_fields = ["status", "model_version"]
+    upload_field = "image"  # the multipart field whose files the error handler names
 
     @extend_schema(request=PredictRequestSerializer, responses={200: dict})
-    @action(detail=True, methods=["post"], parser_classes=[parsers.JSONParser, parsers.MultiPartParser])
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, parsers.MultiPartParser])
     def predict(self, request, pk=None):
         deployment = self.get_object()
         if deployment.status != Deployment.Status.READY:

@@ -40,13 +40,15 @@ def check_state_dict(path: Path) -> int:
     return len(state)
 
 
-def delete_weights(weights: PretrainedWeights) -> None:
-    """Deletes the row, then its file (jobs that name it later fail with weights_not_registered)."""
+def delete_weights(weights: PretrainedWeights) -> bool:
+    """Deletes the row, then its file (jobs that name it later fail with weights_not_registered);
+    False when the row was already gone (a concurrent or retried delete got there first)."""
     file_key = weights.file_key
     with transaction.atomic():
-        weights.delete()
-        if file_key:
+        deleted = weights.delete()[1].get(PretrainedWeights._meta.label, 0)
+        if deleted and file_key:
             transaction.on_commit(lambda: get_storage().delete(file_key))
+    return bool(deleted)
 
 
 def register_weights(owner, name: str, architecture: str, path: Path, size: int) -> PretrainedWeights:

@@ -3,6 +3,7 @@ from pathlib import Path
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
@@ -35,6 +36,7 @@ class PretrainedWeightsViewSet(
     queryset = PretrainedWeights.objects.all()
     serializer_class = PretrainedWeightsSerializer
     parser_classes = [parsers.MultiPartParser]
+    upload_field = "file"  # the multipart field whose files the error handler names
     filterset_fields = ["architecture", "name"]
 
     @extend_schema(request=WeightsUploadSerializer, responses={201: PretrainedWeightsSerializer})
@@ -48,5 +50,6 @@ class PretrainedWeightsViewSet(
         return Response(PretrainedWeightsSerializer(weights).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_weights(self.get_object())
+        if not services.delete_weights(self.get_object()):
+            raise NotFound()  # a concurrent delete removed them after get_object found them
         return Response(status=status.HTTP_204_NO_CONTENT)

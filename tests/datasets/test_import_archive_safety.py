@@ -124,6 +124,19 @@ def test_it_rejects_encrypted_members(tmp_path, dest):
     expect_error(upload, dest, "train/cat/1.png: encrypted members are not supported")
 
 
+def test_it_rejects_a_compression_method_zipfile_cannot_read(tmp_path, dest):
+    upload = write_zip(tmp_path / "upload.zip", minimal_classification())
+    data = bytearray(upload.read_bytes())
+    for signature, method_offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        struct.pack_into("<H", data, data.index(signature) + method_offset, 9)  # Deflate64: the first member
+    upload.write_bytes(bytes(data))
+    expect_error(upload, dest, r"train/cat/1.png: compressed with method 9 \(deflate64\), which cannot be read")
+
+
+def test_it_rejects_an_empty_archive(make_zip, dest):
+    expect_error(make_zip({}), dest, "the upload is an empty zip archive")
+
+
 def test_it_rejects_the_same_path_twice(tmp_path, dest):
     upload = write_zip(tmp_path / "upload.zip", minimal_classification())
     with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(upload, "a") as archive:

@@ -216,3 +216,43 @@ def test_it_requires_a_validation_split(make_zip, dest):
     del members["export/annotations/val.json"]
     with pytest.raises(DatasetImportError, match="coco: missing split 'valid'"):
         import_archive(make_zip(members), "coco", dest)
+
+
+NOT_FINITE_OR_NEGATIVE = {
+    "nan bbox": (["annotations", 0, "bbox"], [float("nan"), 2, 8, 4],
+                 r"annotations/instances_train.json: annotations\[0\]\.bbox\[0\]: Input should be a finite number "
+                 r"\(annotation id 10\)"),
+    "infinite bbox": (["annotations", 0, "bbox"], [2, 2, float("inf"), 4],
+                      r"annotations\[0\]\.bbox\[2\]: Input should be a finite number \(annotation id 10\)"),
+    "negative bbox x": (["annotations", 0, "bbox"], [-3, 2, 8, 4],
+                        r"annotations/instances_train.json: annotation id 10: bbox must be .*>= 0, got \[-3\.0, 2"),
+    "negative bbox height": (["annotations", 0, "bbox"], [2, 2, 8, -4], r"annotation id 10: bbox must be"),
+    "nan area": (["annotations", 0, "area"], float("nan"),
+                 r"annotations\[0\]\.area: Input should be a finite number \(annotation id 10\)"),
+    "infinite area": (["annotations", 1, "area"], float("inf"), r"annotations\[1\]\.area: .* \(annotation id 11\)"),
+    "nan image width": (["images", 1, "width"], float("nan"),
+                        r"images\[1\]\.width: Input should be a finite number \(image id 2\)"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_FINITE_OR_NEGATIVE)
+def test_it_refuses_a_nan_infinite_or_negative_number_naming_the_file_and_annotation(make_zip, dest, case):
+    path, value, message = NOT_FINITE_OR_NEGATIVE[case]
+    with pytest.raises(DatasetImportError, match=message):
+        import_archive(make_zip(broken(lambda d: set_path(d, path, value))), "coco", dest)
+    assert not dest.exists()
+
+
+def test_it_refuses_a_number_that_overflows_to_infinity_when_read(make_zip, dest):
+    members = coco_members()
+    doc = json_bytes(train_doc()).replace(b'"area": 32.0', b'"area": 1e999')
+    members["export/annotations/instances_train.json"] = doc
+    with pytest.raises(DatasetImportError, match=r"annotations\[0\]\.area: Input should be a finite number \(annotation"):
+        import_archive(make_zip(members), "coco", dest)
+
+
+def test_it_stores_of_an_rle_only_its_checked_size_and_counts(make_zip, dest):
+    members = broken(lambda d: set_path(d, ["annotations", 1, "segmentation", "score"], float("nan")))
+    import_archive(make_zip(members), "coco", dest)
+    stored = json.loads((dest / "annotations/train.json").read_text(), parse_constant=pytest.fail)
+    assert stored["annotations"][1]["segmentation"] == RLE_RAW

@@ -6,12 +6,14 @@ Pure Python (no Django): the platform's dataset service passes paths and limits 
 Each format module registers itself in FORMATS on import.
 """
 from . import classification_folder, coco, roboflow_coco, roboflow_seg  # noqa: F401  (register formats)
+from .archive import check_archive
 from .errors import DatasetImportError
 from .importer import ImportResult, import_archive
 from .limits import ImportLimits
 from .registry import FORMATS, DatasetFormat, register_format
 
 __all__ = [
+    "check_archive",
     "FORMATS",
     "DatasetFormat",
     "DatasetImportError",

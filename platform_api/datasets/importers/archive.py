@@ -1,9 +1,13 @@
 """Safe, streaming extraction of an uploaded zip archive.
 
-Every member is checked before anything is written (names, types, declared sizes),
-then copied in 256 KiB chunks while the bytes actually produced are counted: the
+Every member is checked before anything is written (names, types, compression, declared
+sizes), then copied in 256 KiB chunks while the bytes actually produced are counted: the
 headers of a hostile archive may lie, the decompressor's output cannot. Memory use
 does not depend on the size of the archive or of any member.
+
+The checks of the central directory (`read_central_directory`) also run at upload
+(`check_archive`), so an archive whose table of contents already shows the problem is
+refused then, not found bad later in the worker.
 """
 from __future__ import annotations
 
@@ -19,10 +23,12 @@ from .limits import ImportLimits
 from .paths import common_root_depth, is_junk, safe_member_parts
 
 CHUNK_BYTES = 256 * 1024
+# What zipfile decompresses; Deflate64 (9), PPMd (98), ... raise NotImplementedError when read.
+READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 
 
 @dataclass(frozen=True)
-class _Member:
+class Member:
     info: zipfile.ZipInfo
     parts: tuple[str, ...]
 
@@ -36,12 +42,8 @@ def extract_archive(
     wrapping everything is stripped unless its name is in `keep_roots` (loose non-image
     files beside that folder, like a README, are then skipped too).
     """
-    try:
-        archive = zipfile.ZipFile(archive_path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
-        raise DatasetImportError(f"the upload is not a readable zip archive ({exc})") from exc
-    with archive:
-        members = _checked_members(archive.infolist(), limits)
+    with open_archive(archive_path) as archive:
+        members = read_central_directory(archive, limits)
         depth = common_root_depth([m.parts for m in members], keep_roots)
         written = _Budget(limits)
         paths = []
@@ -54,13 +56,34 @@ def extract_archive(
     return sorted(paths)
 
 
-def _checked_members(infos: list[zipfile.ZipInfo], limits: ImportLimits) -> list[_Member]:
+def check_archive(archive_path: Path, limits: ImportLimits) -> None:
+    """Raises DatasetImportError for any problem the archive's central directory shows,
+    reading nothing else: what an upload runs before anything is stored."""
+    with open_archive(archive_path) as archive:
+        read_central_directory(archive, limits)
+
+
+def open_archive(archive_path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(archive_path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise DatasetImportError(f"the upload is not a readable zip archive ({exc})") from exc
+
+
+def read_central_directory(archive: zipfile.ZipFile, limits: ImportLimits) -> list[Member]:
+    """The members worth extracting, once every entry passed the checks its directory
+    record allows: names (absolute, `..`, drive letters, ...), symbolic links, encryption,
+    compression method, member count, declared sizes and compression ratios, duplicates.
+    Upload and import both call this; junk with a zip's tail reads as an empty archive."""
+    infos = archive.infolist()
+    if not infos:
+        raise DatasetImportError("the upload is an empty zip archive")
     if len(infos) > limits.max_files:
         raise DatasetImportError(f"the archive has {len(infos)} members; the limit is {limits.max_files}")
     members, declared_total = [], 0
     for info in infos:
         parts = safe_member_parts(info.filename)
-        _check_type(info)
+        _check_readable(info)
         if info.is_dir() or not parts or is_junk(parts):
             continue
         _check_declared_size(info, limits)
@@ -69,17 +92,23 @@ def _checked_members(infos: list[zipfile.ZipInfo], limits: ImportLimits) -> list
             raise DatasetImportError(
                 f"the archive expands to more than {limits.max_uncompressed_bytes} bytes (the limit)"
             )
-        members.append(_Member(info, parts))
+        members.append(Member(info, parts))
     _check_unique(members)
     return members
 
 
-def _check_type(info: zipfile.ZipInfo) -> None:
+def _check_readable(info: zipfile.ZipInfo) -> None:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise DatasetImportError(f"{info.filename}: symbolic links are not allowed in the archive")
     if info.flag_bits & 0x1:
         raise DatasetImportError(f"{info.filename}: encrypted members are not supported")
+    if info.compress_type not in READABLE_METHODS:
+        method = zipfile.compressor_names.get(info.compress_type, "unknown")
+        raise DatasetImportError(
+            f"{info.filename}: compressed with method {info.compress_type} ({method}), which cannot be read; "
+            "make the zip with Deflate"
+        )
 
 
 def _check_declared_size(info: zipfile.ZipInfo, limits: ImportLimits) -> None:
@@ -99,7 +128,7 @@ def _ratio_exceeded(uncompressed: int, compressed: int, limits: ImportLimits) ->
     return uncompressed > limits.max_compression_ratio * max(compressed, 1)
 
 
-def _check_unique(members: list[_Member]) -> None:
+def _check_unique(members: list[Member]) -> None:
     """Two members for one path (or a file where a folder is needed) would overwrite each other."""
     files = set()
     for member in members:

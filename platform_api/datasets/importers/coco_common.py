@@ -129,8 +129,10 @@ def _check_annotations(split: _Split) -> None:
             raise DatasetImportError(f"{where} has unknown category id {ann.category_id}")
         if ann.segmentation is None:
             raise DatasetImportError(f"{where} has no segmentation (instance segmentation needs masks)")
-        if ann.bbox is not None and (len(ann.bbox) != 4 or ann.bbox[2] < 0 or ann.bbox[3] < 0):
-            raise DatasetImportError(f"{where}: bbox must be [x, y, width, height] with width, height >= 0")
+        if ann.bbox is not None and (len(ann.bbox) != 4 or min(ann.bbox) < 0):
+            raise DatasetImportError(
+                f"{where}: bbox must be [x, y, width, height] with x, y, width, height >= 0, got {ann.bbox}"
+            )
         width, height = split.sizes[ann.image_id]
         try:
             area, bbox = area_and_bbox(ann.segmentation, height, width)
@@ -179,7 +181,8 @@ def _normalised(split: _Split, categories: list[CocoCategory], new_ids: dict[int
         ],
         "annotations": [
             {"id": ann.id, "image_id": ann.image_id, "category_id": new_ids[ann.category_id],
-             "segmentation": ann.segmentation, "area": ann.area, "bbox": ann.bbox, "iscrowd": ann.iscrowd}
+             "segmentation": _checked_part(ann.segmentation), "area": ann.area, "bbox": ann.bbox,
+             "iscrowd": ann.iscrowd}
             for ann in split.coco.annotations
         ],
         "categories": [
@@ -188,7 +191,15 @@ def _normalised(split: _Split, categories: list[CocoCategory], new_ids: dict[int
     }
 
 
+def _checked_part(segmentation: Any) -> Any:
+    """Polygons as they are; of an RLE object only what segmentation.py checked (size and
+    counts), so no unchecked value (a NaN in another key) is stored."""
+    if isinstance(segmentation, dict):
+        return {"size": segmentation["size"], "counts": segmentation["counts"]}
+    return segmentation
+
+
 def _write_json(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
-        json.dump(document, f)
+        json.dump(document, f, allow_nan=False)  # a NaN that got past the checks is a bug: never stored

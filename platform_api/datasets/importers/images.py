@@ -6,7 +6,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from trainers.data.images import upright_size
+from trainers.data.images import unreadable_reason, upright_size
 
 from .errors import DatasetImportError
 
@@ -40,7 +40,7 @@ def open_image(path: Path, relative: str, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise DatasetImportError(f"{relative}: image too large ({exc})") from exc
     except Exception as exc:  # PIL raises many types (OSError, SyntaxError, ValueError, ...)
-        raise DatasetImportError(f"{relative}: cannot decode image ({exc})") from exc
+        raise DatasetImportError(f"{relative}: cannot decode image ({unreadable_reason(exc)})") from exc
 
 
 def image_size(path: Path, relative: str, max_pixels: int) -> tuple[int, int]:
