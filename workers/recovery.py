@@ -1,8 +1,10 @@
-"""Every worker looks for jobs and imports whose worker died, at start and then periodically.
+"""Every worker looks for leased work (jobs, imports) whose worker died, at start and then
+periodically.
 
 This needs no beat process: any live worker notices a lapsed lease within half a lease
-period and queues the job again, whatever the broker does with unacknowledged messages.
-It also sends again work whose queue message was lost (platform_api/deliveries.py).
+period and queues the work again, whatever the broker does with unacknowledged messages.
+It also sends again work whose queue message was lost. The mechanism is
+platform_api/leased_work.py; LEASED_WORK lists the kinds it serves.
 """
 import logging
 import threading
@@ -11,31 +13,31 @@ from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from platform_api.datasets.services import recover_stale_imports
-from platform_api.deliveries import import_deliveries, job_deliveries
+from platform_api.datasets.services import DATASET_IMPORTS
+from platform_api.leased_work import LostDeliveries
+from platform_api.training.lifecycle import TRAINING_JOBS
 from platform_api.training.stopping import worker_stopping
-from platform_api.training.lifecycle import recover_stale_jobs
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()
 
+LEASED_WORK = (TRAINING_JOBS, DATASET_IMPORTS)
+
 
 def _loop() -> None:
     interval = max(settings.JOB_LEASE_SECONDS / 2, 0.5)
-    lost_deliveries = [job_deliveries(), import_deliveries()]
+    lost_deliveries = [LostDeliveries(work) for work in LEASED_WORK]
     while True:
         try:
             close_old_connections()
-            recovered = recover_stale_jobs()
-            if recovered:
-                log.warning("queued again jobs whose worker died: %s", recovered)
-            reimported = recover_stale_imports()
-            if reimported:
-                log.warning("queued again imports whose worker died: %s", reimported)
+            for work in LEASED_WORK:
+                requeued = work.recover()
+                if requeued:
+                    log.warning("queued again %ss whose worker died: %s", work.what, requeued)
             for deliveries in lost_deliveries:
                 deliveries.check()
         except Exception:
-            log.exception("job recovery pass failed")
+            log.exception("recovery pass failed")
         finally:
             connection.close()
         if _stop.wait(interval):
@@ -45,7 +47,7 @@ def _loop() -> None:
 @worker_ready.connect
 def start_recovery(**_):
     _stop.clear()
-    threading.Thread(target=_loop, name="job-recovery", daemon=True).start()
+    threading.Thread(target=_loop, name="recovery", daemon=True).start()
 
 
 @worker_shutdown.connect

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, ProtectedError
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from platform_api.celery import IMPORT_DATASET, enqueue
 from platform_api.datasets.importers import DatasetImportError, ImportLimits, check_archive, import_archive
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
 from platform_api.problems import Conflict, Invalid
-from platform_api.leases import Heartbeat, lease_is_free, lease_until, lost_leases_after_taking, new_worker_id
+from platform_api.leased_work import LeasedWork, new_worker_id
 from platform_api.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,13 @@ def import_dataset(dataset_id: int) -> None:
     """Runs in the worker. Idempotent: only the worker holding the import lease imports,
     and a dataset that is no longer importing is left alone."""
     owner = new_worker_id()
-    if not _acquire(dataset_id, owner):
+    if not DATASET_IMPORTS.acquire(dataset_id, owner):
         return
     dataset = Dataset.objects.get(pk=dataset_id)
     storage = get_storage()
     dest = settings.DATA_DIR / "tmp" / f"import-{dataset_id}-{uuid.uuid4().hex}"
-    mine = Dataset.objects.filter(pk=dataset_id, lease_owner=owner, status=Dataset.Status.IMPORTING)
-    with Heartbeat(lambda: mine.update(lease_expires_at=lease_until()) == 1, f"import of dataset {dataset_id}") as beat:
+    mine = DATASET_IMPORTS.held(dataset_id, owner)
+    with DATASET_IMPORTS.heartbeat(dataset_id, owner) as beat:
         try:
             result = import_archive(storage.local_file(dataset.archive_key), dataset.format, dest, import_limits())
             if beat.lost.is_set():
@@ -116,36 +116,6 @@ def import_dataset(dataset_id: int) -> None:
             storage.delete(content_key)
 
 
-def _acquire(dataset_id: int, owner: str) -> bool:
-    return (
-        Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.IMPORTING)
-        .filter(lease_is_free())
-        .update(
-            lease_owner=owner,
-            lease_expires_at=lease_until(),
-            lost_leases=lost_leases_after_taking(),
-        )
-        == 1
-    )
-
-
-def recover_stale_imports() -> list[int]:
-    """Queues again every import whose worker stopped renewing its lease."""
-    requeued = []
-    stale = Dataset.objects.filter(status=Dataset.Status.IMPORTING, lease_expires_at__lt=timezone.now()).exclude(lease_owner="")
-    for dataset in stale:
-        # Still lapsed at the update: a worker that renewed since the listing keeps its import.
-        mine = Dataset.objects.filter(pk=dataset.pk, lease_owner=dataset.lease_owner, status=Dataset.Status.IMPORTING,
-                                      lease_expires_at__lt=timezone.now())
-        if dataset.lost_leases + 1 >= settings.JOB_MAX_ATTEMPTS:
-            _fail(mine, f"the worker importing this dataset died {dataset.lost_leases + 1} times; giving up")
-        elif mine.update(lease_owner="", lease_expires_at=lease_until(), lost_leases=F("lost_leases") + 1):
-            log.warning("dataset %s: importing worker died; queuing the import again", dataset.pk)
-            enqueue(IMPORT_DATASET, dataset.pk)
-            requeued.append(dataset.pk)
-    return requeued
-
-
 def _archive_paths(message: str, work_root: Path) -> str:
     """'<DATA_DIR>/tmp/.import-7-...partial-x/train/a.png' -> 'train/a.png': the uploader
     knows the paths inside the archive, not the server's working folders."""
@@ -154,6 +124,21 @@ def _archive_paths(message: str, work_root: Path) -> str:
 
 def _fail(rows, message: str) -> None:
     rows.update(status=Dataset.Status.FAILED, error=message, lease_owner="", lease_expires_at=None, updated_at=timezone.now())
+
+
+def _give_up(dataset: Dataset) -> None:
+    _fail(DATASET_IMPORTS.still_lapsed(dataset),
+          f"the worker importing this dataset died {dataset.lost_leases + 1} times; giving up")
+
+
+DATASET_IMPORTS = LeasedWork(
+    model=Dataset,
+    task_name=IMPORT_DATASET,
+    what="dataset import",
+    waiting=(Dataset.Status.IMPORTING,),
+    working=Dataset.Status.IMPORTING,
+    give_up=_give_up,
+)
 
 
 def local_dataset_dir(dataset: Dataset) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from platform_api.leases import Heartbeat
+from platform_api.leased_work import Heartbeat
 from platform_api.storage import get_storage
 from platform_api.training.files import checkpoint_key
 from platform_api.training.models import Job, MetricsEntry

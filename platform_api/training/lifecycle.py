@@ -1,22 +1,19 @@
-"""The worker side of a job's life: ending it, and recovering jobs whose worker died.
+"""The worker side of a job's life: its lease (`TRAINING_JOBS`, platform_api/leased_work.py),
+ending it, and what recovery does with a job whose worker died.
 
-Workers (the runner, the recovery loop) call these; the web-facing services
+Workers (the runner, the recovery loop) use these; the web-facing services
 (training/services.py) submit and cancel.
 """
 from __future__ import annotations
 
-import logging
-
-from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from platform_api.celery import TRAIN_JOB, enqueue
-from platform_api.training import lease
+from platform_api.celery import TRAIN_JOB
+from platform_api.leased_work import LeasedWork
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
-
-log = logging.getLogger(__name__)
 
 
 def finish(job_id: int, owner: str | None, status: str, only_if_stale: bool = False, **fields) -> bool:
@@ -28,35 +25,31 @@ def finish(job_id: int, owner: str | None, status: str, only_if_stale: bool = Fa
     if owner is not None:
         query = query.filter(lease_owner=owner)
     if only_if_stale:
-        query = query.filter(pk__in=lease.stale_running_jobs().values("pk"))
+        query = query.filter(pk__in=TRAINING_JOBS.lapsed().values("pk"))
     ended = query.update(status=status, finished_at=timezone.now(), lease_expires_at=None, **fields) == 1
     if ended:
         transaction.on_commit(lambda: discard_job_files(job_id))
     return ended
 
 
-def recover_stale_jobs() -> list[int]:
-    """Queues again every running job whose worker stopped renewing its lease."""
-    requeued = []
-    # Cancelled while a worker held it, then handed back or lapsed: no worker will take it.
-    for job_id in Job.objects.filter(
-        status__in=[Job.Status.QUEUED, Job.Status.RUNNING], lease_owner="", cancel_requested=True
-    ).values_list("pk", flat=True):
-        finish(job_id, "", Job.Status.CANCELLED)
-    for job in lease.stale_running_jobs():
-        if job.cancel_requested:
-            finish(job.pk, None, Job.Status.CANCELLED, only_if_stale=True)
-        elif job.lost_leases + 1 >= settings.JOB_MAX_ATTEMPTS:
-            finish(
-                job.pk,
-                None,
-                Job.Status.FAILED,
-                only_if_stale=True,
-                error_code="worker_lost",
-                error_message=f"the worker running this job died {job.lost_leases + 1} times; giving up",
-            )
-        elif lease.mark_requeued(job.pk):
-            log.warning("job %s: worker %s stopped renewing its lease; queuing it again", job.pk, job.lease_owner)
-            enqueue(TRAIN_JOB, job.pk)
-            requeued.append(job.pk)
-    return requeued
+def _give_up(job: Job) -> None:
+    finish(job.pk, job.lease_owner, Job.Status.FAILED, only_if_stale=True, error_code="worker_lost",
+           error_message=f"the worker running this job died {job.lost_leases + 1} times; giving up")
+
+
+def _end_cancelled(job: Job) -> None:
+    """Cancelled while a worker held it, then handed back or lapsed: no worker will take it."""
+    finish(job.pk, job.lease_owner, Job.Status.CANCELLED, only_if_stale=job.lease_owner != "")
+
+
+TRAINING_JOBS = LeasedWork(
+    model=Job,
+    task_name=TRAIN_JOB,
+    what="job",
+    waiting=(Job.Status.QUEUED, Job.Status.RUNNING),  # running with no owner: handed back or requeued
+    working=Job.Status.RUNNING,
+    give_up=_give_up,
+    stopped=Q(cancel_requested=True),
+    stop=_end_cancelled,
+    counts_attempts=True,
+)

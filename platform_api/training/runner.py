@@ -11,16 +11,14 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models.functions import Coalesce, Now
 
-from platform_api.celery import TRAIN_JOB, enqueue
 from platform_api.datasets.services import local_dataset_dir
-from platform_api.leases import Heartbeat, new_worker_id
+from platform_api.leased_work import Heartbeat, new_worker_id
 from platform_api.registry.services import register_model, weights_resolver
 from platform_api.storage import get_storage
-from platform_api.training import lease
 from platform_api.training.files import checkpoint_key, discard_job_files, job_work_dir
 from platform_api.training.models import Job
 from platform_api.training import callbacks
-from platform_api.training.lifecycle import finish
+from platform_api.training.lifecycle import TRAINING_JOBS, finish
 from platform_api.training.stopping import worker_stopping
 from templates_registry.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
 from trainers.core import Cancelled, DatasetSpec, FitResult, TrainerError
@@ -41,10 +39,10 @@ def run_job(job_id: int) -> None:
         finish(job_id, None, Job.Status.CANCELLED)  # nobody is running it: end it here
         return
     if worker_stopping.is_set():  # this worker is leaving: pass the delivery on untouched
-        _requeue(job_id)
+        TRAINING_JOBS.send(job_id)
         return
     owner = new_worker_id()
-    if not lease.acquire(job_id, owner):
+    if not TRAINING_JOBS.acquire(job_id, owner):
         log.info("job %s is held by another worker or no longer runnable; skipping this delivery", job_id)
         return
     try:
@@ -57,7 +55,7 @@ def _run_leased(job_id: int, owner: str) -> None:
     Job.objects.filter(pk=job_id).update(started_at=Coalesce("started_at", Now()))
     job = Job.objects.get(pk=job_id)
     log.info("job %s: attempt %s on %s", job_id, job.attempts, owner)
-    with lease.heartbeat(job_id, owner) as heartbeat:
+    with TRAINING_JOBS.heartbeat(job_id, owner) as heartbeat:
         try:
             result = _fit(job, owner, heartbeat)
         except Cancelled:
@@ -117,13 +115,8 @@ def _requested_precision(job: Job) -> str:
 
 def _hand_back(job_id: int, owner: str) -> None:
     """The worker is shutting down: queue the job again now; it resumes from its last checkpoint."""
-    if lease.release(job_id, owner):
+    if TRAINING_JOBS.hand_back(job_id, owner):
         log.warning("job %s: worker shutting down; queued again to resume from its last checkpoint", job_id)
-        _requeue(job_id)
-
-
-def _requeue(job_id: int) -> None:
-    enqueue(TRAIN_JOB, job_id)
 
 
 def _clear_local_work_if_ended(job_id: int) -> None:

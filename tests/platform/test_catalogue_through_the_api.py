@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from platform_api.datasets.models import Dataset
+from platform_api.registry.models import PretrainedWeights
 from templates_registry.catalogue_loader import read_catalogue
 from tests.queueing import TRAIN_JOB, queued
 
@@ -47,6 +48,12 @@ def templates(db):
     call_command("load_templates", verbosity=0)
 
 
+@pytest.fixture
+def rsb_weights(user):
+    """RSB A1 defaults to pretrained_weights 'ImageNet-1k', which submission requires registered."""
+    PretrainedWeights.objects.create(owner=user, name="ImageNet-1k", architecture="resnet50", file_key="w/in1k")
+
+
 def dataset_for(user, template_id):
     task = TEMPLATES[template_id]["dataset_tasks"][0]
     return Dataset.objects.create(
@@ -59,7 +66,7 @@ def test_the_catalogue_has_the_five_clarifai_templates_and_both_fai_trainers():
 
 
 @pytest.mark.parametrize("template_id", sorted(TEMPLATES))
-def test_the_api_enforces_every_declared_bound(api, user, templates, template_id):
+def test_the_api_enforces_every_declared_bound(api, user, templates, rsb_weights, template_id):
     dataset = dataset_for(user, template_id)
     wrong = []
     cases = list(bound_cases(template_id))

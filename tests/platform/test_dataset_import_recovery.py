@@ -29,12 +29,12 @@ def uploaded(user, tmp_path, queue):
 
 def die_while_importing(dataset, worker="dead-worker"):
     """A worker took the import, then vanished: its lease has lapsed."""
-    assert services._acquire(dataset.pk, worker)
+    assert services.DATASET_IMPORTS.acquire(dataset.pk, worker)
     Dataset.objects.filter(pk=dataset.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
 
 
 def test_a_second_delivery_does_not_import_a_dataset_another_worker_is_importing(uploaded):
-    assert services._acquire(uploaded.pk, "busy-worker")
+    assert services.DATASET_IMPORTS.acquire(uploaded.pk, "busy-worker")
     services.import_dataset(uploaded.pk)
     uploaded.refresh_from_db()
     assert uploaded.status == "importing" and uploaded.lease_owner == "busy-worker"
@@ -42,9 +42,9 @@ def test_a_second_delivery_does_not_import_a_dataset_another_worker_is_importing
 
 def test_a_dead_importer_s_dataset_is_queued_again_and_then_imported(uploaded, queue):
     die_while_importing(uploaded)
-    assert services.recover_stale_imports() == [uploaded.pk]
+    assert services.DATASET_IMPORTS.recover() == [uploaded.pk]
     queue.assert_called_once_with(uploaded.pk)
-    assert services.recover_stale_imports() == []  # not queued twice while waiting for a worker
+    assert services.DATASET_IMPORTS.recover() == []  # not queued twice while waiting for a worker
     services.import_dataset(uploaded.pk)
     uploaded.refresh_from_db()
     assert uploaded.status == "ready" and uploaded.splits == {"train": 16, "valid": 8}
@@ -54,7 +54,7 @@ def test_a_dead_importer_s_dataset_is_queued_again_and_then_imported(uploaded, q
 def test_an_import_whose_workers_keep_dying_fails_with_a_message(uploaded, settings):
     Dataset.objects.filter(pk=uploaded.pk).update(lost_leases=settings.JOB_MAX_ATTEMPTS - 1)
     die_while_importing(uploaded)
-    services.recover_stale_imports()
+    services.DATASET_IMPORTS.recover()
     uploaded.refresh_from_db()
     assert uploaded.status == "failed" and "died" in uploaded.error
 
@@ -63,7 +63,7 @@ def test_a_finished_import_releases_its_lease(uploaded):
     services.import_dataset(uploaded.pk)
     uploaded.refresh_from_db()
     assert uploaded.status == "ready" and uploaded.lease_owner == "" and uploaded.lease_expires_at is None
-    assert services.recover_stale_imports() == []
+    assert services.DATASET_IMPORTS.recover() == []
 
 
 def test_an_importer_that_lost_its_lease_does_not_publish_its_copy(uploaded, settings):
@@ -122,6 +122,6 @@ def test_recovery_leaves_an_import_whose_worker_renewed_after_being_listed(uploa
         return rows
 
     with mock.patch.object(Dataset.objects, "filter", side_effect=renew_right_after_listing):
-        services.recover_stale_imports()
+        services.DATASET_IMPORTS.recover()
     uploaded.refresh_from_db()
     assert uploaded.status == "importing" and uploaded.lease_owner == "slow-worker"

@@ -5,17 +5,18 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from platform_api.training import lease
 from platform_api.registry.models import PretrainedWeights
+from platform_api.training.lifecycle import TRAINING_JOBS as lease
 from platform_api.training.models import Job
 from platform_api.training.runner import run_job
-from platform_api.training.lifecycle import recover_stale_jobs
 from platform_api.training.services import submit_job
 from tests.factories import classification_zip
 from tests.platform.flows import import_in_process
 from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+recover_stale_jobs = lease.recover
 
 
 @pytest.fixture
@@ -299,7 +300,7 @@ def test_recovery_does_not_end_a_job_whose_worker_renewed_after_being_listed(use
     job = submit_job(user, "fai-cls", dataset.pk, {})
     assert lease.acquire(job.pk, "slow-worker")
     Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    listed = list(lease.stale_running_jobs())  # recovery reads the stale list ...
+    listed = list(lease.lapsed())  # recovery reads the stale list ...
     assert lease.renew(job.pk, "slow-worker")  # ... the worker wakes up and renews ...
     assert [j.pk for j in listed] == [job.pk]
     assert not finish(job.pk, None, "failed", only_if_stale=True, error_code="worker_lost")  # ... and is left alone

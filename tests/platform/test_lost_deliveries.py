@@ -6,17 +6,26 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from platform_api.datasets.services import create_dataset
-from platform_api.deliveries import import_deliveries, job_deliveries, queue_depth
-from platform_api.training import lease
+from platform_api.datasets.services import DATASET_IMPORTS, create_dataset
+from platform_api.leased_work import LostDeliveries, queue_depth
+from platform_api.training.lifecycle import TRAINING_JOBS as lease
 from platform_api.training.models import Job
-from platform_api.training.lifecycle import recover_stale_jobs
 from platform_api.training.services import submit_job
 from tests.conftest import _purge_queues
 from tests.factories import classification_zip
 from tests.platform.flows import FAST_FAI_CLS, import_in_process, upload_dataset, wait_dataset, wait_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+recover_stale_jobs = lease.recover
+
+
+def job_deliveries() -> LostDeliveries:
+    return LostDeliveries(lease)
+
+
+def import_deliveries() -> LostDeliveries:
+    return LostDeliveries(DATASET_IMPORTS)
 
 
 @pytest.fixture
