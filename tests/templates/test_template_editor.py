@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from templates_registry.admin_rows import read_choices, read_value
+from templates_registry.hyperparameter_specs import HyperparameterSpec
 from templates_registry.models import HyperParameter, Template
 
 from .test_templates_admin import CHANGE_URL, change_form
@@ -100,3 +102,25 @@ def test_the_json_schema_is_collapsed_after_the_rows(staff, template):
 
 def test_templates_come_from_the_catalogue_or_a_clone_not_an_add_page(staff, template):
     assert staff.get("/admin/templates_registry/template/add/").status_code == 403
+
+
+@pytest.mark.parametrize("declared, typed, read", [
+    ({"type": "int", "default": 32, "min": 1}, "64", 64),
+    ({"type": "int", "default": None, "min": 1}, "", None),  # a nullable int left empty is null
+    ({"type": "int", "default": 32}, "64.5", 64.5),  # kept as typed: the service says "must be an integer"
+    ({"type": "float", "default": 0.5}, "1e-06", 1e-06),
+    ({"type": "float", "default": 0.5}, "abc", "abc"),
+    ({"type": "bool", "default": False}, "true", True),
+    ({"type": "string", "default": ""}, "", ""),  # a string declared "" stays "", not null
+    ({"type": "enum", "default": 1, "choices": [1, 2]}, "2", 2),  # the trainer's choice, with its type
+    ({"type": "enum", "default": "a", "choices": ["a", "b"]}, "c", "c"),
+])
+def test_a_typed_default_is_read_as_the_trainer_declares_the_parameter(declared, typed, read):
+    value = read_value(typed, HyperparameterSpec(name="p", **declared))
+    assert value == read and type(value) is type(read)
+
+
+def test_typed_choices_are_the_trainers_values_in_the_order_written():
+    declared = HyperparameterSpec(name="p", type="enum", default=2, choices=[1, 2, 4])
+    assert read_choices(" 4, 2 ,, ", declared) == [4, 2]
+    assert read_choices("", declared) is None
