@@ -36,6 +36,13 @@ class HyperParameterInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    # The rows are part of the template: who may view or change it may view or change them.
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("templates_registry.view_template") or self.has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("templates_registry.change_template")
+
     @admin.display(description="name")
     def parameter(self, obj):
         # Long names (early_stopping_patience) wrap after an underscore, not mid-word.
@@ -66,7 +73,8 @@ class TemplateAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        form.base_fields["description"].widget.attrs.update(rows=4, cols=120)
+        if "description" in form.base_fields:  # not for staff who may only view
+            form.base_fields["description"].widget.attrs.update(rows=4, cols=120)
         return form
 
     @admin.display(description="dataset tasks")

@@ -22,8 +22,11 @@ from templates_registry.narrowing import trainer_declarations
 FORM_FIELD = {"default": "default", "min": "minimum", "max": "maximum", "step": "step", "choices": "choices",
               "log_scale": "log_scale", "description": "description"}
 SPEC_FIELD = {form_field: spec_field for spec_field, form_field in FORM_FIELD.items()}
-# The row's columns, left to right ("parameter" is the name, shown read-only like the type).
-COLUMNS = ("parameter", "type", "default", "minimum", "maximum", "step", "choices", "log_scale", "description")
+# The row's columns, left to right, with their headings ("parameter" is the name, shown
+# read-only like the type).
+HEADINGS = {"parameter": "name", "type": "type", "default": "default", "minimum": "min", "maximum": "max",
+            "step": "step", "choices": "choices", "log_scale": "log", "description": "description"}
+COLUMNS = tuple(HEADINGS)
 
 
 def shown(value: Any) -> str:
@@ -81,8 +84,7 @@ class HyperParameterRowForm(forms.ModelForm):
     minimum = forms.CharField(required=False, label="min")
     maximum = forms.CharField(required=False, label="max")
     step = forms.CharField(required=False)
-    choices = forms.CharField(required=False, widget=forms.Textarea,
-                              help_text="comma-separated, e.g. horizontal, vertical")
+    choices = forms.CharField(required=False, widget=forms.Textarea)
     log_scale = forms.BooleanField(required=False, label="log")
     description = forms.CharField(required=False, widget=forms.Textarea)
 
@@ -110,15 +112,25 @@ class HyperParameterRowForm(forms.ModelForm):
         if kind != "enum":
             self.fields["choices"].disabled = True
         if kind in ("enum", "bool"):
-            options = self.declared.choices if kind == "enum" else [True, False]
+            # The default is one of the choices this template offers (saved ones: to make a
+            # newly offered choice the default, save the choices first).
+            options = (saved["choices"] or []) if kind == "enum" else [True, False]
             values = [shown(option) for option in options]
             if saved["default"] is None or self.declared.default is None:
                 values.insert(0, "")
-            if shown(saved["default"]) not in values:
-                values.append(shown(saved["default"]))
+            posted = self.data.get(self.add_prefix("default")) if self.is_bound else None
+            for value in (shown(saved["default"]), posted):  # a refused value shows as it was sent
+                if value is not None and value not in values:
+                    values.append(value)
             self.fields["default"].widget = forms.Select(choices=[(value, value or "(null)") for value in values])
         self.fields["description"].widget.attrs["rows"] = _rows_for(self.initial["description"], 40)
         self.fields["choices"].widget.attrs["rows"] = _rows_for(self.initial["choices"], 20)
+
+    def shown(self) -> list[tuple[str, str]]:
+        """(column, text) of this row as declared, for staff who may only view it."""
+        texts = {"parameter": self.instance.name, "type": self.declared.type,
+                 "log_scale": "yes" if self.initial["log_scale"] else ""}
+        return [(column, texts[column] if column in texts else self.initial[column]) for column in COLUMNS]
 
     def error_rows(self) -> list[dict[str, Any]]:
         """Each field's errors as a line under the row that starts below that field:
@@ -164,6 +176,8 @@ class HyperParameterRowFormSet(forms.BaseInlineFormSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.declarations = trainer_declarations(self.instance.trainer) if self.instance.pk else {}
+
+    headings = HEADINGS  # the same whether the rows are editable or only viewable
 
     def get_form_kwargs(self, index):
         return {**super().get_form_kwargs(index), "declarations": self.declarations}

@@ -4,6 +4,8 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.test import Client
 
 from templates_registry.admin_rows import read_choices, read_value
@@ -124,3 +126,22 @@ def test_typed_choices_are_the_trainers_values_in_the_order_written():
     declared = HyperparameterSpec(name="p", type="enum", default=2, choices=[1, 2, 4])
     assert read_choices(" 4, 2 ,, ", declared) == [4, 2]
     assert read_choices("", declared) is None
+
+
+def test_staff_who_may_only_view_read_the_values_as_declared(template):
+    viewer = get_user_model().objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_template"))
+    client = Client()
+    client.force_login(viewer)
+    page = client.get(CHANGE_URL.format(template.pk)).content.decode()
+    assert '<td class="field-maximum">128</td>' in page and "128.0" not in page
+    assert '<td class="field-choices">horizontal, vertical</td>' in page
+    assert "<input" not in page[page.index('class="module hyperparameter-rows"'):]
+
+
+def test_a_choice_default_is_picked_among_the_choices_the_template_offers(staff):
+    call_command("load_templates", verbosity=0)
+    page = staff.get(CHANGE_URL.format("fai-cls")).content.decode()
+    select = re.search(r'<select name="hyperparameters-0-default".*?</select>', page, re.S).group(0)
+    assert '<option value="resnet50" selected>' in select and '<option value="stdc2">' in select
+    assert "tiny_test" not in select  # the trainer's test-only backbone, which fai-cls does not offer
