@@ -1,89 +1,57 @@
-"""Admin for training templates: inline hyperparameter editing checked by the same
-rules as the API (spec_problems), the JSON Schema clients see, clone/activate actions.
+"""Admin for training templates: one compact row per hyperparameter (admin_rows.py), checked
+and saved by the same service as the API's PATCH (services.update_template), every refusal
+beside its field and at the top of the page; the JSON Schema clients see, collapsed at the
+end; clone/activate actions.
 
+A template's identity (trainer, task, precisions) comes from its catalogue file; new
+templates come from `manage.py load_templates` or the clone action, so there is no add page.
 Nothing here writes Job rows: a submitted job keeps its own spec snapshot.
 """
 import json
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from templates_registry import services
-from templates_registry.hyperparameter_specs import declaration_problems
+from templates_registry.admin_rows import COLUMNS, HyperParameterRowForm, HyperParameterRowFormSet
 from templates_registry.models import HyperParameter, Template
-from templates_registry.narrowing import narrowing_problems
-
-JSON_HELP = 'JSON: 32, 0.1, true, "horizontal", or empty for null'
-
-
-def declaration_from_form(data: dict) -> dict:
-    """A row's cleaned form data as a hyperparameter declaration (the columns say minimum/maximum)."""
-    return {
-        "name": data.get("name") or "",
-        "type": data.get("type"),
-        "default": data.get("default"),
-        "min": data.get("minimum"),
-        "max": data.get("maximum"),
-        "step": data.get("step"),
-        "choices": data.get("choices"),
-        "log_scale": bool(data.get("log_scale")),
-        "description": data.get("description") or "",
-    }
-
-
-class HyperParameterForm(forms.ModelForm):
-    class Meta:
-        model = HyperParameter
-        fields = ["name", "type", "default", "minimum", "maximum", "step", "choices", "log_scale",
-                  "description", "position"]
-        widgets = {
-            "default": forms.TextInput(attrs={"size": 12}),
-            "choices": forms.TextInput(attrs={"size": 24}),
-            "description": forms.TextInput(attrs={"size": 30}),
-            "position": forms.NumberInput(attrs={"style": "width: 4em"}),
-        }
-        help_texts = {"default": JSON_HELP, "choices": 'JSON list, e.g. ["horizontal", "vertical"]'}
-
-    def clean(self):
-        data = super().clean()
-        if self.errors or data.get("DELETE"):
-            return data  # field errors are shown already; a deleted row is not checked
-        for field in ("default", "choices"):
-            # forms.JSONField returns str subclasses (JSONString); store plain JSON values.
-            data[field] = json.loads(json.dumps(data.get(field)))
-        name = data.get("name") or "(unnamed)"
-        problems = declaration_problems(declaration_from_form(data))
-        if problems:
-            raise ValidationError([f"{name}: {p}" for p in problems])
-        return data
-
-
-class HyperParameterFormSet(forms.BaseInlineFormSet):
-    def clean(self):
-        """Each row may only narrow what the template's trainer declares."""
-        super().clean()
-        if any(form.errors for form in self.forms):
-            return
-        declarations = [
-            declaration_from_form(form.cleaned_data)
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        problems = narrowing_problems(self.instance.trainer, declarations)
-        if problems:
-            raise ValidationError([f"{name}: {message}" for name, messages in problems.items() for message in messages])
 
 
 class HyperParameterInline(admin.TabularInline):
+    """The trainer's parameters, each narrowed or not: rows are neither added nor deleted."""
+
     model = HyperParameter
-    form = HyperParameterForm
-    formset = HyperParameterFormSet
-    extra = 0
+    form = HyperParameterRowForm
+    formset = HyperParameterRowFormSet
+    template = "admin/templates_registry/hyperparameter_rows.html"
+    fields = COLUMNS
+    readonly_fields = ["parameter", "type"]
     ordering = ["position", "id"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    # The rows are part of the template: who may view or change it may view or change them.
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("templates_registry.view_template") or self.has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("templates_registry.change_template")
+
+    @admin.display(description="name")
+    def parameter(self, obj):
+        # Long names (early_stopping_patience) wrap after an underscore, not mid-word.
+        return format_html_join(mark_safe("_<wbr>"), "{}", ((part,) for part in obj.name.split("_")))
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # The row form's fields are its own (text as typed), not model fields to fill in:
+        # rows are saved by services.update_template.
+        return super().get_formset(request, obj, **{**kwargs, "fields": []})
 
 
 @admin.register(Template)
@@ -93,27 +61,53 @@ class TemplateAdmin(admin.ModelAdmin):
     search_fields = ["id", "name", "trainer"]
     inlines = [HyperParameterInline]
     actions = ["clone_templates", "deactivate_templates", "activate_templates"]
-    fields = ["id", "name", "task", "dataset_tasks", "trainer", "precisions", "description", "is_active",
-              "json_schema_display"]
+    # What update_template may change is editable; the rest is the catalogue's.
+    fields = [("id", "trainer", "task"), ("name", "dataset_tasks_shown", "precisions_shown"), "is_active", "description"]
+    readonly_fields = ["id", "name", "task", "dataset_tasks_shown", "trainer", "precisions_shown"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(job_count=Count("jobs"))
 
-    def get_readonly_fields(self, request, obj=None):
-        # The id is the primary key and what jobs point at: fixed once created.
-        # Precisions come from the catalogue file (a form field would need every edit to resend them).
-        return ["json_schema_display", "precisions"] + (["id"] if obj else [])
+    def has_add_permission(self, request):
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "description" in form.base_fields:  # not for staff who may only view
+            form.base_fields["description"].widget.attrs.update(rows=4, cols=120)
+        return form
+
+    @admin.display(description="dataset tasks")
+    def dataset_tasks_shown(self, obj):
+        return ", ".join(obj.dataset_tasks)
+
+    @admin.display(description="precisions a job may ask for")
+    def precisions_shown(self, obj):
+        return ", ".join(obj.precisions)
 
     @admin.display(description="jobs", ordering="job_count")
     def job_count(self, obj):
         return obj.job_count
 
-    @admin.display(description="JSON Schema clients see (saved values)")
-    def json_schema_display(self, obj):
-        if obj is None or obj.pk is None:
-            return "-"
-        schema = services.schema_for_template(obj)
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', json.dumps(schema, indent=2))
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Every refusal, at the top: the template's own fields, then each parameter's.
+        form = context["adminform"].form
+        context["problems"] = [f"{field}: {message}" for field, messages in form.errors.items() for message in messages]
+        context["problems"] += [line for inline in context["inline_admin_formsets"] for line in inline.formset.headlines()]
+        if obj is not None and obj.pk is not None:
+            context["json_schema"] = json.dumps(services.schema_for_template(obj), indent=2)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request, obj, form, change):
+        """Saved with its hyperparameters by the service, in save_related."""
+
+    def save_related(self, request, form, formsets, change):
+        changes = {"description": form.cleaned_data["description"], "is_active": form.cleaned_data["is_active"]}
+        for formset in formsets:
+            changes["hyperparameters"] = formset.edits()
+        services.update_template(form.instance, changes)  # checked already by the formset's clean
+        for formset in formsets:
+            formset.record_saved()
 
     @admin.action(description="Clone selected templates (copies are created inactive)")
     def clone_templates(self, request, queryset):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, NamedTuple
 
 import pydantic
 
@@ -229,58 +229,79 @@ def resolve_hyperparameters(specs: Iterable[dict | HyperparameterSpec], values: 
 
 # ---------------------------------------------------------------------- declarations
 
+class Problem(NamedTuple):
+    """What is wrong with a declaration, and the field it is about (None: the whole of it),
+    so a form can show the message beside that field."""
+
+    field: str | None
+    message: str
+
+
 def spec_problems(spec: HyperparameterSpec) -> list[str]:
     """Everything inconsistent in one declaration, as messages that name the field."""
-    problems: list[str] = []
+    return [problem.message for problem in located_spec_problems(spec)]
+
+
+def located_spec_problems(spec: HyperparameterSpec) -> list[Problem]:
+    """`spec_problems`, each with the field it is about."""
+    problems: list[Problem] = []
     t, lo, hi, step = spec.type, spec.min, spec.max, spec.step
     if not NAME_PATTERN.match(spec.name):
-        problems.append(f"name {show(spec.name)} must be letters, digits and underscores, not starting with a digit")
+        problems.append(Problem("name", f"name {show(spec.name)} must be letters, digits and underscores, "
+                                        "not starting with a digit"))
     if t in NUMERIC_TYPES:
         if lo is not None and hi is not None and lo > hi:
-            problems.append(f"min {_num(lo, t)} is greater than max {_num(hi, t)}")
+            problems.append(Problem("min", f"min {_num(lo, t)} is greater than max {_num(hi, t)}"))
         if step is not None and step <= 0:
-            problems.append(f"step must be greater than 0, got {_num(step, t)}")
+            problems.append(Problem("step", f"step must be greater than 0, got {_num(step, t)}"))
         if t == "int":
             for field, x in (("min", lo), ("max", hi), ("step", step)):
                 if x is not None and not float(x).is_integer():
-                    problems.append(f"{field} must be a whole number for an int parameter, got {x!r}")
+                    problems.append(Problem(field, f"{field} must be a whole number for an int parameter, got {x!r}"))
         if spec.choices is not None:
-            problems.append(f"choices are only for enum parameters, not {t}")
+            problems.append(Problem("choices", f"choices are only for enum parameters, not {t}"))
     else:
         for field, x in (("min", lo), ("max", hi), ("step", step)):
             if x is not None:
-                problems.append(f"{field} is only for int and float parameters, not {t}")
+                problems.append(Problem(field, f"{field} is only for int and float parameters, not {t}"))
         if spec.log_scale:
-            problems.append(f"log_scale is only for int and float parameters, not {t}")
+            problems.append(Problem("log_scale", f"log_scale is only for int and float parameters, not {t}"))
         if t != "enum" and spec.choices is not None:
-            problems.append(f"choices are only for enum parameters, not {t}")
+            problems.append(Problem("choices", f"choices are only for enum parameters, not {t}"))
     if t == "enum":
         choices = spec.choices or []
         if not choices:
-            problems.append("an enum parameter needs a non-empty list of choices")
+            problems.append(Problem("choices", "an enum parameter needs a non-empty list of choices"))
         for c in choices:
             if not isinstance(c, (str, int, float, bool)):
-                problems.append(f"choice {show(c)} must be a string, number or boolean")
+                problems.append(Problem("choices", f"choice {show(c)} must be a string, number or boolean"))
         if len({(_kind(c), show(c)) for c in choices}) != len(choices):
-            problems.append("choices contain duplicates")
+            problems.append(Problem("choices", "choices contain duplicates"))
     if problems:
         return problems  # the default can only be judged against a consistent declaration
     if spec.default is not None:
         _, problem = check_value(spec, spec.default)
         if problem:
-            problems.append(f"default {problem}")
+            problems.append(Problem("default", f"default {problem}"))
     return problems
 
 
 def declaration_problems(data: dict | HyperparameterSpec) -> list[str]:
     """Shape (pydantic) and consistency problems of one declaration given as a dict."""
+    return [problem.message for problem in located_declaration_problems(data)]
+
+
+def located_declaration_problems(data: dict | HyperparameterSpec) -> list[Problem]:
+    """`declaration_problems`, each with the field it is about."""
     if isinstance(data, HyperparameterSpec):
-        return spec_problems(data)
+        return located_spec_problems(data)
     try:
         spec = HyperparameterSpec.model_validate(data)
     except pydantic.ValidationError as exc:
-        return [pydantic_message(err) for err in exc.errors()]
-    return spec_problems(spec)
+        fields = HyperparameterSpec.model_fields
+        return [Problem(err["loc"][0] if err["loc"] and err["loc"][0] in fields else None, pydantic_message(err))
+                for err in exc.errors()]
+    return located_spec_problems(spec)
 
 
 def pydantic_message(err: dict) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from templates_registry.hyperparameter_specs import (
     HyperparameterSpec,
+    Problem,
     allowed_range,
     as_spec,
     check_value,
@@ -76,13 +77,20 @@ def narrowed(trainer_key: str, declared: HyperparameterSpec, changes: dict[str, 
 
 def narrowing_problems(trainer_key: str, specs: Iterable[dict | HyperparameterSpec]) -> dict[str, list[str]]:
     """Name -> why each spec is not its trainer's parameter or offers more than it declares."""
+    return {name: [problem.message for problem in found]
+            for name, found in located_narrowing_problems(trainer_key, specs).items()}
+
+
+def located_narrowing_problems(trainer_key: str, specs: Iterable[dict | HyperparameterSpec]
+                               ) -> dict[str, list[Problem]]:
+    """`narrowing_problems`, each with the field it is about."""
     declared = trainer_declarations(trainer_key)
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Problem]] = {}
     for spec in (as_spec(s) for s in specs):
         if spec.name not in declared:
-            problems[spec.name] = [_unknown(trainer_key, declared)]
+            problems[spec.name] = [Problem("name", _unknown(trainer_key, declared))]
             continue
-        found = widening_problems(trainer_key, declared[spec.name], spec)
+        found = located_widening_problems(trainer_key, declared[spec.name], spec)
         if found:
             problems[spec.name] = found
     return problems
@@ -90,38 +98,46 @@ def narrowing_problems(trainer_key: str, specs: Iterable[dict | HyperparameterSp
 
 def widening_problems(trainer_key: str, declared: HyperparameterSpec, offered: HyperparameterSpec) -> list[str]:
     """What `offered` allows that the trainer's `declared` parameter does not."""
+    return [problem.message for problem in located_widening_problems(trainer_key, declared, offered)]
+
+
+def located_widening_problems(trainer_key: str, declared: HyperparameterSpec, offered: HyperparameterSpec
+                              ) -> list[Problem]:
+    """`widening_problems`, each with the field that offers too much."""
     if offered.type != declared.type:
-        return [f"is declared {declared.type} by trainer {trainer_key}, not {offered.type}"]
+        return [Problem("type", f"is declared {declared.type} by trainer {trainer_key}, not {offered.type}")]
     refusal = f"which trainer {trainer_key} refuses: {{}}"
     problems = []
     if declared.min is not None and offered.min is None:
-        problems.append("offers no minimum, " + refusal.format(f"must be {allowed_range(declared)}"))
+        problems.append(Problem("min", "offers no minimum, " + refusal.format(f"must be {allowed_range(declared)}")))
     if declared.max is not None and offered.max is None:
-        problems.append("offers no maximum, " + refusal.format(f"must be {allowed_range(declared)}"))
+        problems.append(Problem("max", "offers no maximum, " + refusal.format(f"must be {allowed_range(declared)}")))
     if declared.step is not None and offered.step is None:
-        problems.append("offers values off its step grid, " + refusal.format(f"must be {allowed_range(declared)}"))
-    for value in _edges(offered):
+        problems.append(Problem("step", "offers values off its step grid, "
+                                + refusal.format(f"must be {allowed_range(declared)}")))
+    for field, value in _edges(offered):
         _, problem = check_value(declared, value)
         if problem:
-            problems.append(f"offers {show(value) if value is None else repr(value)}, " + refusal.format(problem))
+            shown = show(value) if value is None else repr(value)
+            problems.append(Problem(field, f"offers {shown}, " + refusal.format(problem)))
     return problems
 
 
-def _edges(spec: HyperparameterSpec) -> list[Any]:
-    """Values whose acceptance proves the whole offer acceptable: the default, every choice,
-    the bounds, and the first two points of the grid (its origin and step)."""
-    values = [spec.default, *(spec.choices or [])]
+def _edges(spec: HyperparameterSpec) -> list[tuple[str, Any]]:
+    """(field, value) of the values whose acceptance proves the whole offer acceptable: the
+    default, every choice, the bounds, and the first two points of the grid (its origin and step)."""
+    values = [("default", spec.default), *(("choices", choice) for choice in spec.choices or [])]
     if spec.type in ("int", "float"):
         cast = int if spec.type == "int" else float
-        values += [cast(bound) for bound in (spec.min, spec.max) if bound is not None]
+        values += [(field, cast(bound)) for field, bound in (("min", spec.min), ("max", spec.max)) if bound is not None]
         if spec.step is not None:
             origin = spec.min if spec.min is not None else 0
             second = Decimal(repr(float(origin))) + Decimal(repr(float(spec.step)))  # 0.1 + 0.2 is 0.3 here
-            values += [cast(origin), cast(second)]
-    unique = []
-    for value in values:
-        if not any(type(value) is type(seen) and value == seen for seen in unique):
-            unique.append(value)
+            values += [("min" if spec.min is not None else "step", cast(origin)), ("step", cast(second))]
+    unique: list[tuple[str, Any]] = []
+    for field, value in values:
+        if not any(type(value) is type(seen) and value == seen for _, seen in unique):
+            unique.append((field, value))
     return unique
 
 

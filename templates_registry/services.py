@@ -12,12 +12,13 @@ from django.db import transaction
 from templates_registry.hyperparameter_specs import (
     HyperparameterErrors,
     HyperparameterSpec,
-    declaration_problems,
+    Problem,
     json_schema,
+    located_declaration_problems,
     resolve_hyperparameters,
 )
 from templates_registry.models import HyperParameter, Template
-from templates_registry.narrowing import EDITABLE_FIELDS, narrowing_problems
+from templates_registry.narrowing import EDITABLE_FIELDS, located_narrowing_problems
 
 
 class TemplateNotActive(Exception):
@@ -100,11 +101,14 @@ def update_template(template: Template, changes: dict[str, Any]) -> Template:
         errors["is_active"] = ["must be true or false"]
     rows_to_save: list[tuple[HyperParameter, HyperparameterSpec]] = []
     if "hyperparameters" in changes:
-        hp_errors, rows_to_save = _merge_declarations(template, changes["hyperparameters"])
-        if not hp_errors:
-            hp_errors = narrowing_problems(template.trainer, [spec for _, spec in rows_to_save])
-        if hp_errors:
-            errors["hyperparameters"] = hp_errors
+        edits = changes["hyperparameters"]
+        if not isinstance(edits, list):
+            errors["hyperparameters"] = ["must be a list of {\"name\": ..., <field>: value} objects"]
+        else:
+            rows_to_save, problems = _checked_edits(template, edits)
+            if problems:
+                errors["hyperparameters"] = {name: [problem.message for problem in found]
+                                             for name, found in problems.items()}
     if errors:
         raise HyperparameterErrors(errors)
     for row, spec in rows_to_save:
@@ -119,31 +123,38 @@ def update_template(template: Template, changes: dict[str, Any]) -> Template:
     return template
 
 
-def _merge_declarations(template, edits) -> tuple[Any, list]:
-    if not isinstance(edits, list):
-        return ["must be a list of {\"name\": ..., <field>: value} objects"], []
+def hyperparameter_edit_problems(template: Template, edits: list[dict[str, Any]]) -> dict[str, list[Problem]]:
+    """What `update_template` would refuse in these hyperparameter edits, by parameter name,
+    each problem with the field it is about (a form shows it there). Saves nothing."""
+    return _checked_edits(template, edits)[1]
+
+
+def _checked_edits(template: Template, edits: list) -> tuple[list, dict[str, list[Problem]]]:
+    """(rows with their edited declarations, problems by parameter name): each edit is merged
+    into its row and checked on its own, then each consistent one against the trainer."""
     rows = {hp.name: hp for hp in template.hyperparameters.all()}
-    errors: dict[str, list[str]] = {}
+    problems: dict[str, list[Problem]] = {}
     merged = []
     for edit in edits:
         if not isinstance(edit, dict) or not isinstance(edit.get("name"), str):
-            errors.setdefault("non_field_errors", []).append("each item needs a \"name\"")
+            problems.setdefault("non_field_errors", []).append(Problem(None, "each item needs a \"name\""))
             continue
         name = edit["name"]
         if name not in rows:
-            errors[name] = [f"unknown hyperparameter; allowed: {', '.join(rows) or 'none'}"]
+            problems[name] = [Problem("name", f"unknown hyperparameter; allowed: {', '.join(rows) or 'none'}")]
             continue
         bad = [k for k in edit if k != "name" and k not in EDITABLE_FIELDS]
         if bad:
-            errors[name] = [f"cannot change {', '.join(bad)}; editable: {', '.join(EDITABLE_FIELDS)}"]
+            problems[name] = [Problem(None, f"cannot change {', '.join(bad)}; editable: {', '.join(EDITABLE_FIELDS)}")]
             continue
         data = spec_from_model(rows[name]) | {k: v for k, v in edit.items() if k != "name"}
-        problems = declaration_problems(data)
-        if problems:
-            errors[name] = problems
+        found = located_declaration_problems(data)
+        if found:
+            problems[name] = found
             continue
         merged.append((rows[name], HyperparameterSpec.model_validate(data)))
-    return errors, merged
+    problems.update(located_narrowing_problems(template.trainer, [spec for _, spec in merged]))
+    return merged, problems
 
 
 def unique_clone_id(base_id: str) -> str:

@@ -17,6 +17,9 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["-id"]
 
+    def __str__(self):
+        return f"model {self.pk} ({self.template_id})"
+
 
 class PretrainedWeights(models.Model):
     """A state-dict file a user registered; jobs name it, nothing is downloaded."""

@@ -67,6 +67,14 @@ def test_the_api_refuses_widening_a_bound_past_the_trainer_and_saves_nothing(sta
     assert narrowed.status_code == 200 and batch_size_max() == 64
 
 
+def test_the_api_reports_every_refused_parameter_at_once(staff_client, catalogue):
+    edit = {"hyperparameters": [{"name": "batch_size", "max": 512}, {"name": "epochs", "min": 50, "max": 10}]}
+    response = staff_client.patch("/api/v1/templates/fai-cls/", edit, format="json")
+    errors = response.json()["hyperparameters"]
+    assert response.status_code == 400 and set(errors) == {"batch_size", "epochs"}
+    assert errors["epochs"] == ["min 50 is greater than max 10"] and "offers 512" in errors["batch_size"][0]
+
+
 def test_the_api_refuses_a_choice_the_trainer_has_no_code_for(staff_client, catalogue):
     edit = {"hyperparameters": [{"name": "backbone", "choices": ["resnet50", "vgg16"]}]}
     response = staff_client.patch("/api/v1/templates/fai-cls/", edit, format="json")

@@ -1,13 +1,13 @@
 """The template admin: checked inline hyperparameters, JSON Schema, job counts, actions."""
-import json
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from platform_api.datasets.models import Dataset
 from platform_api.training.models import Job
+from templates_registry.admin_rows import shown
 from templates_registry.models import HyperParameter, Template
+from templates_registry.services import spec_from_model
 
 from .conftest import make_template
 
@@ -25,17 +25,11 @@ def admin_client_logged_in(db):
     return client
 
 
-def _json(value):
-    return "" if value is None else json.dumps(value)
-
-
 def change_form(template, **param_edits):
-    """The POST body the admin change page sends, from the saved rows plus edits
-    (param_edits: {"batch_size": {"default": "300"}} with values as typed in the form)."""
-    data = {
-        "name": template.name, "task": template.task, "dataset_tasks": json.dumps(template.dataset_tasks),
-        "trainer": template.trainer, "description": template.description, "_save": "Save",
-    }
+    """The POST body the admin change page sends, from the saved rows as the page shows them
+    (ints as ints, strings unquoted, choices comma-separated) plus edits as typed in the form
+    (param_edits: {"batch_size": {"default": "300"}})."""
+    data = {"description": template.description, "_save": "Save"}
     if template.is_active:
         data["is_active"] = "on"
     rows = list(template.hyperparameters.order_by("position", "id"))
@@ -44,12 +38,11 @@ def change_form(template, **param_edits):
         "hyperparameters-MIN_NUM_FORMS": "0", "hyperparameters-MAX_NUM_FORMS": "1000",
     })
     for i, hp in enumerate(rows):
+        spec = spec_from_model(hp)
         row = {
-            "id": str(hp.pk), "template": template.pk, "name": hp.name, "type": hp.type,
-            "default": _json(hp.default), "minimum": "" if hp.minimum is None else repr(hp.minimum),
-            "maximum": "" if hp.maximum is None else repr(hp.maximum),
-            "step": "" if hp.step is None else repr(hp.step), "choices": _json(hp.choices),
-            "description": hp.description, "position": str(hp.position),
+            "id": str(hp.pk), "template": template.pk, "default": shown(spec["default"]),
+            "minimum": shown(spec["min"]), "maximum": shown(spec["max"]), "step": shown(spec["step"]),
+            "choices": ", ".join(shown(c) for c in spec["choices"] or []), "description": hp.description,
         }
         if hp.log_scale:
             row["log_scale"] = "on"
@@ -73,7 +66,7 @@ def test_a_valid_default_edit_is_saved(admin_client_logged_in, template):
     ("image_size", {"default": "250"}, "image_size: default must be a multiple of 16 from 32 to 1024, got 250"),
     ("batch_size", {"minimum": "200"}, "batch_size: min 200 is greater than max 128"),
     ("image_size", {"step": "0"}, "image_size: step must be greater than 0, got 0"),
-    ("flip_direction", {"default": '"diagonal"'},
+    ("flip_direction", {"default": "diagonal"},
      "flip_direction: default must be one of &quot;horizontal&quot;, &quot;vertical&quot;; got &quot;diagonal&quot;"),
     ("flip_probability", {"default": "0.35"}, "flip_probability: default must be a multiple of 0.1 from 0.0 to 1.0, got 0.35"),
 ])
