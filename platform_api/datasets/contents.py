@@ -101,7 +101,8 @@ def summary(dataset: Dataset) -> dict[str, Any]:
     for name in spec.manifest["splits"]:
         total = dataset.splits.get(name, 0)
         # Spread over the split: the first, the last and evenly between.
-        picks = sorted({round(k * (total - 1) / max(1, SAMPLES_PER_SPLIT - 1)) for k in range(min(total, SAMPLES_PER_SPLIT))})
+        shown = min(total, SAMPLES_PER_SPLIT)
+        picks = sorted({round(k * (total - 1) / max(1, shown - 1)) for k in range(shown)})
         samples += [{"split": name, "index": index, "labels": _labels(spec, name, index)} for index in picks]
     return {
         "class_counts": _counts(dataset.content_key, dataset.task),
