@@ -79,8 +79,8 @@ def test_a_person_trains_deploys_and_tries_a_model_in_the_console(live_server, t
             page.on("console", watch.console)
             page.on("pageerror", lambda error: watch.errors.append(f"uncaught: {error}"))
 
-            def shot(name):
-                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            def shot(name, full_page=True):
+                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
             # 1. Sign in.
             page.goto(f"{server}/")
@@ -168,10 +168,10 @@ def test_a_person_trains_deploys_and_tries_a_model_in_the_console(live_server, t
             # The API docs are served from the platform too.
             page.goto(f"{server}/api/docs/")
             page.wait_for_selector(".swagger-ui .info")
-            shot("10-api-docs")
+            shot("10-api-docs", full_page=False)
             page.goto(f"{server}/api/redoc/")
             page.wait_for_selector("h1")
-            shot("11-api-redoc")
+            shot("11-api-redoc", full_page=False)
         finally:
             browser.close()
 
