@@ -56,12 +56,14 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from this server, not a CDN
     "platform_api",
     "templates_registry",
     "platform_api.datasets",
     "platform_api.training",
     "platform_api.registry",
     "platform_api.deployments",
+    "platform_api.console",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +114,15 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Registry packages' browser assets that live outside a static/ folder (plotly's bundle).
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "platform_api.console.finders.PackageFileFinder",
+]
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:datasets"
+LOGOUT_REDIRECT_URL = "console:login"
 
 # Uploads stream to temporary files on disk, never into memory.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
@@ -139,7 +150,11 @@ S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "") or None
 WORK_DIR = env_path("WORK_DIR", DATA_DIR / "work")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.CachedTokenAuthentication"],
+    # Token first: a request without credentials is answered 401 with `WWW-Authenticate: Token`.
+    # A signed-in person's session (the console, the browsable API, the docs) works too,
+    # with Django's CSRF check on every unsafe method.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.CachedTokenAuthentication",
+                                       "rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": [
@@ -160,6 +175,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Image model training platform API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge fetched from the online validator: nothing loads from another host.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Celery. Embedded default: a file-system broker under DATA_DIR, polled every 50 ms.

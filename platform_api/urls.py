@@ -1,14 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from platform_api.datasets.views import DatasetViewSet
 from platform_api.deployments.views import DeploymentViewSet
 from platform_api.registry.views import ModelVersionViewSet, PretrainedWeightsViewSet
 from platform_api.training.views import JobViewSet, job_detail
+from templates_registry.api import TemplateViewSet
 
 router = DefaultRouter()
+router.register("templates", TemplateViewSet, basename="template")  # listed in the API root too
 router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("jobs", JobViewSet, basename="job")
 router.register("models", ModelVersionViewSet, basename="model")
@@ -18,10 +20,13 @@ router.register("deployments", DeploymentViewSet, basename="deployment")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/jobs/<int:pk>/", job_detail),  # the status poll's fast path, before the router
-    path("api/v1/", include("templates_registry.urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # drf-spectacular's page asks a font service for ReDoc's fonts; this one does not.
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="console/redoc.html"),
+         name="redoc"),
+    path("", include("platform_api.console.urls")),
 ]
 
 # Under /api/, Django's own refusals, unmatched paths and crashes answer JSON like every

@@ -96,6 +96,8 @@ class Progress:
     steps: int  # global optimizer steps planned
     eta_seconds: float | None
     loss: float | None = None
+    # False: `loss` is the last step's; True: the mean over the epoch that just ended.
+    epoch_mean: bool = False
 
     @property
     def percent(self) -> float:
@@ -108,6 +110,8 @@ class Callbacks:
 
     - on_progress(Progress): throttled by the engine (about once a second).
     - on_metrics(epoch, step, metrics): after every evaluation.
+    - on_best(epoch, monitor): just before on_metrics, when that evaluation is the best so
+      far by the metric named `monitor` (the epoch whose weights the model will keep).
     - on_checkpoint(path): after a checkpoint is written.
     - on_precision(Precision): once a run, when it has chosen its numeric precision
       (trainers.engine.precision).
@@ -120,6 +124,7 @@ class Callbacks:
 
     on_progress: Callable[[Progress], None] | None = None
     on_metrics: Callable[[int, int, dict[str, Any]], None] | None = None
+    on_best: Callable[[int, str], None] | None = None
     on_checkpoint: Callable[[Path], None] | None = None
     on_precision: Callable[[Any], None] | None = None
     should_stop: Callable[[], bool] | None = None

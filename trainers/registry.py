@@ -25,6 +25,7 @@ _TRAINERS: dict[str, TrainerFactory] = {}
 _PREDICTORS: dict[str, PredictorLoader] = {}
 _HYPERPARAMETERS: dict[str, type[Hyperparameters]] = {}
 _WEIGHTS_NEEDED: dict[str, Callable[[Any], "WeightsNeed | None"]] = {}
+_DATASET_CHECKS: dict[str, Callable[[Any, DatasetSpec], None]] = {}
 _WEIGHT_ARCHITECTURES: set[str] = set()
 
 
@@ -62,12 +63,17 @@ def register_predictor(key: str):
 
 
 def register_hyperparameters(key: str, model: type[Hyperparameters],
-                             weights_needed: Callable[[Any], "WeightsNeed | None"] | None = None) -> None:
+                             weights_needed: Callable[[Any], "WeightsNeed | None"] | None = None,
+                             dataset_check: Callable[[Any, DatasetSpec], None] | None = None) -> None:
     """Trainer `key` declares its hyperparameters with `model`: the one declaration the
     platform derives templates, validation and schemas from, and the trainer parses with.
-    `weights_needed(parsed)` names the registered weights those values ask for, if any."""
+    `weights_needed(parsed)` names the registered weights those values ask for, if any;
+    `dataset_check(parsed, dataset)` raises TrainerError when those values cannot train on
+    the dataset (its manifest and annotation files; images need not be present)."""
     _HYPERPARAMETERS[key] = model
     _WEIGHTS_NEEDED[key] = weights_needed or (lambda parsed: None)
+    if dataset_check is not None:
+        _DATASET_CHECKS[key] = dataset_check
 
 
 def hyperparameter_model(key: str) -> type[Hyperparameters]:
@@ -83,10 +89,14 @@ def hyperparameter_declarations(key: str) -> list[dict[str, Any]]:
     return declarations(hyperparameter_model(key))
 
 
-def check_hyperparameters(key: str, hyperparameters: dict[str, Any]) -> WeightsNeed | None:
-    """Raises TrainerError when trainer `key` would refuse these hyperparameters; else the
-    registered weights they name (which the platform checks exist), or None."""
+def check_hyperparameters(key: str, hyperparameters: dict[str, Any],
+                          dataset: DatasetSpec | None = None) -> WeightsNeed | None:
+    """Raises TrainerError when trainer `key` would refuse these hyperparameters (or, given
+    the dataset, would refuse them on it); else the registered weights they name (which
+    the platform checks exist), or None."""
     parsed = hyperparameter_model(key).parse(dict(hyperparameters))
+    if dataset is not None and key in _DATASET_CHECKS:
+        _DATASET_CHECKS[key](parsed, dataset)
     return _WEIGHTS_NEEDED[key](parsed)
 
 

@@ -14,3 +14,17 @@ class DatasetUploadSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     format = serializers.ChoiceField(choices=list(FORMAT_TASKS))
     archive = serializers.FileField()
+
+
+class DatasetSampleSerializer(serializers.Serializer):
+    split = serializers.CharField()
+    index = serializers.IntegerField(help_text="GET samples/{split}/{index}/ is its thumbnail")
+    labels = serializers.ListField(child=serializers.CharField(), help_text="class names (classification)")
+
+
+class DatasetSummarySerializer(serializers.Serializer):
+    class_counts = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()),
+                                         help_text="{split: {class: count}}")
+    count_unit = serializers.CharField(help_text="what is counted: images, instances, or images showing the class")
+    class_colours = serializers.DictField(child=serializers.CharField(), help_text="the colour masks are drawn in")
+    samples = DatasetSampleSerializer(many=True)

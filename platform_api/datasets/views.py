@@ -1,16 +1,19 @@
 from pathlib import Path
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
-from platform_api.datasets import services
+from platform_api.datasets import contents, services
 from platform_api.parsers import JSONParser
 from platform_api.datasets.models import Dataset
-from platform_api.datasets.serializers import DatasetSerializer, DatasetUploadSerializer
+from platform_api.datasets.serializers import DatasetSerializer, DatasetSummarySerializer, DatasetUploadSerializer
 
 
 class DatasetViewSet(
@@ -54,3 +57,20 @@ class DatasetViewSet(
             raise NotFound()  # a concurrent delete removed it after get_object found it
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+
+    @extend_schema(responses={200: DatasetSummarySerializer})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
+    def summary(self, request, pk=None):
+        """Per-split, per-class counts and sample images of a ready dataset (409 before)."""
+        return Response(contents.summary(self.get_object()))
+
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @action(detail=True, methods=["get"], url_path=r"samples/(?P<split>[a-z]+)/(?P<index>[0-9]+)",
+            pagination_class=None, filterset_fields=[])
+    def sample(self, request, pk=None, split=None, index=None):
+        """A thumbnail (JPEG) of the split's index-th image, masks drawn for segmentation."""
+        thumbnail = contents.sample_thumbnail(self.get_object(), split, int(index))
+        if thumbnail is None:
+            raise NotFound(f"no sample {index} in split {split!r}")
+        # An import's files never change: the browser may keep the picture.
+        return HttpResponse(thumbnail, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})

@@ -1,5 +1,6 @@
-"""What a running fit reports, persisted on the job row: progress, each evaluation's
-metrics, the chosen precision; checkpoints uploaded where storage is remote; and the
+"""What a running fit reports, persisted on the job row: progress (and the loss history,
+training/loss_history.py), each evaluation's metrics and whether it is the best so far,
+the chosen precision; checkpoints uploaded where storage is remote; and the
 questions the engine asks between steps (stop? checkpoint now?)."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db import transaction
 from platform_api.leased_work import Heartbeat
 from platform_api.storage import get_storage
 from platform_api.training.files import checkpoint_key
+from platform_api.training.loss_history import LossRecorder
 from platform_api.training.models import Job, MetricsEntry
 from platform_api.training.stopping import worker_stopping
 from trainers.core import Callbacks, Progress
@@ -23,9 +25,13 @@ log = logging.getLogger(__name__)
 def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
     mine = Job.objects.filter(pk=job_id, lease_owner=owner)
     last_checkpoint = time.monotonic()
+    losses = LossRecorder(job_id)
+    # A resumed job's entries name the metric its earlier evaluations were ranked by.
+    earlier = MetricsEntry.objects.filter(job_id=job_id).exclude(monitor="").values_list("monitor", flat=True)
+    best = {"epoch": None, "monitor": earlier.last() or ""}
 
     def on_progress(progress: Progress) -> None:
-        mine.update(
+        updated = mine.update(
             progress={
                 "percent": round(progress.percent, 2),
                 "epoch": progress.epoch,
@@ -36,12 +42,18 @@ def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
                 "loss": progress.loss,
             }
         )
+        if updated:  # still this worker's job
+            losses.record(progress)
+
+    def on_best(epoch: int, monitor: str) -> None:
+        best.update(epoch=epoch, monitor=monitor)
 
     def on_metrics(epoch: int, step: int, metrics: dict) -> None:
         with transaction.atomic():
             # An epoch evaluated again after a resume replaces its earlier entry.
             MetricsEntry.objects.filter(job_id=job_id, epoch=epoch).delete()
-            MetricsEntry.objects.create(job_id=job_id, epoch=epoch, step=step, metrics=metrics)
+            MetricsEntry.objects.create(job_id=job_id, epoch=epoch, step=step, metrics=metrics,
+                                        best=best["epoch"] == epoch, monitor=best["monitor"])
             mine.update(metrics=metrics)
 
     def on_precision(precision) -> None:
@@ -65,7 +77,8 @@ def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
             return not cancel_requested(job_id)
         return time.monotonic() - last_checkpoint >= settings.JOB_CHECKPOINT_EVERY_SECONDS
 
-    return Callbacks(on_progress=on_progress, on_metrics=on_metrics, on_checkpoint=on_checkpoint, on_precision=on_precision,
+    return Callbacks(on_progress=on_progress, on_metrics=on_metrics, on_best=on_best, on_checkpoint=on_checkpoint,
+                     on_precision=on_precision,
                      should_stop=should_stop, should_checkpoint=should_checkpoint)
 
 

@@ -52,7 +52,27 @@ class MetricsEntry(models.Model):
     epoch = models.PositiveIntegerField()
     step = models.PositiveIntegerField()
     metrics = models.JSONField()
+    # Whether this evaluation was the best so far by `monitor` (the trainer's choice): the
+    # latest entry marked best is the epoch whose weights the model keeps.
+    best = models.BooleanField(default=False)
+    monitor = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+
+
+class LossPoint(models.Model):
+    """The training loss a running fit reported (platform_api/training/loss_history.py):
+    a step's loss about once a second, thinned to a bounded number per job, and each
+    epoch's mean (`epoch_mean`)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="loss_points")
+    step = models.PositiveIntegerField()
+    epoch = models.PositiveIntegerField()
+    loss = models.FloatField()
+    epoch_mean = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["step", "id"]
+        indexes = [models.Index(fields=["job", "step"])]

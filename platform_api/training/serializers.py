@@ -89,4 +89,21 @@ def _iso(moment):
 class MetricsEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = MetricsEntry
-        fields = ["epoch", "step", "metrics", "created_at"]
+        fields = ["epoch", "step", "metrics", "best", "monitor", "created_at"]
+        extra_kwargs = {
+            "best": {"help_text": "the best evaluation so far by `monitor`; the latest such entry is the epoch "
+                                  "whose weights the model keeps"},
+            "monitor": {"help_text": "the metric the trainer ranks evaluations by"},
+        }
+
+
+class LossPointSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    epoch = serializers.IntegerField()
+    loss = serializers.FloatField()
+
+
+class LossSeriesSerializer(serializers.Serializer):
+    loss = LossPointSerializer(many=True, help_text="a step's training loss, about once a second; at most "
+                                                     "1000 kept per job, evenly thinned")
+    epoch_loss = LossPointSerializer(many=True, help_text="each epoch's mean training loss, at its last step")

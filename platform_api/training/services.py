@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from platform_api.celery import TRAIN_JOB, enqueue
+from platform_api.datasets.contents import annotation_spec
 from platform_api.datasets.models import Dataset
 from platform_api.problems import Conflict, Invalid
 from platform_api.registry.services import weights_registered
@@ -53,7 +54,7 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
         resolved, spec = resolve_for_template(template, hyperparameters or {})
     except HyperparameterErrors as exc:
         raise JobRejected({"hyperparameters": exc.errors}) from None
-    _check_with_the_trainer(owner, template.trainer, resolved)
+    _check_with_the_trainer(owner, template.trainer, resolved, dataset)
     with transaction.atomic():
         job = Job.objects.create(
             owner=owner,
@@ -70,13 +71,18 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
     return job
 
 
-def _check_with_the_trainer(owner, trainer: str, resolved: dict) -> None:
-    """The trainer's own check (rules across parameters, its hard limits) and the weights
-    the values name, at submission: a job it would refuse is a 400 now, not a failed job later."""
+def _check_with_the_trainer(owner, trainer: str, resolved: dict, dataset: Dataset) -> None:
+    """The trainer's own check (rules across parameters, its hard limits, what the values
+    need of the dataset's labels) and the weights the values name, at submission: a job it
+    would refuse is a 400 now, not a failed job later."""
     try:
-        need = check_hyperparameters(trainer, resolved)
+        check_hyperparameters(trainer, resolved)
     except TrainerError as exc:
         raise JobRejected({"hyperparameters": [exc.message]}) from None
+    try:
+        need = check_hyperparameters(trainer, resolved, annotation_spec(dataset))
+    except TrainerError as exc:  # the values are fine; the dataset is not for them
+        raise JobRejected({"dataset": [exc.message]}) from None
     if need and not weights_registered(owner.pk, need.architecture, need.name):
         raise JobRejected({"hyperparameters": {need.parameter: [need.missing().message]}})
 

@@ -8,9 +8,15 @@ from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin, conditional_json
 from platform_api.training import services
+from platform_api.training.loss_history import loss_series
 from platform_api.training.queries import status_body
 from platform_api.training.models import Job
-from platform_api.training.serializers import JobSerializer, JobSubmitSerializer, MetricsEntrySerializer
+from platform_api.training.serializers import (
+    JobSerializer,
+    JobSubmitSerializer,
+    LossSeriesSerializer,
+    MetricsEntrySerializer,
+)
 
 
 class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -45,6 +51,12 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def metrics(self, request, pk=None):
         job = self.get_object()
         return Response(MetricsEntrySerializer(job.metrics_history.all(), many=True).data)
+
+    @extend_schema(responses={200: LossSeriesSerializer})
+    @action(detail=True, methods=["get"], url_path="metrics/loss", pagination_class=None, filterset_fields=[])
+    def loss(self, request, pk=None):
+        """The training loss the job's fit has reported so far (the loss curve)."""
+        return Response(loss_series(self.get_object().pk))
 
 
 _drf_job_detail = JobViewSet.as_view({"get": "retrieve"})

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from platform_api.datasets.models import Dataset
 from platform_api.registry.models import PretrainedWeights
 from templates_registry.catalogue_loader import read_catalogue
+from tests.factories import store_manifest
 from tests.queueing import TRAIN_JOB, queued
 
 # Each template as the catalogue offers it: its trainer's declarations, narrowed.
@@ -56,9 +57,9 @@ def rsb_weights(user):
 
 def dataset_for(user, template_id):
     task = TEMPLATES[template_id]["dataset_tasks"][0]
-    return Dataset.objects.create(
+    return store_manifest(Dataset.objects.create(
         owner=user, name=task, format="classification_folder", task=task, status="ready", classes=["a", "b"], splits={"train": 2}
-    )
+    ))
 
 
 def test_the_catalogue_has_the_five_clarifai_templates_and_both_fai_trainers():

@@ -4,14 +4,15 @@ from platform_api.datasets.models import Dataset
 from platform_api.registry.models import PretrainedWeights
 from platform_api.training.models import Job
 from templates_registry.models import Template
+from tests.factories import store_manifest
 
 
 @pytest.fixture
 def ready_dataset(user):
-    return Dataset.objects.create(
+    return store_manifest(Dataset.objects.create(
         owner=user, name="colours", format="classification_folder", task="classification", status="ready",
         classes=["blue", "red"], splits={"train": 4, "valid": 2}, num_images=6, content_key="datasets/x/content",
-    )
+    ))
 
 
 def submit(api, dataset, hyperparameters=None, template="fai-cls"):

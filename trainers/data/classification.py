@@ -76,6 +76,19 @@ def _coco_image_labels(coco_path: Path) -> list[dict[str, Any]]:
     return [{"image": image["file_name"], "labels": sorted(labels[image["id"]])} for image in coco["images"]]
 
 
+def check_item_labels(items: list[dict[str, Any]], num_classes: int, multi_label: bool, split_name: str) -> None:
+    """Labels a fit can use: each a class index, and exactly one per image unless multi-label."""
+    for item in items:
+        labels = item["labels"]
+        if any(not 0 <= label < num_classes for label in labels):
+            raise TrainerError("invalid_labels", f"{item['image']} ({split_name}) has a label outside "
+                                                 f"0..{num_classes - 1}: {labels}")
+        if not multi_label and len(labels) != 1:
+            raise TrainerError("multi_label_required",
+                               f"{item['image']} ({split_name}) has {len(labels)} labels; single-label "
+                               "training needs exactly one per image (set multi_label=true)")
+
+
 class ClassificationDataset(Dataset):
     def __init__(self, spec: DatasetSpec, split_name: str, resolution: int, multi_label: bool,
                  train: bool = False, horizontal_flip: float = 0.0,
@@ -88,15 +101,7 @@ class ClassificationDataset(Dataset):
         self.cache = DecodedImageCache(len(self.items), (3, resolution, resolution), cache_budget_bytes)
 
     def _check_labels(self, split_name: str) -> None:
-        for item in self.items:
-            labels = item["labels"]
-            if any(not 0 <= label < self.num_classes for label in labels):
-                raise TrainerError("invalid_labels", f"{item['image']} ({split_name}) has a label outside "
-                                                     f"0..{self.num_classes - 1}: {labels}")
-            if not self.multi_label and len(labels) != 1:
-                raise TrainerError("multi_label_required",
-                                   f"{item['image']} ({split_name}) has {len(labels)} labels; single-label "
-                                   "training needs exactly one per image (set multi_label=true)")
+        check_item_labels(self.items, self.num_classes, self.multi_label, split_name)
 
     def __len__(self) -> int:
         return len(self.items)

@@ -218,6 +218,8 @@ class _Fit:
                 metrics = self._evaluate(epoch, train_loss)
             # Report before the checkpoint: a run killed between the two repeats this epoch
             # and reports it again, rather than resuming past an epoch nobody heard of.
+            if metrics is not None and self.state.best_epoch == epoch and self.cb.on_best:
+                self.cb.on_best(epoch, self.config.monitor)
             if metrics is not None and self.cb.on_metrics:
                 self.cb.on_metrics(epoch, self.state.global_step, metrics)
             self._save_last()
@@ -263,7 +265,7 @@ class _Fit:
                                f"training loss became {mean_loss} in epoch {epoch}; "
                                "try a lower learning_rate")
         if self.cb.on_progress:
-            self._emit_progress(epoch, mean_loss, time.monotonic())
+            self._emit_progress(epoch, mean_loss, time.monotonic(), epoch_mean=True)
         return mean_loss
 
     def _step(self, batch: Any) -> torch.Tensor:
@@ -281,13 +283,13 @@ class _Fit:
             self.scheduler.step()
         return loss
 
-    def _emit_progress(self, epoch: int, loss: float, now: float) -> None:
+    def _emit_progress(self, epoch: int, loss: float, now: float, epoch_mean: bool = False) -> None:
         done = self.state.global_step - self.run_start_step
         eta = None
         if done > 0:
             eta = (now - self.run_start) / done * max(0, self.total_steps - self.state.global_step)
         self.cb.on_progress(Progress(epoch=epoch, epochs=self.config.epochs, step=self.state.global_step,
-                                     steps=self.total_steps, eta_seconds=eta, loss=loss))
+                                     steps=self.total_steps, eta_seconds=eta, loss=loss, epoch_mean=epoch_mean))
 
     def _check_stop(self) -> None:
         if self.cb.should_stop and self.cb.should_stop():

@@ -11,13 +11,14 @@ from trainers.core import (
     FitResult,
     check_dataset,
 )
+from trainers.data.classification import check_item_labels, split_items
 from trainers.engine import fit
 from trainers.hyperparameters import registered_weights
 from trainers.backbones import BACKBONES
 from trainers.registry import register_hyperparameters, register_trainer, register_weight_architectures
 
 from .hyperparameters import FaiClsHyperparameters, parse_hyperparameters, weights_needed
-from .recipe import TRAINER_KEY, FaiClsRecipe
+from .recipe import TRAINER_KEY, FaiClsRecipe, eval_split_name
 
 # COCO manifests train on image-level labels (the categories annotated on each image).
 SUPPORTED_TASKS = (TASK_CLASSIFICATION, TASK_INSTANCE_SEGMENTATION)
@@ -31,7 +32,15 @@ class FaiClsTrainer:
         return fit(self.recipe, self.work_dir, callbacks)
 
 
-register_hyperparameters(TRAINER_KEY, FaiClsHyperparameters, weights_needed)
+def check_labels(hp: FaiClsHyperparameters, dataset: DatasetSpec) -> None:
+    """The labels the fit will read, checked as its datasets check them (at submission too):
+    a single-label fit on images with several categories fails with multi_label_required."""
+    for split in dict.fromkeys(("train", eval_split_name(dataset))):
+        if split is not None and dataset.split(split):
+            check_item_labels(split_items(dataset, split), len(dataset.classes), hp.multi_label, split)
+
+
+register_hyperparameters(TRAINER_KEY, FaiClsHyperparameters, weights_needed, dataset_check=check_labels)
 register_weight_architectures(*BACKBONES)  # weights are looked up by the backbone's name
 
 

@@ -88,8 +88,9 @@ class Command(BaseCommand):
 
     def _announce(self, port: int) -> None:
         self.stdout.write(
-            f"\nPlatform running at http://localhost:{port}/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)\n"
+            f"\nPlatform running at http://localhost:{port}/  (console: /, API: /api/v1/, docs: /api/docs/, admin: /admin/)\n"
             f"State lives in {settings.DATA_DIR}\n"
-            f"Get an API token:  .venv/bin/python manage.py create_api_token <username>\n"
+            f"Make an account:  DATA_DIR={settings.DATA_DIR} .venv/bin/python manage.py create_user <username>\n"
+            f"then sign in and create an API token under 'API tokens' (or: manage.py create_api_token <username>)\n"
             f"Then: curl -H 'Authorization: Token <token>' http://localhost:{port}/api/v1/templates/\n"
         )

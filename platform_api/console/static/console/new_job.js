@@ -1,0 +1,105 @@
+/* New job: the form is generated from the template's hyperparameter declarations
+   (GET /api/v1/templates/{id}/): numbers with their min, max and step, selects for
+   choices, descriptions as help. The browser's own checks are off (novalidate): the
+   server decides, and its field errors are shown beside the fields. */
+"use strict";
+(() => {
+  const { api, all, el, showErrors, clearErrors } = Console;
+  const form = document.getElementById("job-form");
+  const templateSelect = document.getElementById("template");
+  const datasetSelect = document.getElementById("dataset");
+  const precisionSelect = document.getElementById("precision");
+  let specs = [];
+
+  function rangeText(spec) {
+    const parts = [];
+    if (spec.min !== null || spec.max !== null) parts.push(`${spec.min ?? "…"} to ${spec.max ?? "…"}`);
+    if (spec.step !== null) parts.push(`step ${spec.step}`);
+    if (spec.log_scale) parts.push("log scale");
+    return parts.join(", ");
+  }
+
+  function input(spec) {
+    const common = { id: `hp-${spec.name}`, name: spec.name, "data-field": `hyperparameters.${spec.name}` };
+    if (spec.choices) {
+      return el("select", common, spec.choices.map((choice) =>
+        el("option", { value: JSON.stringify(choice), selected: choice === spec.default, text: String(choice) })));
+    }
+    if (spec.type === "bool") return el("input", { ...common, type: "checkbox", checked: spec.default === true });
+    if (spec.type === "int" || spec.type === "float") {
+      return el("input", { ...common, type: "number", min: spec.min, max: spec.max,
+                           step: spec.step ?? (spec.type === "int" ? 1 : "any"),
+                           value: spec.default ?? "", placeholder: spec.default === null ? "none" : null });
+    }
+    return el("input", { ...common, type: "text", value: spec.default ?? "" });
+  }
+
+  function field(spec) {
+    const control = input(spec);
+    const range = rangeText(spec);
+    const label = spec.type === "bool"
+      ? el("label", { class: "check", for: control.id }, control, spec.name)
+      : el("label", { for: control.id }, el("span", {}, spec.name, range ? el("span", { class: "range", text: ` (${range})` }) : null), control);
+    return el("div", { class: "hp" }, label,
+      el("div", { class: "field-errors", "data-errors-for": `hyperparameters.${spec.name}` }),
+      el("div", { class: "help", text: spec.description }));
+  }
+
+  // What the person set: values that differ from the default (the server fills the rest).
+  function chosen() {
+    const values = {};
+    for (const spec of specs) {
+      const control = document.getElementById(`hp-${spec.name}`);
+      let value;
+      if (spec.choices) value = JSON.parse(control.value);
+      else if (spec.type === "bool") value = control.checked;
+      else if (spec.type === "int" || spec.type === "float") {
+        if (control.value === "") continue;  // left empty: the default
+        value = Number(control.value);
+      } else value = control.value;
+      if (value !== spec.default) values[spec.name] = value;
+    }
+    return values;
+  }
+
+  async function showTemplate(id) {
+    form.dataset.ready = "false";  // until the fields of this template are built
+    const { ok, data: t } = await api(`templates/${encodeURIComponent(id)}/`);
+    if (!ok) return;
+    specs = t.hyperparameters;
+    document.getElementById("template-description").textContent = t.description;
+    precisionSelect.replaceChildren(...t.precisions.map((p) => el("option", { value: p, text: p })));
+    document.getElementById("hyperparameters").replaceChildren(...specs.map(field));
+    const ready = [...datasetSelect.options].filter((o) => t.dataset_tasks.includes(o.dataset.task));
+    if (ready.length && !ready.some((o) => o.selected)) ready[0].selected = true;
+    clearErrors(form);
+    form.dataset.ready = "true";
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const button = document.getElementById("submit-job");
+    button.disabled = true;
+    const { ok, data } = await api("jobs/", { method: "POST", json: {
+      template: templateSelect.value, dataset: Number(datasetSelect.value), name: form.elements.name.value,
+      precision: precisionSelect.value, hyperparameters: chosen(),
+    } });
+    button.disabled = false;
+    if (ok) window.location.href = `/jobs/${data.id}/`;
+    else showErrors(form, data);
+  });
+
+  (async () => {
+    const [templates, datasets] = await Promise.all([all("templates/"), all("datasets/?status=ready")]);
+    const wanted = new URLSearchParams(window.location.search).get("dataset");
+    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.id, "data-task": d.task,
+      selected: String(d.id) === wanted, text: `${d.name} (#${d.id}, ${d.task}, ${d.num_images} images)` })));
+    const task = datasets.find((d) => String(d.id) === wanted)?.task;
+    const offered = templates.filter((t) => t.is_active);
+    templateSelect.replaceChildren(...offered.map((t) => el("option", { value: t.id, text: `${t.name} (${t.id})`,
+      selected: task !== undefined && t.id === offered.find((o) => o.dataset_tasks.includes(task))?.id })));
+    templateSelect.addEventListener("change", () => showTemplate(templateSelect.value));
+    if (templateSelect.value) await showTemplate(templateSelect.value);
+  })();
+})();
