@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "platform_api.training",
     "platform_api.registry",
     "platform_api.deployments",
+    "platform_api.clarifai",
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("v2/", include("platform_api.clarifai.urls")),  # the Clarifai v2 API (REST; gRPC: manage.py grpc_server)
 ]
 
 # Unmatched /api/ paths and crashes answer JSON like every other API error.
