@@ -10,6 +10,7 @@ Every answer is JSON with a `status`, whatever goes wrong; the HTTP status only 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -27,8 +28,9 @@ from google.protobuf.json_format import ParseError
 from google.protobuf.message import Message
 
 from platform_api.clarifai.dispatch import call, key_from, request_class
-from platform_api.clarifai.status import http_status
+from platform_api.clarifai.status import http_status, internal_error
 
+log = logging.getLogger(__name__)
 VARIABLE = re.compile(r"^\{([^}]+)\}$")
 
 
@@ -83,6 +85,14 @@ def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
 
 @csrf_exempt
 def endpoint(request, path: str = ""):
+    try:
+        return _serve(request)
+    except Exception:  # the clients cannot read Django's HTML error page: answer a status
+        log.exception("Clarifai REST %s %s failed", request.method, request.path)
+        return _answer(BaseResponse(status=internal_error()))
+
+
+def _serve(request) -> JsonResponse:
     route, path_fields, other_method = match(request.method, request.path_info)
     if route is None:
         if other_method:

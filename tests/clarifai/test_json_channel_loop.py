@@ -5,6 +5,7 @@ import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 
+from platform_api.datasets.models import Dataset
 from platform_api.training.models import Job
 from tests.clarifai.clients import app, colour_inputs, make_dataset_version, ok, run_jobs, train_version
 from tests.factories import colour_image, image_bytes
@@ -87,7 +88,7 @@ def test_a_clarifai_template_trains_and_predicts_through_the_json_channel(stub, 
     assert all(0.0 <= c.value <= 1.0 for c in concepts)
 
 
-def test_a_dataset_version_is_pending_until_a_worker_imports_it(stub, auth):
+def test_a_dataset_version_is_pending_then_in_progress_while_a_worker_imports_it(stub, auth):
     user_app = app()
     ok(stub.PostDatasets(service_pb2.PostDatasetsRequest(
         user_app_id=user_app, datasets=[resources_pb2.Dataset(id="colours")]), metadata=auth))
@@ -99,3 +100,9 @@ def test_a_dataset_version_is_pending_until_a_worker_imports_it(stub, auth):
     assert version.status.code == codes.DATASET_VERSION_PENDING
     assert version.metrics["/"].inputs_count.value == 10
     assert version.metrics["/concept/red"].positive_input_tags_count.value == 5
+    platform_dataset = Dataset.objects.get(pk=imports.call_args.args[0])
+    platform_dataset.lease_owner = "worker-1"  # what a worker taking the import does
+    platform_dataset.save(update_fields=["lease_owner"])
+    importing = ok(stub.GetDatasetVersion(service_pb2.GetDatasetVersionRequest(
+        user_app_id=user_app, dataset_id="colours", dataset_version_id=version.id), metadata=auth)).dataset_version
+    assert importing.status.code == codes.DATASET_VERSION_IN_PROGRESS
