@@ -31,8 +31,8 @@ def post_apps(user, request: api.PostAppsRequest) -> api.MultiAppResponse:
 
 
 def get_app(user, request: api.GetAppRequest) -> api.SingleAppResponse:
-    app = namespace.get_app(user, request.user_app_id.user_id, request.user_app_id.app_id)
-    return api.SingleAppResponse(app=app_message(app))
+    """Like any use, GetApp makes the caller's app if it is new (the SDK's User.app() asks it)."""
+    return api.SingleAppResponse(app=app_message(app_of(user, request)))
 
 
 def list_apps(user, request: api.ListAppsRequest) -> api.MultiAppResponse:

@@ -63,14 +63,6 @@ def create_apps(user, user_id: str, apps: list[tuple[str, str, str]]) -> list[Ap
     return created
 
 
-def get_app(user, user_id: str, app_id: str) -> App:
-    """GetApp: an app that was never used or posted does not exist."""
-    app = App.objects.filter(owner=user, app_id=app_id).first() if owns_namespace(user, user_id) else None
-    if app is None:
-        raise Missing("app", app_id)
-    return app
-
-
 def page_of(queryset, page: int, per_page: int) -> list:
     """Clarifai's paging: pages from 1, 128 items by default; past the end, an empty page
     (the SDK lists until it gets one)."""

@@ -17,7 +17,8 @@ def post_inputs(stub, auth, inputs):
 
 
 def test_an_app_is_made_on_first_use_or_by_post_apps(stub, auth):
-    ok(stub.ListConcepts(service_pb2.ListConceptsRequest(user_app_id=app("first-use")), metadata=auth))
+    got = ok(stub.GetApp(service_pb2.GetAppRequest(user_app_id=app("first-use")), metadata=auth)).app
+    assert (got.id, got.user_id) == ("first-use", "alice")
     ok(stub.PostApps(service_pb2.PostAppsRequest(user_app_id=app(), apps=[resources_pb2.App(id="posted")]),
                      metadata=auth))
     again = stub.PostApps(service_pb2.PostAppsRequest(user_app_id=app(), apps=[resources_pb2.App(id="posted")]),
