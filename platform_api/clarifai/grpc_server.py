@@ -11,7 +11,6 @@ from concurrent import futures
 
 import grpc
 from clarifai_grpc.grpc.api.service_pb2_grpc import V2Servicer, add_V2Servicer_to_server
-from django.conf import settings
 from django.db import close_old_connections
 
 from platform_api.clarifai.dispatch import HANDLERS, call, key_from
@@ -42,12 +41,17 @@ for _name in HANDLERS:
     setattr(PlatformV2Servicer, _name, _rpc(_name))
 
 
-def build_server(address: str, workers: int) -> tuple[grpc.Server, int]:
+# The SDK sends inputs 128 to a request (its channel allows 1 GiB): photos need room.
+DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+
+def build_server(address: str, workers: int, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+                 ) -> tuple[grpc.Server, int]:
     """(server, bound port); `address` "host:port" (port 0: any free one). Not started."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarifai-grpc"),
-        options=[("grpc.max_receive_message_length", settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
-                 ("grpc.max_send_message_length", settings.DATA_UPLOAD_MAX_MEMORY_SIZE)],
+        options=[("grpc.max_receive_message_length", max_message_bytes),
+                 ("grpc.max_send_message_length", max_message_bytes)],
     )
     add_V2Servicer_to_server(PlatformV2Servicer(), server)
     port = server.add_insecure_port(address)

@@ -8,7 +8,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from platform_api.clarifai.grpc_server import build_server
+from platform_api.clarifai.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, build_server
 from platform_api.env import env_int
 
 GRACE_SECONDS = 10  # calls in flight may finish after a stop is asked
@@ -21,9 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=env_int("GRPC_PORT", 18080, minimum=1))
         parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
         parser.add_argument("--threads", type=int, default=env_int("GRPC_THREADS", 8, minimum=1))
+        parser.add_argument("--max-message-bytes", type=int,
+                            default=env_int("GRPC_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, minimum=1))
 
-    def handle(self, *args, port: int, host: str, threads: int, **options):
-        server, bound = build_server(f"{host}:{port}", threads)
+    def handle(self, *args, port: int, host: str, threads: int, max_message_bytes: int, **options):
+        server, bound = build_server(f"{host}:{port}", threads, max_message_bytes)
         server.start()
         self.stdout.write(f"Clarifai v2 gRPC API on {host}:{bound} ({threads} threads)")
         stopped = threading.Event()
