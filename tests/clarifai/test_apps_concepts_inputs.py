@@ -91,3 +91,6 @@ def test_deleting_inputs_twice_succeeds(stub, auth):
     ok(stub.DeleteInputs(request, metadata=auth))
     ok(stub.DeleteInputs(request, metadata=auth))
     assert sorted(Input.objects.values_list("input_id", flat=True)) == ["blue-0", "red-1"]
+    listed = ok(stub.ListInputs(service_pb2.ListInputsRequest(user_app_id=app(), ids=["blue-0", "red-0"]),
+                                metadata=auth)).inputs  # a repeated field in the query: ids=blue-0&ids=red-0
+    assert [i.id for i in listed] == ["blue-0"]
