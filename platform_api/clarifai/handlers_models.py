@@ -71,7 +71,7 @@ def post_model_versions(user, request: api.PostModelVersionsRequest) -> api.Sing
     asked = request.model_versions[0]
     params = MessageToDict(asked.train_info.params)
     version = models_service.train(model, params, [c.id for c in asked.output_info.data.concepts],
-                                   asked.description or request.description)
+                                   asked.description or request.description, asked.id)
     return api.SingleModelResponse(model=model_message(model, version))
 
 

@@ -74,33 +74,39 @@ def latest_trained_version(model: ClarifaiModel) -> ClarifaiModelVersion | None:
     return versions_of(model).filter(job__status=Job.Status.SUCCEEDED).first()
 
 
-def train(model: ClarifaiModel, params: dict[str, Any], concept_ids: list[str], description: str = "") -> ClarifaiModelVersion:
+def train(model: ClarifaiModel, params: dict[str, Any], concept_ids: list[str], description: str = "",
+          version_id: str = "") -> ClarifaiModelVersion:
     """Queues the training of a new version; refuses (nothing queued) what cannot train."""
+    version_id = id_or_new("model_versions[0].id", version_id)
+    if model.versions.filter(version_id=version_id).exists():
+        raise Conflict(f"model version '{version_id}' already exists", "already_exists")
     params = dict(params)
     errors: dict[str, list[str]] = {}
     template = _template(model, params.pop(TEMPLATE, None), errors)
-    version = _dataset_version(model.app, params.pop(DATASET_ID, ""), params.pop(DATASET_VERSION_ID, ""), errors)
+    dataset_version = _dataset_version(model.app, params.pop(DATASET_ID, ""), params.pop(DATASET_VERSION_ID, ""), errors)
     hyperparameters = hyperparameters_from_wire(template_specs(template), params) if template else params
     if template is not None:
         try:
             resolve_for_template(template, hyperparameters)  # submit_job's check, run now to name every field at once
         except HyperparameterErrors as exc:
             errors.update(exc.errors)
-    if version is not None:
-        _check_concepts(version, concept_ids, errors)
+    if dataset_version is not None:
+        _check_concepts(dataset_version, concept_ids, errors)
     if errors:
         raise InvalidTrainingParams(errors)
-    _check_data(version)
-    with transaction.atomic():
-        try:
-            job = submit_job(model.app.owner, template.pk, version.platform_dataset_id, hyperparameters,
+    _check_data(dataset_version)
+    try:
+        with transaction.atomic():  # the job is queued once the version row exists, or not at all
+            job = submit_job(model.app.owner, template.pk, dataset_version.platform_dataset_id, hyperparameters,
                              name=f"clarifai {model.app.app_id}/{model.model_id}"[:200])
-        except JobRejected as exc:
-            raise InvalidTrainingParams(_as_params(exc.errors)) from None
-        return ClarifaiModelVersion.objects.create(
-            model=model, version_id=id_or_new("model_versions[0].id", ""), job=job, dataset_version=version,
-            concepts=sorted(version.counts.get("concepts", {})), description=description,
-        )
+            return ClarifaiModelVersion.objects.create(
+                model=model, version_id=version_id, job=job, dataset_version=dataset_version,
+                concepts=sorted(dataset_version.counts.get("concepts", {})), description=description,
+            )
+    except JobRejected as exc:
+        raise InvalidTrainingParams(_as_params(exc.errors)) from None
+    except IntegrityError:  # the same version id, posted meanwhile
+        raise Conflict(f"model version '{version_id}' already exists", "already_exists") from None
 
 
 def _template(model: ClarifaiModel, template_id, errors: dict):
@@ -108,7 +114,7 @@ def _template(model: ClarifaiModel, template_id, errors: dict):
     if not template_id:
         errors[TEMPLATE] = [f"is required; {model.model_type_id} offers {', '.join(templates)}"]
         return None
-    if template_id not in templates:
+    if not isinstance(template_id, str) or template_id not in templates:
         errors[TEMPLATE] = [f"{model.model_type_id} offers {', '.join(templates)}; got {template_id!r}"]
         return None
     return templates[template_id]
