@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "platform_api.registry",
     "platform_api.deployments",
     "platform_api.console",
+    "platform_api.clarifai",
 ]
 
 MIDDLEWARE = [

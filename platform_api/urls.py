@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("v2/", include("platform_api.clarifai.urls")),  # the Clarifai v2 API (REST; gRPC: manage.py grpc_server)
     # drf-spectacular's page asks a font service for ReDoc's fonts; this one does not.
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="console/redoc.html"),
          name="redoc"),

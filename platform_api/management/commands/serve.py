@@ -27,6 +27,11 @@ def worker_command(queues: str, name: str) -> list[str]:
     ]
 
 
+def grpc_command(port: int) -> list[str]:
+    """The Clarifai v2 gRPC API (platform_api/clarifai), for the clarifai SDK."""
+    return [sys.executable, str(settings.BASE_DIR / "manage.py"), "grpc_server", "--port", str(port)]
+
+
 def web_command(port: int) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", "platform_api.wsgi:application",
@@ -41,9 +46,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=env_int("PORT", 8000))
+        parser.add_argument("--grpc-port", type=int, default=env_int("GRPC_PORT", 18080, minimum=1))
         parser.add_argument("--no-web", action="store_true", help="run only the workers")
 
-    def handle(self, *args, port: int, no_web: bool, **options):
+    def handle(self, *args, port: int, grpc_port: int, no_web: bool, **options):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_templates")
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -53,8 +59,9 @@ class Command(BaseCommand):
         }
         if not no_web:
             commands["web"] = web_command(port)
+            commands["grpc"] = grpc_command(grpc_port)
         children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
-        self._announce(port)
+        self._announce(port, grpc_port)
         stopping = False
 
         def stop(signum, frame):
@@ -69,8 +76,8 @@ class Command(BaseCommand):
                 for name, child in list(children.items()):
                     if child.poll() is None:
                         continue
-                    if name == "web":
-                        self.stderr.write(f"web server exited with code {child.returncode}; stopping")
+                    if name in ("web", "grpc"):
+                        self.stderr.write(f"{name} server exited with code {child.returncode}; stopping")
                         stopping = True
                         break
                     self.stderr.write(f"{name} exited with code {child.returncode}; starting it again")
@@ -86,9 +93,10 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
 
-    def _announce(self, port: int) -> None:
+    def _announce(self, port: int, grpc_port: int) -> None:
         self.stdout.write(
             f"\nPlatform running at http://localhost:{port}/  (console: /, API: /api/v1/, docs: /api/docs/, admin: /admin/)\n"
+            f"Clarifai v2: REST at http://localhost:{port}/v2/, gRPC (the clarifai SDK) at http://localhost:{grpc_port}\n"
             f"State lives in {settings.DATA_DIR}\n"
             f"Make an account:  DATA_DIR={settings.DATA_DIR} .venv/bin/python manage.py create_user <username>\n"
             f"then sign in and create an API token under 'API tokens' (or: manage.py create_api_token <username>)\n"
