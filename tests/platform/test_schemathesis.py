@@ -1,8 +1,9 @@
 """The API answers as its OpenAPI document says: schemathesis, every check, against a live server.
 
 `schemathesis run`, its command-line runner, tests every operation of /api/schema/ on
-pytest-django's live server with every check, authenticated with a user's token, with rows
-that user owns so the ids in paths, filters and bodies name real objects: a ready dataset, a
+pytest-django's live server with every check (object-level authorization with a second user
+whose token must not reach the first one's objects; 10 s as the longest answer), as a user
+with rows that user owns so the ids in paths, filters and bodies name real objects: a ready dataset, a
 trained model, its deployments, a job, registered weights (bodies and uploads:
 schemathesis_hooks.py). Bounded and repeatable: a fixed number of examples per operation, a
 fixed seed, deterministic generation, no example database or failure cache, a time limit on
@@ -36,6 +37,7 @@ pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db(transaction=True)]
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 EXAMPLES_PER_OPERATION = 12
+MAX_RESPONSE_TIME_S = 10  # a failed check past this
 REQUEST_TIMEOUT_S = 20
 RUN_TIMEOUT_S = 240
 
@@ -60,8 +62,8 @@ def rows(user, templates, tmp_path) -> dict:
             "deployment": deployments[0].pk, "stopped_deployment": deployments[1].pk, "weights": weights.pk}
 
 
-def schemathesis_config(token: str, rows: dict) -> str:
-    """schemathesis.toml: every check (its default), the bounds, the token, and the ids."""
+def schemathesis_config(auth_file: Path, rows: dict) -> str:
+    """schemathesis.toml: every check (its default), the bounds, the users, and the ids."""
     pins = [  # path regex -> the row its `{id}` names
         ("^/api/v1/datasets/", rows["dataset"]),
         ("^/api/v1/jobs/[{]id[}]/(metrics/)?$", rows["trained_job"]),
@@ -78,14 +80,18 @@ def schemathesis_config(token: str, rows: dict) -> str:
         'hooks = "tests.platform.schemathesis_hooks"',
         "seed = 20261202",
         f"request-timeout = {REQUEST_TIMEOUT_S}",
+        "[auth.wfc]",  # requests as alice; her objects' reads replayed as mallory must not find them
+        f"path = {json.dumps(str(auth_file))}",
+        'user = "alice"',
+        'peers = ["alice", "mallory"]',
         "[cache]",  # no failures replayed from an earlier run: each run is the same
         "enabled = false",
+        "[checks]",
+        f"max_response_time = {MAX_RESPONSE_TIME_S}",
         "[generation]",
         f"max-examples = {EXAMPLES_PER_OPERATION}",
         "deterministic = true",
         'database = "none"',
-        "[headers]",
-        f'Authorization = "Token {token}"',
         "[parameters]",  # list filters name the user's rows (bodies: schemathesis_hooks.py)
         f'"query.dataset" = {rows["dataset"]}',
         f'"query.job" = {rows["trained_job"]}',
@@ -99,9 +105,19 @@ def schemathesis_config(token: str, rows: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_the_api_answers_as_its_openapi_schema_says(live_server, user, rows, tmp_path):
+def auth_file(path: Path, *users) -> Path:
+    """The users' tokens, in the Web Fuzzing Commons form schemathesis reads."""
+    auth = [{"name": user.username,
+             "fixedHeaders": [{"name": "Authorization", "value": f"Token {Token.objects.get_or_create(user=user)[0].key}"}]}
+            for user in users]
+    path.write_text(json.dumps({"auth": auth}))
+    return path
+
+
+def test_the_api_answers_as_its_openapi_schema_says(live_server, user, django_user_model, rows, tmp_path):
+    mallory = django_user_model.objects.create_user("mallory", password="pw")
     config = tmp_path / "schemathesis.toml"
-    config.write_text(schemathesis_config(Token.objects.get_or_create(user=user)[0].key, rows))
+    config.write_text(schemathesis_config(auth_file(tmp_path / "auth.json", user, mallory), rows))
     # Deploys load their model before answering, so no loading thread outlives the test.
     with queued(TRAIN_JOB, IMPORT_DATASET), mock.patch.object(
         deployment_services, "_load_in_background", deployment_services.load_deployment
