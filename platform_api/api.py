@@ -1,6 +1,8 @@
 """Pieces every API view shares."""
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
+from rest_framework import serializers
 
 
 class OwnedQuerysetMixin:
@@ -25,3 +27,27 @@ def conditional_json(request, body: bytes, etag: str) -> HttpResponse:
     if etag in listed or "*" in listed:
         return HttpResponseNotModified(headers={"ETag": etag})
     return HttpResponse(body, content_type="application/json", headers={"ETag": etag})
+
+
+class TextField(serializers.CharField):
+    """Text a person types (a name): a string (DRF's CharField would take 0 as "0"), no NUL
+    character, surrounding spaces trimmed, and unless `allow_blank`, something left after
+    trimming. A pattern says so, so the OpenAPI document (which reads it from the validator)
+    allows exactly what is accepted."""
+
+    NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    ANY = r"^[^\x00]*$"
+
+    def __init__(self, **kwargs):
+        if not kwargs.get("allow_blank", False):
+            kwargs.setdefault("min_length", 1)
+        super().__init__(**kwargs)
+        pattern = self.ANY if self.allow_blank else self.NOT_BLANK
+        # The pattern refuses NUL itself: DRF's own check would add a second message.
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+        self.validators.append(RegexValidator(pattern, "may not contain a NUL character"))
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -6,7 +6,8 @@
   405, 409 `problems.Conflict`, 413, 415, ...), also for paths no view matched, for
   Django's own refusals of a request (its upload limits, a bad Host) and for crashes.
 
-Every answer under an API prefix is JSON; other paths (admin) keep Django's pages.
+Every answer under an API prefix is JSON; other paths (admin) keep Django's pages. The two
+serializers at the end describe these shapes for the OpenAPI document (platform_api/openapi.py).
 """
 from django.conf import settings
 from django.core.exceptions import (
@@ -18,7 +19,7 @@ from django.core.exceptions import (
 )
 from django.http import JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -108,3 +109,16 @@ def server_error(request):
         return JsonResponse({"detail": "internal server error; the server log has the details",
                              "code": "server_error"}, status=500)
     return defaults.server_error(request)
+
+
+class Problem(serializers.Serializer):
+    """A refusal that names no field: `{"detail": "...", "code": "..."}`."""
+
+    detail = serializers.CharField(help_text="what was refused and why, for a person")
+    code = serializers.CharField(help_text="machine-readable: not_authenticated, not_found, parse_error, job_ended, ...")
+
+
+class FieldErrors(serializers.Serializer):
+    """`{field: [messages]}`: each refused field with a list of messages a person can act on;
+    a field holding several values (hyperparameters, images) nests them by name or position:
+    `{"hyperparameters": {"batch_size": ["..."]}}`. Its schema is made in platform_api/openapi.py."""

@@ -7,8 +7,12 @@ the requester's own rows, so both answer the same 400 "Select a valid choice".
 """
 from __future__ import annotations
 
-from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
+from django.db import models
+from django_filters import CharFilter, ModelChoiceFilter, ModelMultipleChoiceFilter
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
+from drf_spectacular.utils import extend_schema_field
+
+from platform_api.api import TextField
 
 
 def _owned_by_requester(model):
@@ -23,9 +27,16 @@ def _has_owner(model) -> bool:
     return any(field.name == "owner" for field in model._meta.get_fields())
 
 
+@extend_schema_field({"type": "string", "pattern": TextField.ANY})
+class TextFilter(CharFilter):
+    """A text filter (`?name=`): any text but NUL, which Django's form field refuses (400)."""
+
+
 class OwnedFilterSet(FilterSet):
     """Filters on rows that belong to a user (datasets, jobs, models, ...) choose among the
     requester's; shared rows (templates) stay open to all."""
+
+    FILTER_DEFAULTS = {**FilterSet.FILTER_DEFAULTS, models.CharField: {"filter_class": TextFilter}}
 
     @classmethod
     def filter_for_field(cls, field, field_name, lookup_expr=None):

@@ -157,16 +157,18 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.CachedTokenAuthentication",
                                        "rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "platform_api.openapi.ApiAutoSchema",
     "DEFAULT_PARSER_CLASSES": [
         "platform_api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["platform_api.filters.OwnedFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "platform_api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "platform_api.errors.exception_handler",
+    # `?format=` is the datasets' filter; as DRF's renderer override it answered 404.
+    "URL_FORMAT_OVERRIDE": None,
 }
 # How long a web process trusts a token it has looked up (platform_api/auth.py).
 TOKEN_CACHE_SECONDS = env_float("TOKEN_CACHE_SECONDS", 10.0, minimum=0.0)
@@ -181,6 +183,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge fetched from the online validator: nothing loads from another host.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Request bodies get their own components, so an upload's file field is `format: binary`.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TaskEnum": "templates_registry.models.TASK_CHOICES",
+                            "PrecisionEnum": "trainers.core.REQUESTABLE_PRECISIONS"},
 }
 
 # Celery. Embedded default: a file-system broker under DATA_DIR, polled every 50 ms.

@@ -1,9 +1,14 @@
 from rest_framework import serializers
 
+from platform_api.api import TextField
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
 
 
 class DatasetSerializer(serializers.ModelSerializer):
+    classes = serializers.ListField(child=serializers.CharField(), read_only=True, help_text="class names, by id")
+    splits = serializers.DictField(child=serializers.IntegerField(), read_only=True,
+                                   help_text='images per split: {"train": n, "valid": n, ...}')
+
     class Meta:
         model = Dataset
         fields = ["id", "name", "format", "task", "status", "error", "num_images", "classes", "splits", "created_at", "updated_at"]
@@ -11,9 +16,9 @@ class DatasetSerializer(serializers.ModelSerializer):
 
 
 class DatasetUploadSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = TextField(max_length=200)
     format = serializers.ChoiceField(choices=list(FORMAT_TASKS))
-    archive = serializers.FileField()
+    archive = serializers.FileField(help_text="a .zip archive in the layout its format names (API.md, README)")
 
 
 class DatasetSampleSerializer(serializers.Serializer):

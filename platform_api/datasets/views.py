@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
 from platform_api.datasets import contents, services
+from platform_api.openapi import problem
 from platform_api.parsers import JSONParser
 from platform_api.datasets.models import Dataset
 from platform_api.datasets.serializers import DatasetSerializer, DatasetSummarySerializer, DatasetUploadSerializer
@@ -29,7 +30,11 @@ class DatasetViewSet(
     upload_field = "archive"  # the multipart field whose files the error handler names
     filterset_fields = ["status", "format", "task"]
 
-    @extend_schema(request=DatasetUploadSerializer, responses={201: DatasetSerializer})
+    @extend_schema(
+        request={"multipart/form-data": OpenApiRequest(DatasetUploadSerializer,
+                                                       encoding={"archive": {"contentType": "application/zip"}})},
+        responses={201: DatasetSerializer},
+    )
     def create(self, request):
         # Refuse an oversized upload from its header, before the body is read to disk.
         try:
@@ -52,6 +57,10 @@ class DatasetViewSet(
         )
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={
+        204: None,
+        409: problem("Kept: still importing (dataset_busy), or jobs trained on it (dataset_in_use)"),
+    })
     def destroy(self, request, *args, **kwargs):
         if not services.delete_dataset(self.get_object()):
             raise NotFound()  # a concurrent delete removed it after get_object found it

@@ -1,3 +1,6 @@
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from platform_api.deployments.models import Deployment
@@ -12,6 +15,34 @@ class DeploymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PredictRequestSerializer(serializers.Serializer):
-    images = serializers.ListField(child=serializers.CharField(), required=False, help_text="base64-encoded images")
-    image = serializers.ListField(child=serializers.FileField(), required=False, help_text="multipart image files")
+@extend_schema_field(OpenApiTypes.BYTE)
+class Base64Field(serializers.CharField):
+    """A file's bytes as base64 text."""
+
+
+# The predict request's two forms. They describe the body for the OpenAPI document; the view
+# reads it itself (multipart files are checked for size before they are read).
+class PredictJSONRequestSerializer(serializers.Serializer):
+    images = serializers.ListField(child=Base64Field(), min_length=1, max_length=settings.MAX_PREDICT_IMAGES,
+                                   help_text="image files (PNG, JPEG, ...) as base64; a data: URL is accepted too")
+
+
+class PredictMultipartRequestSerializer(serializers.Serializer):
+    # One part described, repeatable: schemathesis 4.32 sends an array's parts without a
+    # filename, and Django reads such parts as text, not files.
+    image = serializers.FileField(help_text=f"an image file (PNG, JPEG, ...); repeat the part for more, up to "
+                                            f"{settings.MAX_PREDICT_IMAGES}, predicted in one batch")
+
+
+class PredictionSerializer(serializers.Serializer):
+    cls_id = serializers.IntegerField()
+    label = serializers.CharField()
+    conf = serializers.FloatField()
+    bbox = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4, required=False,
+                                 help_text="segmentation: [x1, y1, x2, y2] in pixels")
+    mask = Base64Field(required=False, help_text="segmentation: PNG of the binary mask at the image's size")
+
+
+class PredictResponseSerializer(serializers.Serializer):
+    predictions = serializers.ListField(child=serializers.ListField(child=PredictionSerializer()),
+                                        help_text="one list per image, in the order sent")

@@ -1,15 +1,21 @@
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiRequest, extend_schema
 from rest_framework import mixins, parsers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
+from platform_api.openapi import problem
 from platform_api.parsers import JSONParser
 from platform_api.problems import Conflict, Invalid
 from platform_api.deployments import services
 from platform_api.deployments.models import Deployment
-from platform_api.deployments.serializers import DeploymentSerializer, PredictRequestSerializer
+from platform_api.deployments.serializers import (
+    DeploymentSerializer,
+    PredictJSONRequestSerializer,
+    PredictMultipartRequestSerializer,
+    PredictResponseSerializer,
+)
 
 
 class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -18,7 +24,15 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
     filterset_fields = ["status", "model_version"]
     upload_field = "image"  # the multipart field whose files the error handler names
 
-    @extend_schema(request=PredictRequestSerializer, responses={200: dict})
+    @extend_schema(
+        request={
+            "application/json": PredictJSONRequestSerializer,
+            "multipart/form-data": OpenApiRequest(PredictMultipartRequestSerializer,
+                                                  encoding={"image": {"contentType": "image/*"}}),
+        },
+        responses={200: PredictResponseSerializer,
+                   409: problem("The deployment is not ready: pending, failed or stopped (deployment_not_ready)")},
+    )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, parsers.MultiPartParser])
     def predict(self, request, pk=None):
         deployment = self.get_object()

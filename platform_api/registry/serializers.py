@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
+from platform_api.api import TextField
 from platform_api.registry.models import ModelVersion, PretrainedWeights
+from platform_api.training.serializers import EvaluationMetricsField
 from trainers.registry import weight_architectures
 
 
@@ -8,6 +10,9 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     template = serializers.CharField(source="template_id")
     dataset = serializers.IntegerField(source="dataset_id")
     job = serializers.IntegerField(source="job_id")
+    hyperparameters = serializers.DictField(read_only=True, help_text="the values the job trained with")
+    metrics = EvaluationMetricsField(read_only=True, help_text="the best epoch's, whose weights the model keeps")
+    classes = serializers.ListField(child=serializers.CharField(), read_only=True, help_text="labels by class id")
 
     class Meta:
         model = ModelVersion
@@ -23,13 +28,14 @@ class PretrainedWeightsSerializer(serializers.ModelSerializer):
 
 
 class WeightsUploadSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    architecture = serializers.CharField(max_length=100)
-    file = serializers.FileField()
+    name = TextField(max_length=200)
+    # A typo here would only surface later, as a job failing with weights_not_registered.
+    architecture = serializers.ChoiceField(choices=[], help_text="a backbone some trainer loads weights for")
+    file = serializers.FileField(help_text="a state dict saved with torch.save")
 
-    def validate_architecture(self, value: str) -> str:
-        # A typo here would only surface later, as a job failing with weights_not_registered.
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         known = weight_architectures()
-        if value not in known:
-            raise serializers.ValidationError(f"unknown architecture {value!r}; one of: {', '.join(known)}")
-        return value
+        architecture = self.fields["architecture"]
+        architecture.choices = known
+        architecture.error_messages["invalid_choice"] = f"unknown architecture {{input!r}}; one of: {', '.join(known)}"

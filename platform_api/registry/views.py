@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiRequest, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -39,7 +39,11 @@ class PretrainedWeightsViewSet(
     upload_field = "file"  # the multipart field whose files the error handler names
     filterset_fields = ["architecture", "name"]
 
-    @extend_schema(request=WeightsUploadSerializer, responses={201: PretrainedWeightsSerializer})
+    @extend_schema(
+        request={"multipart/form-data": OpenApiRequest(WeightsUploadSerializer,
+                                                       encoding={"file": {"contentType": "application/octet-stream"}})},
+        responses={201: PretrainedWeightsSerializer},
+    )
     def create(self, request):
         upload = WeightsUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)

@@ -1,18 +1,81 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from platform_api.api import TextField
 from platform_api.training.models import Job, MetricsEntry
 from trainers.core import REQUESTABLE_PRECISIONS
 
 
 class JobSubmitSerializer(serializers.Serializer):
-    template = serializers.CharField(max_length=100)
-    dataset = serializers.IntegerField()
-    hyperparameters = serializers.DictField(required=False, default=dict)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    template = TextField(max_length=100, help_text="a template's id: fai-cls, fai-mf, ...")
+    dataset = serializers.IntegerField(help_text="the id of one of your datasets, ready")
+    hyperparameters = serializers.DictField(
+        required=False, default=dict,
+        help_text="name -> value; the template's `json_schema` (GET /templates/{id}/) says which names and values "
+                  "it takes; those left out take their defaults")
+    name = TextField(max_length=200, required=False, allow_blank=True, default="")
     precision = serializers.ChoiceField(
         REQUESTABLE_PRECISIONS, required=False, default="auto",
         help_text="numeric precision to train in, where the template allows it (its `precisions`); "
                   "auto: the worker's TRAINING_PRECISION, else decided from the hardware")
+
+
+class ProgressSerializer(serializers.Serializer):
+    """How far a job has got; `{}` on a job made before progress was recorded."""
+
+    percent = serializers.FloatField(required=False, help_text="0 to 100")
+    epoch = serializers.IntegerField(required=False, help_text="epochs done")
+    epochs = serializers.IntegerField(required=False, allow_null=True, help_text="null until a worker plans the fit")
+    step = serializers.IntegerField(required=False, help_text="training steps done")
+    steps = serializers.IntegerField(required=False, allow_null=True)
+    eta_seconds = serializers.FloatField(required=False, allow_null=True)
+    loss = serializers.FloatField(required=False, allow_null=True, help_text="the latest training loss")
+
+
+class ClassFiguresSerializer(serializers.Serializer):
+    precision = serializers.FloatField()
+    recall = serializers.FloatField()
+    f1 = serializers.FloatField()
+    support = serializers.IntegerField()
+
+
+class EvaluationMetricsSerializer(serializers.Serializer):
+    """One evaluation's figures; which ones depends on the task. Classification: accuracy (or
+    exact_match_accuracy and the micro averages, multi-label), macro precision, recall and F1,
+    per_class, confusion_matrix. Semantic segmentation: mIoU, pixel_accuracy and `IoU/<class>`
+    (percent). Instance segmentation: COCO mask AP figures (percent). `{}` before the first."""
+
+    accuracy = serializers.FloatField(required=False)
+    exact_match_accuracy = serializers.FloatField(required=False)
+    precision_macro = serializers.FloatField(required=False)
+    recall_macro = serializers.FloatField(required=False)
+    f1_macro = serializers.FloatField(required=False)
+    precision_micro = serializers.FloatField(required=False)
+    recall_micro = serializers.FloatField(required=False)
+    f1_micro = serializers.FloatField(required=False)
+    per_class = serializers.DictField(child=ClassFiguresSerializer(), required=False, help_text="class name -> figures")
+    confusion_matrix = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
+                                             required=False, help_text="rows: true class, columns: predicted")
+    num_samples = serializers.IntegerField(required=False)
+    mIoU = serializers.FloatField(required=False)
+    pixel_accuracy = serializers.FloatField(required=False)
+
+
+# Stored JSON, shown as it is stored (a nested serializer would drop the task's other figures
+# and add the keys a row lacks); the OpenAPI document describes it with the serializer above.
+@extend_schema_field(ProgressSerializer)
+class ProgressField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(EvaluationMetricsSerializer)
+class EvaluationMetricsField(serializers.JSONField):
+    pass
+
+
+class JobErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="see API.md: invalid_hyperparameters, worker_lost, ...")
+    message = serializers.CharField()
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -25,6 +88,9 @@ class JobSerializer(serializers.ModelSerializer):
 
     template = serializers.CharField(source="template_id")
     dataset = serializers.IntegerField(source="dataset_id")
+    hyperparameters = serializers.DictField(read_only=True, help_text="the resolved values, defaults filled in")
+    progress = ProgressField(read_only=True)
+    metrics = EvaluationMetricsField(read_only=True, help_text="the latest evaluation's")
     error = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     precision = serializers.SerializerMethodField(
@@ -66,6 +132,7 @@ class JobSerializer(serializers.ModelSerializer):
     def get_precision(self, job) -> str | None:
         return job.precision or None
 
+    @extend_schema_field(JobErrorSerializer(allow_null=True))
     def get_error(self, job) -> dict | None:
         return {"code": job.error_code, "message": job.error_message} if job.error_code else None
 
@@ -87,6 +154,8 @@ def _iso(moment):
 
 
 class MetricsEntrySerializer(serializers.ModelSerializer):
+    metrics = EvaluationMetricsField()
+
     class Meta:
         model = MetricsEntry
         fields = ["epoch", "step", "metrics", "best", "monitor", "created_at"]

@@ -1,5 +1,6 @@
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
@@ -7,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin, conditional_json
+from platform_api.openapi import problem
 from platform_api.training import services
 from platform_api.training.loss_history import loss_series
 from platform_api.training.queries import status_body
@@ -24,7 +26,7 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     serializer_class = JobSerializer
     filterset_fields = ["status", "template", "dataset"]
 
-    @extend_schema(request=JobSubmitSerializer, responses={201: JobSerializer})
+    @extend_schema(request={"application/json": JobSubmitSerializer}, responses={201: JobSerializer})
     def create(self, request):
         submit = JobSubmitSerializer(data=request.data)
         submit.is_valid(raise_exception=True)
@@ -33,6 +35,15 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
                                   data["name"], data["precision"])
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                             description="the ETag of the answer you have: 304 while the job is unchanged"),
+            OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 304],
+                             description="changes whenever the job does"),
+        ],
+        responses={200: JobSerializer, 304: OpenApiResponse(description="Not Modified: the job is as your ETag says")},
+    )
     def retrieve(self, request, pk=None):
         """The status poll: one lean query, and 304 Not Modified for an If-None-Match that
         matches the ETag of an unchanged job."""
@@ -41,7 +52,7 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
             raise NotFound()
         return conditional_json(request, *found)
 
-    @extend_schema(request=None, responses={200: JobSerializer})
+    @extend_schema(request=None, responses={200: JobSerializer, 409: problem("The job has already ended (job_ended)")})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         return Response(JobSerializer(services.cancel_job(self.get_object())).data)
