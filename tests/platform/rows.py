@@ -7,11 +7,15 @@ from platform_api.deployments.models import Deployment
 from platform_api.registry.models import ModelVersion
 from platform_api.training.models import Job
 from templates_registry.models import Template
+from tests.factories import store_manifest
 
 
 def ready_dataset(owner) -> Dataset:
-    return Dataset.objects.create(owner=owner, name="d", format="classification_folder", task="classification",
-                                  status="ready", classes=["a", "b"], splits={"train": 4, "valid": 2})
+    """With the manifest an import would publish (submission reads the labels), no images."""
+    dataset = Dataset.objects.create(owner=owner, name="d", format="classification_folder", task="classification",
+                                     status="ready", classes=["a", "b"], splits={"train": 4, "valid": 2})
+    store_manifest(dataset)
+    return dataset
 
 
 def succeeded_job(owner, dataset: Dataset) -> Job:

@@ -98,9 +98,15 @@ def test_it_answers_a_host_outside_allowed_hosts_with_json(api, settings):
     assert detail_and_code(api.get("/api/v1/jobs/", HTTP_HOST="elsewhere.example"), 400)[1] == "bad_request"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/v2/models/"])
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/no-such-thing/"])
 def test_an_unknown_path_under_an_api_prefix_is_a_json_404(api, path):
     assert detail_and_code(api.get(path), 404)[1] == "not_found"
+
+
+def test_an_unknown_path_under_v2_is_a_json_clarifai_status(api):
+    response = api.get("/v2/models/")  # the Clarifai clients read `status`, whatever the HTTP status
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json()["status"]["code"] == 11102 and "no such endpoint" in response.json()["status"]["details"]
 
 
 def test_a_crash_under_api_is_a_json_500_that_leaks_nothing(api, monkeypatch, templates, user):
