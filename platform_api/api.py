@@ -1,6 +1,7 @@
 """Pieces every API view shares."""
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
+from rest_framework.negotiation import DefaultContentNegotiation
 
 
 class OwnedQuerysetMixin:
@@ -25,3 +26,11 @@ def conditional_json(request, body: bytes, etag: str) -> HttpResponse:
     if etag in listed or "*" in listed:
         return HttpResponseNotModified(headers={"ETag": etag})
     return HttpResponse(body, content_type="application/json", headers={"ETag": etag})
+
+
+class IgnoreFormatParameter(DefaultContentNegotiation):
+    """For views whose own `?format=` query parameter means something else than DRF's
+    renderer override (`URL_FORMAT_OVERRIDE`), which would answer 404 for `?format=onnx`."""
+
+    class settings:
+        URL_FORMAT_OVERRIDE = None

@@ -3,7 +3,10 @@
 - validation: `{field: [messages]}` (DRF's serializers, `problems.Invalid`, a template's
   hyperparameter errors), with its status (400, or 413 for an upload over its limit);
 - everything else: `{"detail": message, "code": machine-readable code}` (401, 403, 404,
-  405, 409 `problems.Conflict`, 415, ...), also for paths no view matched and for crashes.
+  405, 409 `problems.Conflict`, 415, 503 `problems.Unavailable` with Retry-After, ...), also
+  for paths no view matched and for crashes.
+
+A request whose client has gone (`problems.ClientGone`) is logged as 499, with no body.
 """
 from django.http import JsonResponse
 from django.views import defaults
@@ -11,8 +14,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from platform_api.problems import Conflict, Invalid
+from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
 from templates_registry.hyperparams import HyperparameterErrors
+
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a request whose client went away
 
 
 def exception_handler(exc, context):
@@ -22,6 +27,11 @@ def exception_handler(exc, context):
         return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Conflict):
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Unavailable):
+        return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, ClientGone):
+        return Response(status=CLIENT_CLOSED_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from platform_api.api import OwnedQuerysetMixin
 from platform_api.problems import Conflict, Invalid
 from platform_api.deployments import services
+from platform_api.deployments.batching import client_gone_check
 from platform_api.deployments.models import Deployment
 from platform_api.deployments.serializers import DeploymentSerializer, PredictRequestSerializer
 
@@ -36,9 +37,11 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
             if not isinstance(items, list):
                 raise Invalid({"images": ["send a JSON list of base64 strings, or multipart 'image' files"]})
             raw, errors = services.decode_base64(items)
+        services.check_room(deployment, len(raw))  # 503 before decoding when the model's queue is full
         # Errors name the field the client sent: multipart `image`, or JSON `images`.
         images = services.decode_images(raw, errors, field="image" if multipart else "images")
-        return Response({"predictions": services.predict(deployment, images)})
+        client_gone = client_gone_check(request.META.get("gunicorn.socket"))
+        return Response({"predictions": services.predict(deployment, images, client_gone)})
 
     @extend_schema(request=None, responses={200: DeploymentSerializer})
     @action(detail=True, methods=["post"])
