@@ -1,14 +1,17 @@
 """Dynamic batching in front of one loaded model.
 
-Predict requests queue here; one thread per model takes the oldest, waits until the batch
-window since its arrival has passed or `max_batch` images are waiting, and runs every
-request it took as one forward pass. Each request gets back its own results, in order. A
-request larger than `max_batch` runs alone (a request is never split).
+Predict requests queue here; one thread per model takes the oldest and runs it, with every
+request queued behind it up to `max_batch` images, as one forward pass. Each request gets
+back its own results, in order. A request larger than `max_batch` runs alone (a request is
+never split). While other requests are on their way (reserved: their images still
+decoding), the batcher waits for them, up to the batch window after the oldest's arrival
+or until `max_batch` images wait; a request that nobody follows runs at once, so a lone
+client pays no window.
 
-The queue is bounded in images: past `queue_limit`, `submit` refuses with `QueueFull` and
-an estimate of when there will be room, so memory never grows with the offered load. A
-request whose client has gone (its `client_gone()` says so when its batch is formed) is
-dropped without running.
+The queue is bounded in images: `reserve` (before decoding) and `submit` refuse with
+`QueueFull`, and an estimate of when there will be room, past `queue_limit` images waiting
+or on their way, so memory never grows with the offered load. A request whose client has
+gone (its `client_gone()` says so when its batch forms) is dropped without running.
 """
 from __future__ import annotations
 
@@ -70,6 +73,29 @@ class Ticket:
             return False
 
 
+class Reservation:
+    """Room held in a batcher's queue for one request whose images are still decoding."""
+
+    def __init__(self, batcher: "Batcher", count: int):
+        self.batcher, self.count = batcher, count
+        self._held = True
+
+    def submit(self, images: list, client_gone: Callable[[], bool] | None = None) -> Ticket:
+        """Queues the request in the room held for it."""
+        return self.batcher._enqueue(Ticket(list(images), client_gone), self)
+
+    def _take(self) -> bool:
+        """True the first time (the batcher's lock is held by the caller)."""
+        held, self._held = self._held, False
+        return held
+
+    def __enter__(self) -> "Reservation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.batcher._unreserve(self)  # a request that failed to decode frees its room
+
+
 class Batcher:
     def __init__(self, predict: Callable[[list], list], window_s: float, max_batch: int, queue_limit: int,
                  name: str = "model"):
@@ -78,6 +104,8 @@ class Batcher:
         self.name = name
         self._queue: deque[Ticket] = deque()
         self._queued_images = 0
+        self._reserved_images = 0  # held for requests still decoding
+        self._incoming = 0  # those requests
         self._seconds_per_image: float | None = None
         self._closed = False
         self._cond = threading.Condition()
@@ -88,31 +116,50 @@ class Batcher:
         self._thread.start()
 
     # --- the request side --------------------------------------------------------------
-    def check_room(self, count: int) -> None:
-        """Raises QueueFull when `count` more images would not fit (cheap: before decoding)."""
-        with self._cond:
-            self._refuse_if_full(count)
-
-    def submit(self, images: list, client_gone: Callable[[], bool] | None = None) -> Ticket:
-        ticket = Ticket(list(images), client_gone)
+    def reserve(self, count: int) -> "Reservation":
+        """Room for `count` images of a request on its way (decoding), or QueueFull now.
+        Use as a context manager around decoding and `Reservation.submit`."""
         with self._cond:
             if self._closed:
                 raise Closed()
-            self._refuse_if_full(len(ticket.images))
+            self._refuse_if_full(count)
+            self._reserved_images += count
+            self._incoming += 1
+        return Reservation(self, count)
+
+    def submit(self, images: list, client_gone: Callable[[], bool] | None = None) -> Ticket:
+        return self._enqueue(Ticket(list(images), client_gone), None)
+
+    def _enqueue(self, ticket: Ticket, reservation: "Reservation | None") -> Ticket:
+        with self._cond:
+            if self._closed:
+                raise Closed()
+            if reservation is not None and reservation._take():
+                self._reserved_images -= reservation.count
+                self._incoming -= 1
+            else:
+                self._refuse_if_full(len(ticket.images))
             self._queue.append(ticket)
             self._queued_images += len(ticket.images)
-            self._cond.notify()
+            self._cond.notify_all()
         return ticket
 
+    def _unreserve(self, reservation: "Reservation") -> None:
+        with self._cond:
+            if reservation._take():
+                self._reserved_images -= reservation.count
+                self._incoming -= 1
+                self._cond.notify_all()
+
     def _refuse_if_full(self, count: int) -> None:
-        if self._queued_images + count > self.queue_limit:
+        if self._queued_images + self._reserved_images + count > self.queue_limit:
             raise QueueFull(self._drain_estimate_s())
 
     def _drain_estimate_s(self) -> float:
-        """Seconds until the queue has run, at the speed of recent batches."""
+        """Seconds until what waits (or is on its way) has run, at the speed of recent batches."""
         per_image = self._seconds_per_image if self._seconds_per_image is not None else 0.1
-        batches = math.ceil(self._queued_images / self.max_batch)
-        return self._queued_images * per_image + batches * self.window_s
+        waiting = self._queued_images + self._reserved_images
+        return waiting * per_image + math.ceil(waiting / self.max_batch) * self.window_s
 
     @property
     def queued_images(self) -> int:
@@ -152,7 +199,7 @@ class Batcher:
             if self._closed:
                 return None
             deadline = self._queue[0].arrived + self.window_s
-            while not self._closed and self._queued_images < self.max_batch:
+            while not self._closed and self._incoming and self._queued_images < self.max_batch:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -177,7 +224,7 @@ class Batcher:
             for ticket in batch:
                 ticket._finish(error=exc)
             return
-        per_image = (time.monotonic() - start) / len(images)
+        per_image = (time.monotonic() - start) / max(1, len(images))
         with self._cond:
             previous = self._seconds_per_image
             self._seconds_per_image = per_image if previous is None else \

@@ -14,7 +14,7 @@ import threading
 
 from django.conf import settings
 
-from platform_api.deployments.batching import Batcher, Ticket
+from platform_api.deployments.batching import Batcher
 from platform_api.registry.exports import onnx_file
 from platform_api.storage import get_storage
 from trainers.export import load_onnx_predictor
@@ -86,9 +86,3 @@ def keep_only(deployment_ids: set[int]) -> list[int]:
 
 def loaded(deployment_id: int, artifact_key: str) -> LoadedModel | None:
     return _models.get((deployment_id, artifact_key))
-
-
-def submit(deployment_id: int, artifact_key: str, runtime: str, images: list, client_gone=None) -> Ticket:
-    """Queues `images` for the deployment's model (loading it if needed); the ticket's
-    result() is their predictions, in order. Raises batching.QueueFull when the queue is full."""
-    return get_or_load(deployment_id, artifact_key, runtime).batcher.submit(images, client_gone)

@@ -107,10 +107,7 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
     `None` entries are images already refused (their message is in `errors`).
     """
     errors = dict(errors or {})
-    if not raw_images:
-        raise BadImages({field: ["send one or more images"]})
-    if len(raw_images) > settings.MAX_PREDICT_IMAGES:
-        raise BadImages({field: [f"at most {settings.MAX_PREDICT_IMAGES} images per request, got {len(raw_images)}"]})
+    check_count(raw_images, field)
     images = []
     for index, raw in enumerate(raw_images):
         if raw is None:
@@ -134,6 +131,13 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
     return images
 
 
+def check_count(raw_images: list, field: str = "images") -> None:
+    if not raw_images:
+        raise BadImages({field: ["send one or more images"]})
+    if len(raw_images) > settings.MAX_PREDICT_IMAGES:
+        raise BadImages({field: [f"at most {settings.MAX_PREDICT_IMAGES} images per request, got {len(raw_images)}"]})
+
+
 def decode_base64(items: list) -> tuple[list[bytes | None], dict[str, list[str]]]:
     """Raw bytes per item (None where the item is not base64) and the errors by position."""
     raw, errors = [], {}
@@ -152,24 +156,19 @@ def decode_base64(items: list) -> tuple[list[bytes | None], dict[str, list[str]]
     return raw, errors
 
 
-def check_room(deployment: Deployment, count: int) -> None:
-    """Refuses (503) before any image is decoded when the model's queue has no room for `count`."""
-    loaded = runtime.loaded(deployment.pk, deployment.model_version.artifact_key)
-    if loaded is not None:
-        try:
-            loaded.batcher.check_room(count)
-        except QueueFull as full:
-            raise _busy(deployment, full) from None
-
-
-def predict(deployment: Deployment, images: list[Image.Image], client_gone=None) -> list:
-    """Predictions for `images`, in order, from a forward pass the request may share with
-    others (dynamic batching). `client_gone()` tells whether the client has left, which
-    drops the request from its batch."""
+def predict(deployment: Deployment, raw_images: list[bytes | None], errors: dict[str, list[str]] | None = None,
+            field: str = "images", client_gone=None) -> list:
+    """Predictions for the raw images, in order, from a forward pass the request may share
+    with others (dynamic batching). Room in the model's queue is held before the images are
+    decoded (503 when there is none); `client_gone()` tells whether the client has left,
+    which drops the request from its batch. `errors` and `field` are decode_images'."""
+    check_count(raw_images, field)  # a request that can never fit is a 400, not a 503
     _forget_stopped_deployments()
+    loaded = runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key, deployment.runtime)
     try:
-        ticket = runtime.submit(deployment.pk, deployment.model_version.artifact_key, deployment.runtime, images,
-                                client_gone)
+        with loaded.batcher.reserve(len(raw_images)) as reservation:
+            images = decode_images(raw_images, errors, field)
+            ticket = reservation.submit(images, client_gone)
         return ticket.result()
     except QueueFull as full:
         raise _busy(deployment, full) from None

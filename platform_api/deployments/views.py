@@ -37,11 +37,10 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
             if not isinstance(items, list):
                 raise Invalid({"images": ["send a JSON list of base64 strings, or multipart 'image' files"]})
             raw, errors = services.decode_base64(items)
-        services.check_room(deployment, len(raw))  # 503 before decoding when the model's queue is full
         # Errors name the field the client sent: multipart `image`, or JSON `images`.
-        images = services.decode_images(raw, errors, field="image" if multipart else "images")
         client_gone = client_gone_check(request.META.get("gunicorn.socket"))
-        return Response({"predictions": services.predict(deployment, images, client_gone)})
+        predictions = services.predict(deployment, raw, errors, "image" if multipart else "images", client_gone)
+        return Response({"predictions": predictions})
 
     @extend_schema(request=None, responses={200: DeploymentSerializer})
     @action(detail=True, methods=["post"])

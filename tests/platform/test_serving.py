@@ -129,33 +129,52 @@ def test_it_refuses_a_deployment_past_the_per_user_limit(api, user, model_versio
     assert deploy(api, model_version.pk, runtime="torch").status_code == 200  # its live one is still returned
 
 
-def test_concurrent_requests_share_a_forward_pass_and_each_gets_its_own_results(api, user, model_version, settings):
-    settings.PREDICT_BATCH_WINDOW_MS = 1500  # wide enough that every request below arrives within it
+def queue_behind_a_running_batch(api, deployment, loaded, requests):
+    """Runs one request whose forward pass waits until `requests` (colour tuples) have all
+    queued behind it; their answers, and the images of each forward pass."""
+    total = sum(len(colours) for colours in requests)
+    patch, release, entered = blocked(loaded.predictor)
+    answers = [None] * len(requests)
+
+    def send(index, colours):
+        try:
+            answers[index] = predict_base64(api, deployment.pk, held_out(colours))
+        finally:
+            connection.close()
+
+    with patch as predict:
+        first = threading.Thread(target=send, args=(0, ("red",)))
+        answers.insert(0, None)
+        first.start()
+        assert entered.wait(30)
+        threads = [threading.Thread(target=send, args=(i + 1, colours)) for i, colours in enumerate(requests)]
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: loaded.batcher.queued_images == total, 30, interval=0.02, message="the requests queued")
+        release.set()
+        for thread in [first, *threads]:
+            thread.join(30)
+    return answers[1:], [len(call.args[0]) for call in predict.call_args_list]
+
+
+def test_concurrent_requests_share_a_forward_pass_and_each_gets_its_own_results(api, user, model_version):
     deployment = ready_deployment(user, model_version, "onnxruntime")
     loaded = runtime.loaded(deployment.pk, model_version.artifact_key)
     requests = [("red",), ("blue", "blue"), ("red", "blue", "red"), ("blue",), ("blue", "red")]
-    with mock.patch.object(loaded.predictor, "predict", wraps=loaded.predictor.predict) as predict:
-        answers = in_threads([lambda colours=colours: predict_base64(api, deployment.pk, held_out(colours))
-                              for colours in requests])
+    answers, batch_sizes = queue_behind_a_running_batch(api, deployment, loaded, requests)
     for colours, answer in zip(requests, answers):
         assert answer.status_code == 200, answer.content
         assert [p[0]["label"] for p in answer.json()["predictions"]] == list(colours)
-    batch_sizes = [len(call.args[0]) for call in predict.call_args_list]
-    assert sum(batch_sizes) == 9
-    assert predict.call_count < len(requests) and max(batch_sizes) > 3  # requests shared forward passes
+    assert batch_sizes == [1, 9]  # the running one, then all five waiting requests in one pass
 
 
 def test_a_batch_holds_at_most_the_maximum_batch_size(api, user, model_version, settings):
-    settings.PREDICT_BATCH_WINDOW_MS = 1500
     settings.PREDICT_MAX_BATCH = 4
     deployment = ready_deployment(user, model_version, "torch")
     loaded = runtime.loaded(deployment.pk, model_version.artifact_key)
-    with mock.patch.object(loaded.predictor, "predict", wraps=loaded.predictor.predict) as predict:
-        answers = in_threads([lambda: predict_base64(api, deployment.pk, held_out(("red", "blue")))
-                              for _ in range(5)])
+    answers, batch_sizes = queue_behind_a_running_batch(api, deployment, loaded, [("red", "blue")] * 5)
     assert [a.status_code for a in answers] == [200] * 5
-    assert all(len(call.args[0]) <= 4 for call in predict.call_args_list)
-    assert sum(len(call.args[0]) for call in predict.call_args_list) == 10
+    assert batch_sizes == [1, 4, 4, 2]  # whole requests, oldest first, never more than 4 images
 
 
 def test_a_full_queue_answers_503_with_retry_after_and_the_queued_requests_still_succeed(api, user, model_version,
