@@ -18,6 +18,9 @@ def session_options() -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = torch.get_num_threads()  # the same cores torch would use
+    # Idle pool threads sleep instead of spinning: a web process shares its cores with the
+    # threads that decode the next requests (measured faster under that contention).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only
     return options
 
