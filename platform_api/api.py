@@ -3,6 +3,7 @@ from django.core.validators import ProhibitNullCharactersValidator, RegexValidat
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 
 
 class OwnedQuerysetMixin:
@@ -51,3 +52,11 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class IgnoreFormatParameter(DefaultContentNegotiation):
+    """For views whose own `?format=` query parameter means something else than DRF's
+    renderer override (`URL_FORMAT_OVERRIDE`), which would answer 404 for `?format=onnx`."""
+
+    class settings:
+        URL_FORMAT_OVERRIDE = None

@@ -3,10 +3,12 @@
 - validation: `{field: [messages]}` (DRF's serializers, `problems.Invalid`, a template's
   hyperparameter errors), with its status (400, or 413 for an upload over its limit);
 - everything else: `{"detail": message, "code": machine-readable code}` (401, 403, 404,
-  405, 409 `problems.Conflict`, 413, 415, ...), also for paths no view matched, for
-  Django's own refusals of a request (its upload limits, a bad Host) and for crashes.
+  405, 409 `problems.Conflict`, 413, 415, 503 `problems.Unavailable` with Retry-After, ...),
+  also for paths no view matched, for Django's own refusals of a request (its upload limits,
+  a bad Host) and for crashes.
 
-Every answer under an API prefix is JSON; other paths (admin) keep Django's pages. The two
+Every answer under an API prefix is JSON; other paths (admin) keep Django's pages. A request
+whose client has gone (`problems.ClientGone`) is logged as 499, with no body. The two
 serializers at the end describe these shapes for the OpenAPI document (platform_api/openapi.py).
 """
 from django.conf import settings
@@ -23,11 +25,13 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from platform_api.problems import Conflict, Invalid
+from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
 from templates_registry.hyperparameter_specs import HyperparameterErrors
 
 
 API_PREFIXES = ("/api/", "/v2/")
+
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a request whose client went away
 
 
 def exception_handler(exc, context):
@@ -40,6 +44,11 @@ def exception_handler(exc, context):
         return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Conflict):
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Unavailable):
+        return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, ClientGone):
+        return Response(status=CLIENT_CLOSED_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -26,3 +26,17 @@ class Conflict(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+class Unavailable(Exception):
+    """The service is busy now (a full queue); the client may retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, code: str, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retry_after = max(1, int(retry_after))
+
+
+class ClientGone(Exception):
+    """The client closed its connection before its answer was ready: nobody reads the reply."""

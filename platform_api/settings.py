@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 from trainers.core import REQUESTABLE_PRECISIONS as PRECISIONS
+from trainers.core import RUNTIMES
 from platform_api.env import (
     SettingError,
     env_bool,
@@ -224,6 +225,20 @@ TRAINING_DEVICE = env_matching(  # "" = cuda when available, else cpu
 # that asks for one outright is obeyed over the worker's setting.
 TRAINING_PRECISION = env_choice("TRAINING_PRECISION", "auto", list(PRECISIONS))
 PREDICT_PRECISION = env_choice("PREDICT_PRECISION", "auto", list(PRECISIONS))
+# Serving (platform_api/deployments). The runtime of a deployment that names none: ONNX
+# Runtime, measured faster than torch eager on CPU by bench/bench_predict_serving.py.
+PREDICT_RUNTIME = env_choice("PREDICT_RUNTIME", "onnxruntime", list(RUNTIMES))
+# Concurrent predict requests to one deployment arriving within this window run as one
+# forward pass of at most PREDICT_MAX_BATCH images.
+PREDICT_BATCH_WINDOW_MS = env_float("PREDICT_BATCH_WINDOW_MS", 5.0, minimum=0.0)
+PREDICT_MAX_BATCH = env_int("PREDICT_MAX_BATCH", 32, minimum=1)
+# Images waiting in front of one model; past it predict answers 503 with Retry-After.
+PREDICT_QUEUE_IMAGES = env_int("PREDICT_QUEUE_IMAGES", 256, minimum=1)
+if PREDICT_QUEUE_IMAGES < MAX_PREDICT_IMAGES:
+    raise SettingError(f"PREDICT_QUEUE_IMAGES ({PREDICT_QUEUE_IMAGES}) must be at least MAX_PREDICT_IMAGES "
+                       f"({MAX_PREDICT_IMAGES}), or a request of the largest size could never be queued")
+# Pending or ready deployments one user may have at once (each holds a model in memory).
+MAX_LIVE_DEPLOYMENTS_PER_USER = env_int("MAX_LIVE_DEPLOYMENTS_PER_USER", 10, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -25,6 +25,8 @@ MANIFEST_NAME = "manifest.json"
 # decide from the hardware.
 PRECISIONS = ("fp32", "bf16", "fp16")
 REQUESTABLE_PRECISIONS = ("auto", *PRECISIONS)
+# What serves a predictor: PyTorch eager (load_predictor) or ONNX Runtime (trainers.export).
+RUNTIMES = ("torch", "onnxruntime")
 
 
 class TrainerError(Exception):

@@ -26,6 +26,7 @@ _PREDICTORS: dict[str, PredictorLoader] = {}
 _HYPERPARAMETERS: dict[str, type[Hyperparameters]] = {}
 _WEIGHTS_NEEDED: dict[str, Callable[[Any], "WeightsNeed | None"]] = {}
 _DATASET_CHECKS: dict[str, Callable[[Any, DatasetSpec], None]] = {}
+_EXPORTABLES: dict[str, Callable[[Path], Any]] = {}
 _WEIGHT_ARCHITECTURES: set[str] = set()
 
 
@@ -74,6 +75,18 @@ def register_hyperparameters(key: str, model: type[Hyperparameters],
     _WEIGHTS_NEEDED[key] = weights_needed or (lambda parsed: None)
     if dataset_check is not None:
         _DATASET_CHECKS[key] = dataset_check
+
+
+def register_exportable(key: str):
+    """Decorator on `loader(artifact_dir) -> Exportable` (trainers.export.exportable): the
+    family's graph (preprocessed batch in, raw outputs out) with its own pre- and
+    post-processing, which export and every runtime share."""
+
+    def decorator(loader):
+        _EXPORTABLES[key] = loader
+        return loader
+
+    return decorator
 
 
 def hyperparameter_model(key: str) -> type[Hyperparameters]:
@@ -129,15 +142,25 @@ def build_trainer(key: str, hyperparameters: dict[str, Any], dataset: DatasetSpe
     return _TRAINERS[key](dict(hyperparameters), dataset, Path(work_dir), weights_resolver, device, precision)
 
 
-def load_predictor(artifact_dir: str | Path, precision: str = "auto") -> Predictor:
-    """The artifact's predictor, computing in `precision` (auto|fp32|bf16|fp16)."""
-    artifact_dir = Path(artifact_dir)
+def _artifact_trainer(artifact_dir: Path, loaders: dict[str, Callable], what: str) -> Callable:
     config_path = artifact_dir / "config.json"
     if not config_path.exists():
         raise TrainerError("artifact_incomplete", f"{config_path} is missing")
     key = json.loads(config_path.read_text()).get("trainer")
-    if key not in _PREDICTORS:
+    if key not in loaders:
         _ensure_registered()
-    if key not in _PREDICTORS:
-        raise TrainerError("unknown_trainer", f"no predictor registered for trainer {key!r}")
-    return _PREDICTORS[key](artifact_dir, precision=precision)
+    if key not in loaders:
+        raise TrainerError("unknown_trainer", f"no {what} registered for trainer {key!r}")
+    return loaders[key]
+
+
+def load_predictor(artifact_dir: str | Path, precision: str = "auto") -> Predictor:
+    """The artifact's predictor, computing in `precision` (auto|fp32|bf16|fp16)."""
+    artifact_dir = Path(artifact_dir)
+    return _artifact_trainer(artifact_dir, _PREDICTORS, "predictor")(artifact_dir, precision=precision)
+
+
+def load_exportable(artifact_dir: str | Path):
+    """The artifact's Exportable (trainers.export.exportable): graph, pre- and post-processing."""
+    artifact_dir = Path(artifact_dir)
+    return _artifact_trainer(artifact_dir, _EXPORTABLES, "exporter")(artifact_dir)

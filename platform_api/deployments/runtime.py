@@ -1,27 +1,38 @@
 """Models held in memory by this web process, one per ready deployment.
 
-A deployment's predictor is built from its artifact once; predict requests only run it.
-Each web process loads a deployment the first time it needs it (at deploy time in the
-process that took the request), never again while it stays deployed.
+A deployment's predictor is built from its artifact once, in the deployment's runtime
+(torch eager, or ONNX Runtime on the artifact's exported `model.onnx`); predict requests
+only run it, through the model's batcher (batching.py): concurrent requests share forward
+passes and the queue in front of the model is bounded. Each web process loads a deployment
+the first time it needs it (at deploy time in the process that took the request), never
+again while it stays deployed: a model exists once per web process that serves it.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from platform_api.deployments.batching import Batcher
+from platform_api.registry.exports import onnx_file
 from platform_api.storage import get_storage
+from trainers.export import load_onnx_predictor
 from trainers.registry import load_predictor
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
 class LoadedModel:
-    predictor: object
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, predictor, runtime: str, name: str):
+        self.predictor = predictor
+        self.runtime = runtime
+        self.batcher = Batcher(self._predict, window_s=settings.PREDICT_BATCH_WINDOW_MS / 1000,
+                               max_batch=settings.PREDICT_MAX_BATCH, queue_limit=settings.PREDICT_QUEUE_IMAGES,
+                               name=name)
+
+    def _predict(self, images: list) -> list:
+        return self.predictor.predict(images)  # looked up at each batch: tests wrap it
 
 
 # Keyed by deployment and artifact, so a reused id can never serve another model.
@@ -30,7 +41,8 @@ _registry_lock = threading.Lock()
 load_count = 0  # loads from storage in this process; tests check models are not reloaded
 
 
-def get_or_load(deployment_id: int, artifact_key: str) -> LoadedModel:
+def get_or_load(deployment_id: int, artifact_key: str, runtime: str | None = None) -> LoadedModel:
+    """The deployment's model, loaded in `runtime` (default PREDICT_RUNTIME) if not yet here."""
     global load_count
     key = (deployment_id, artifact_key)
     loaded = _models.get(key)
@@ -39,30 +51,38 @@ def get_or_load(deployment_id: int, artifact_key: str) -> LoadedModel:
     with _registry_lock:
         loaded = _models.get(key)
         if loaded is None:
-            artifact_dir = get_storage().local_dir(artifact_key)
-            loaded = LoadedModel(predictor=load_predictor(artifact_dir, precision=settings.PREDICT_PRECISION))
+            runtime = runtime or settings.PREDICT_RUNTIME
+            loaded = _load(deployment_id, artifact_key, runtime)
             _models[key] = loaded
             load_count += 1
-            log.info("deployment %s: model loaded from %s", deployment_id, artifact_key)
+            log.info("deployment %s: model loaded from %s in %s", deployment_id, artifact_key, runtime)
     return loaded
+
+
+def _load(deployment_id: int, artifact_key: str, runtime: str) -> LoadedModel:
+    artifact_dir = get_storage().local_dir(artifact_key)
+    if runtime == "onnxruntime":
+        predictor = load_onnx_predictor(artifact_dir, onnx_file(artifact_key))
+    else:
+        predictor = load_predictor(artifact_dir, precision=settings.PREDICT_PRECISION)
+    return LoadedModel(predictor, runtime, name=f"deployment-{deployment_id}")
 
 
 def unload(deployment_id: int) -> None:
     with _registry_lock:
-        for key in [key for key in _models if key[0] == deployment_id]:
-            del _models[key]
+        gone = [_models.pop(key) for key in [key for key in _models if key[0] == deployment_id]]
+    for loaded in gone:
+        loaded.batcher.close()
 
 
 def keep_only(deployment_ids: set[int]) -> list[int]:
     """Frees every model whose deployment is not in `deployment_ids`; returns their ids."""
     with _registry_lock:
-        gone = [key for key in _models if key[0] not in deployment_ids]
-        for key in gone:
-            del _models[key]
+        gone = {key: _models.pop(key) for key in [key for key in _models if key[0] not in deployment_ids]}
+    for loaded in gone.values():
+        loaded.batcher.close()
     return sorted({deployment_id for deployment_id, _ in gone})
 
 
-def predict(deployment_id: int, artifact_key: str, images: list) -> list:
-    loaded = get_or_load(deployment_id, artifact_key)
-    with loaded.lock:  # one batch at a time per model keeps memory bounded
-        return loaded.predictor.predict(images)
+def loaded(deployment_id: int, artifact_key: str) -> LoadedModel | None:
+    return _models.get((deployment_id, artifact_key))

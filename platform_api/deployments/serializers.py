@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from platform_api.deployments.models import Deployment
+from trainers.core import RUNTIMES
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -11,7 +12,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Deployment
-        fields = ["id", "model", "status", "error", "created_at", "updated_at"]
+        fields = ["id", "model", "runtime", "status", "error", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -46,3 +47,8 @@ class PredictionSerializer(serializers.Serializer):
 class PredictResponseSerializer(serializers.Serializer):
     predictions = serializers.ListField(child=serializers.ListField(child=PredictionSerializer()),
                                         help_text="one list per image, in the order sent")
+
+
+class DeployRequestSerializer(serializers.Serializer):
+    runtime = serializers.ChoiceField(choices=RUNTIMES, required=False,
+                                      help_text="torch or onnxruntime; default PREDICT_RUNTIME (onnxruntime)")

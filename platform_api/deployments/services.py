@@ -5,17 +5,21 @@ import base64
 import binascii
 import io
 import logging
+import math
 import threading
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from platform_api.deployments import runtime
-from platform_api.problems import Invalid
+from platform_api.deployments.batching import Closed, QueueFull, Withdrawn
+from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
 from platform_api.deployments.models import Deployment
+from trainers.core import RUNTIMES
 from trainers.data.images import unreadable_reason, upright
 
 log = logging.getLogger(__name__)
@@ -25,10 +29,30 @@ class BadImages(Invalid):
     """Images a predict request cannot use, under the field the client sent them in."""
 
 
-def deploy(owner, model_version) -> Deployment:
-    deployment = Deployment.objects.create(owner=owner, model_version=model_version)
-    transaction.on_commit(lambda: _load_in_background(deployment.pk))
-    return deployment
+def deploy(owner, model_version, runtime_name: str | None = None) -> tuple[Deployment, bool]:
+    """The owner's live deployment of this model in this runtime if there is one (False),
+    else a new one that loads in the background (True). Refuses a new one past
+    MAX_LIVE_DEPLOYMENTS_PER_USER: each holds a copy of its model in memory."""
+    runtime_name = runtime_name or settings.PREDICT_RUNTIME
+    if runtime_name not in RUNTIMES:
+        raise Invalid({"runtime": [f"must be one of {', '.join(RUNTIMES)}, got {runtime_name!r}"]})
+    with transaction.atomic():
+        # Locking the owner's row makes one user's deploys take turns, so two at once
+        # cannot both create a copy or both pass the limit (SQLite's immediate transactions
+        # serialise them anyway).
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+        live = Deployment.objects.filter(owner=owner, status__in=Deployment.LIVE)
+        existing = live.filter(model_version=model_version, runtime=runtime_name).order_by("pk").first()
+        if existing is not None:
+            return existing, False
+        limit = settings.MAX_LIVE_DEPLOYMENTS_PER_USER
+        if live.count() >= limit:
+            raise Conflict(f"you have {limit} live deployments, the most allowed (MAX_LIVE_DEPLOYMENTS_PER_USER); "
+                           "stop one (POST /api/v1/deployments/{id}/stop/) to deploy another",
+                           "deployment_limit_reached")
+        deployment = Deployment.objects.create(owner=owner, model_version=model_version, runtime=runtime_name)
+        transaction.on_commit(lambda: _load_in_background(deployment.pk))
+    return deployment, True
 
 
 def _load_in_background(deployment_id: int) -> None:
@@ -54,7 +78,7 @@ def load_deployment(deployment_id: int) -> None:
     try:
         deployment = Deployment.objects.select_related("model_version").get(pk=deployment_id)
         try:
-            runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key)
+            runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key, deployment.runtime)
         except Exception as exc:
             log.exception("deployment %s failed to load", deployment_id)
             Deployment.objects.filter(pk=deployment_id).update(
@@ -83,10 +107,7 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
     `None` entries are images already refused (their message is in `errors`).
     """
     errors = dict(errors or {})
-    if not raw_images:
-        raise BadImages({field: ["send one or more images"]})
-    if len(raw_images) > settings.MAX_PREDICT_IMAGES:
-        raise BadImages({field: [f"at most {settings.MAX_PREDICT_IMAGES} images per request, got {len(raw_images)}"]})
+    check_count(raw_images, field)
     images = []
     for index, raw in enumerate(raw_images):
         if raw is None:
@@ -110,6 +131,13 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
     return images
 
 
+def check_count(raw_images: list, field: str = "images") -> None:
+    if not raw_images:
+        raise BadImages({field: ["send one or more images"]})
+    if len(raw_images) > settings.MAX_PREDICT_IMAGES:
+        raise BadImages({field: [f"at most {settings.MAX_PREDICT_IMAGES} images per request, got {len(raw_images)}"]})
+
+
 def decode_base64(items: list) -> tuple[list[bytes | None], dict[str, list[str]]]:
     """Raw bytes per item (None where the item is not base64) and the errors by position."""
     raw, errors = [], {}
@@ -128,9 +156,31 @@ def decode_base64(items: list) -> tuple[list[bytes | None], dict[str, list[str]]
     return raw, errors
 
 
-def predict(deployment: Deployment, images: list[Image.Image]) -> list:
+def predict(deployment: Deployment, raw_images: list[bytes | None], errors: dict[str, list[str]] | None = None,
+            field: str = "images", client_gone=None) -> list:
+    """Predictions for the raw images, in order, from a forward pass the request may share
+    with others (dynamic batching). Room in the model's queue is held before the images are
+    decoded (503 when there is none); `client_gone()` tells whether the client has left,
+    which drops the request from its batch. `errors` and `field` are decode_images'."""
+    check_count(raw_images, field)  # a request that can never fit is a 400, not a 503
     _forget_stopped_deployments()
-    return runtime.predict(deployment.pk, deployment.model_version.artifact_key, images)
+    loaded = runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key, deployment.runtime)
+    try:
+        with loaded.batcher.reserve(len(raw_images)) as reservation:
+            images = decode_images(raw_images, errors, field)
+            ticket = reservation.submit(images, client_gone)
+        return ticket.result()
+    except QueueFull as full:
+        raise _busy(deployment, full) from None
+    except Withdrawn:
+        raise ClientGone() from None
+    except Closed:
+        raise Conflict(f"deployment {deployment.pk} was stopped", "deployment_not_ready") from None
+
+
+def _busy(deployment: Deployment, full: QueueFull) -> Unavailable:
+    return Unavailable(f"deployment {deployment.pk} has {settings.PREDICT_QUEUE_IMAGES} images waiting, the most "
+                       "it queues (PREDICT_QUEUE_IMAGES); retry later", "deployment_busy", math.ceil(full.retry_after_s))
 
 
 # A deployment stopped through another web process is still in this one's memory: predict

@@ -9,6 +9,7 @@ from platform_api.openapi import problem
 from platform_api.parsers import JSONParser
 from platform_api.problems import Conflict, Invalid
 from platform_api.deployments import services
+from platform_api.deployments.batching import client_gone_check
 from platform_api.deployments.models import Deployment
 from platform_api.deployments.serializers import (
     DeploymentSerializer,
@@ -53,8 +54,9 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
                 raise Invalid({"images": ["send a JSON list of base64 strings, or multipart 'image' files"]})
             raw, errors = services.decode_base64(items)
         # Errors name the field the client sent: multipart `image`, or JSON `images`.
-        images = services.decode_images(raw, errors, field="image" if multipart else "images")
-        return Response({"predictions": services.predict(deployment, images)})
+        client_gone = client_gone_check(request.META.get("gunicorn.socket"))
+        predictions = services.predict(deployment, raw, errors, "image" if multipart else "images", client_gone)
+        return Response({"predictions": predictions})
 
     @extend_schema(request=None, responses={200: DeploymentSerializer})
     @action(detail=True, methods=["post"])

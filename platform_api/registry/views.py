@@ -1,15 +1,18 @@
 from pathlib import Path
 
-from drf_spectacular.utils import OpenApiRequest, extend_schema
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from platform_api.api import OwnedQuerysetMixin
+from platform_api.api import IgnoreFormatParameter, OwnedQuerysetMixin
 from platform_api.deployments import services as deployment_services
-from platform_api.deployments.serializers import DeploymentSerializer
-from platform_api.registry import services
+from platform_api.deployments.serializers import DeploymentSerializer, DeployRequestSerializer
+from platform_api.registry import exports, services
+from trainers.export import FORMATS as EXPORT_FORMATS
 from platform_api.registry.models import ModelVersion, PretrainedWeights
 from platform_api.registry.serializers import ModelVersionSerializer, PretrainedWeightsSerializer, WeightsUploadSerializer
 
@@ -19,11 +22,24 @@ class ModelVersionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retr
     serializer_class = ModelVersionSerializer
     filterset_fields = ["template", "dataset", "job"]
 
-    @extend_schema(request=None, responses={201: DeploymentSerializer})
+    @extend_schema(request=DeployRequestSerializer, responses={200: DeploymentSerializer, 201: DeploymentSerializer})
     @action(detail=True, methods=["post"])
     def deploy(self, request, pk=None):
-        deployment = deployment_services.deploy(request.user, self.get_object())
-        return Response(DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)
+        body = DeployRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        deployment, created = deployment_services.deploy(request.user, self.get_object(), body.validated_data.get("runtime"))
+        return Response(DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(parameters=[OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), required=True)],
+                   responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], content_negotiation_class=IgnoreFormatParameter)
+    def export(self, request, pk=None):
+        """The model to take away: a zip with the weights (pytorch) or model.onnx (onnx),
+        config.json, labels.json and a README."""
+        model_version, fmt = self.get_object(), request.query_params.get("format", "")
+        path = exports.export_zip(model_version, fmt)
+        return FileResponse(path.open("rb"), as_attachment=True, filename=exports.download_name(model_version, fmt),
+                            content_type="application/zip")
 
 
 class PretrainedWeightsViewSet(

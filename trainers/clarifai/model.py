@@ -59,8 +59,8 @@ class ClarifaiClassifier(nn.Module):
         if not self.average_horizontal_flips:
             return self._embed(images)
         both = self._embed(torch.cat([images, images.flip(-1)], dim=0))
-        original, mirrored = both.chunk(2, dim=0)
-        return (original + mirrored) / 2
+        count = images.shape[0]  # slices, not chunk(2): torch.export keeps the batch axis dynamic
+        return (both[:count] + both[count:]) / 2
 
     def forward(self, images: Tensor) -> Tensor:
         """Logits. The features run in the caller's autocast precision, the head in fp32

@@ -1,0 +1,97 @@
+"""The README of an export: what is inside and how to run it, from the export's config."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+ONNX_USAGE = '''\
+```python
+import json
+
+import numpy as np
+import onnxruntime as ort  # pip install onnxruntime numpy pillow
+from PIL import Image
+
+config, labels = json.load(open("config.json")), json.load(open("labels.json"))
+pre = config["preprocessing"]
+
+
+def preprocess(path):
+    image = Image.open(path).convert("RGB")
+    resize = pre["resize"]
+    if "short_side" in resize:  # keep the aspect ratio, then take the centre square
+        scale = resize["short_side"] / min(image.size)
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
+        height, width = resize["crop"]
+        left, top = (image.width - width) // 2, (image.height - height) // 2
+        image = image.crop((left, top, left + width, top + height))
+    else:  # stretch to the input size
+        height, width = resize["size"]
+        image = image.resize((width, height), Image.BILINEAR)
+    x = np.asarray(image, dtype=np.float32) * pre["scale"]
+    x = (x - np.array(pre["mean"], np.float32)) / np.array(pre["std"], np.float32)
+    return x.transpose(2, 0, 1)  # HWC -> CHW
+
+
+session = ort.InferenceSession("model.onnx")
+batch = np.stack([preprocess(p) for p in ["a.jpg", "b.jpg"]]).astype(np.float32)  # any batch size
+outputs = dict(zip(config["export"]["outputs"], session.run(None, {"images": batch})))
+```
+'''
+
+CLASSIFICATION_POSTPROCESS = '''\
+```python
+logits = outputs["logits"]
+if config["postprocessing"].startswith("sigmoid"):
+    probabilities = 1 / (1 + np.exp(-logits))
+else:
+    probabilities = np.exp(logits - logits.max(1, keepdims=True))
+    probabilities /= probabilities.sum(1, keepdims=True)
+for row in probabilities:
+    best = int(row.argmax())
+    print(labels[best], float(row[best]))
+```
+'''
+
+PYTORCH_USAGE = '''\
+`weights.pt` is the state dict of the trainer's model (`torch.load("weights.pt",
+weights_only=True)`). With the platform's `trainers/` package on the Python path (pure
+PyTorch: no Django, no server), this folder loads as it is:
+
+```python
+from PIL import Image
+from trainers.registry import load_predictor
+
+predictor = load_predictor("path/to/this/folder", precision="fp32")  # or "auto", "bf16"
+print(predictor.predict([Image.open("a.jpg")]))  # [[{"cls_id", "label", "conf", ...}]]
+```
+'''
+
+
+def render_readme(fmt: str, config: dict[str, Any], classes: list[str]) -> str:
+    export = config["export"]
+    lines = [
+        f"# {config['trainer']} model ({fmt})", "",
+        f"Exported from the training platform. {len(classes)} classes, in `labels.json` order.", "",
+        "| file | what |", "|---|---|",
+        f"| `{export['file']}` | " + ("the ONNX graph (opset {opset}, dynamic batch axis)".format(opset=export["opset"])
+                                     if fmt == "onnx" else "PyTorch state dict") + " |",
+        "| `config.json` | the resolved hyperparameters, `preprocessing`, `outputs`, `postprocessing` |",
+        "| `labels.json` | class names; index = class id |", "",
+        "## Input", "",
+        "```json", json.dumps(config["preprocessing"], indent=2), "```", "",
+        "## Outputs", "",
+        *[f"- `{name}`: {meaning}" for name, meaning in config["outputs"].items()], "",
+        f"Post-processing (outside the graph): {config['postprocessing']}.", "",
+        "## Run it", "",
+    ]
+    if fmt == "onnx":
+        lines += [f"Input `{export['input']['name']}`: float32 `{export['input']['shape']}`.", "", ONNX_USAGE]
+        if list(config["outputs"]) == ["logits"]:
+            lines += [CLASSIFICATION_POSTPROCESS]
+        lines += ["PIL's and torchvision's resampling differ slightly; the platform's own ONNX predictor "
+                  "(`trainers.export.load_onnx_predictor`) applies exactly the preprocessing the model "
+                  "was trained with.", ""]
+    else:
+        lines += [PYTORCH_USAGE]
+    return "\n".join(lines)
