@@ -3,7 +3,7 @@ from rest_framework import serializers
 from platform_api.api import TextField
 from platform_api.registry.models import ModelVersion, PretrainedWeights
 from platform_api.training.serializers import EvaluationMetricsField
-from trainers.registry import weight_architectures
+from trainers.trainer_registry import weight_architectures
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

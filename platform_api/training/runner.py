@@ -22,7 +22,7 @@ from platform_api.training.lifecycle import TRAINING_JOBS, finish
 from platform_api.training.stopping import worker_stopping
 from templates_registry.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
 from trainers.core import Cancelled, DatasetSpec, FitResult, TrainerError
-from trainers.registry import build_trainer
+from trainers.trainer_registry import build_trainer
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from platform_api.training.services import submit_job
 from tests.factories import classification_zip
 from tests.platform.flows import FAST_FAI_CLS, held_out, import_in_process
 from tests.queueing import TRAIN_JOB, queued
-from trainers.registry import load_exportable, load_predictor
+from trainers.trainer_registry import load_exportable, load_predictor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

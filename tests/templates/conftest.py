@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from templates_registry.models import HyperParameter, Template
 from trainers.hyperparameters import Hyperparameters, param
-from trainers.registry import register_hyperparameters
+from trainers.trainer_registry import register_hyperparameters
 
 # The language's own tests use small made-up templates of a made-up trainer that declares
 # wide bounds, so the templates can narrow them. Real trainers are tested with the real

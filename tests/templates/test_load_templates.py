@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from templates_registry.catalogue_loader import CATALOGUE_DIR, load_catalogue, read_catalogue
 from templates_registry.models import HyperParameter, Template
 
-from trainers import registry
+from trainers import trainer_registry
 from trainers.hyperparameters import Hyperparameters, param
 
 from .conftest import PERMISSIVE_TRAINER
@@ -82,7 +82,7 @@ def test_loading_twice_changes_nothing(db, tmp_path):
 def test_it_updates_renames_reorders_and_deletes_parameters_by_name(db, tmp_path, monkeypatch):
     load_catalogue(write(tmp_path, entry()))
     batch_id = HyperParameter.objects.get(name="batch_size").pk
-    monkeypatch.setitem(registry._HYPERPARAMETERS, PERMISSIVE_TRAINER, RedeclaredHyperparameters)
+    monkeypatch.setitem(trainer_registry._HYPERPARAMETERS, PERMISSIVE_TRAINER, RedeclaredHyperparameters)
     changed = entry(description="new text", hyperparameters=[], not_offered=[])
     report = load_catalogue(write(tmp_path, changed))
     assert report.updated == ["fai-cls"]

@@ -13,7 +13,7 @@ from PIL import Image
 from trainers.core import DatasetSpec
 from trainers.export import OnnxPredictor, export_model, load_onnx_predictor
 from trainers.fai_mf.trainer import FaiMfTrainer
-from trainers.registry import build_trainer, load_exportable, load_predictor
+from trainers.trainer_registry import build_trainer, load_exportable, load_predictor
 
 import clarifai_toys
 import fai_cls_data

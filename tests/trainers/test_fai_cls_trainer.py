@@ -11,7 +11,7 @@ from trainers.core import DatasetSpec, TrainerError
 from trainers.fai_cls.hyperparameters import FaiClsHyperparameters
 from trainers.hyperparameters import declarations
 from trainers.fai_cls.predictor import FaiClsPredictor
-from trainers.registry import build_trainer, load_predictor
+from trainers.trainer_registry import build_trainer, load_predictor
 
 from fai_cls_data import draw, write_dataset
 

@@ -9,7 +9,7 @@ from PIL import Image
 from trainers.core import Callbacks, Cancelled, TrainerError
 from trainers.fai_mf.mask_codec import decode_mask
 from trainers.fai_mf.trainer import FaiMfTrainer
-from trainers.registry import build_trainer, load_predictor
+from trainers.trainer_registry import build_trainer, load_predictor
 
 from fai_mf_toys import (CLASSES, SEMANTIC_CLASSES, TINY_ENGINE_OVERRIDES, TINY_HYPERPARAMETERS,
                          TINY_MODEL_OVERRIDES, draw, write_coco_dataset, write_semantic_dataset)

@@ -1,6 +1,6 @@
 """Registers the templates' exportable model under each template's trainer key (a module of
 its own: templates.py imports the predictor, which imports exportable.py)."""
-from trainers.registry import register_exportable
+from trainers.trainer_registry import register_exportable
 
 from .exportable import ClarifaiExportable
 from .templates import TEMPLATES

@@ -1,6 +1,6 @@
 """The five templates: trainer key -> hyperparameters, recipe, architecture, pretraining.
 
-Each is registered with `trainers.registry` as a trainer factory and a predictor loader.
+Each is registered with `trainers.trainer_registry` as a trainer factory and a predictor loader.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from trainers.core import (
 )
 from trainers.engine import fit
 from trainers.hyperparameters import WeightsNeed, registered_weights
-from trainers.registry import (
+from trainers.trainer_registry import (
     register_hyperparameters,
     register_predictor,
     register_trainer,

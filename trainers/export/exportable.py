@@ -2,7 +2,7 @@
 post-processing, so every runtime (torch eager, ONNX Runtime) predicts through the same code.
 
 A family registers a loader `artifact_dir -> Exportable` with
-`trainers.registry.register_exportable(key)`; `trainers.registry.load_exportable` finds it.
+`trainers.trainer_registry.register_exportable(key)`; `trainers.trainer_registry.load_exportable` finds it.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD, normalise, resized_pixels
-from trainers.registry import register_exportable
+from trainers.trainer_registry import register_exportable
 
 from .hyperparameters import FaiClsHyperparameters
 from .model import build_model

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from trainers.engine.precision import predictor_precision, resolve_device
-from trainers.registry import register_predictor
+from trainers.trainer_registry import register_predictor
 
 from .exportable import FaiClsExportable
 from .recipe import TRAINER_KEY

@@ -15,7 +15,7 @@ from trainers.data.classification import check_item_labels, split_items
 from trainers.engine import fit
 from trainers.hyperparameters import registered_weights
 from trainers.backbones import BACKBONES
-from trainers.registry import register_hyperparameters, register_trainer, register_weight_architectures
+from trainers.trainer_registry import register_hyperparameters, register_trainer, register_weight_architectures
 
 from .hyperparameters import FaiClsHyperparameters, parse_hyperparameters, weights_needed
 from .recipe import TRAINER_KEY, FaiClsRecipe, eval_split_name

@@ -6,4 +6,4 @@ own module with no training-loop imports: a backbone adapter, `pixel_decoder`,
 into the shared engine; `predictor` serves an artifact directory.
 """
 
-from . import predictor, trainer  # noqa: E402,F401  (registers "fai_mf" with trainers.registry)
+from . import predictor, trainer  # noqa: E402,F401  (registers "fai_mf" with trainers.trainer_registry)

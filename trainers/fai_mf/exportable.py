@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from trainers.registry import register_exportable
+from trainers.trainer_registry import register_exportable
 
 from .config import MaskFormerConfig
 from .mask_codec import encode_mask

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from trainers.engine.precision import predictor_precision, resolve_device
-from trainers.registry import register_predictor
+from trainers.trainer_registry import register_predictor
 
 from .exportable import FaiMfExportable
 from .recipe import TRAINER_KEY

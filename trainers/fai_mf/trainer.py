@@ -15,7 +15,7 @@ from trainers.core import (
 from trainers.engine import EngineConfig, fit
 from trainers.hyperparameters import registered_weights
 from trainers.backbones import BACKBONES
-from trainers.registry import register_hyperparameters, register_trainer, register_weight_architectures
+from trainers.trainer_registry import register_hyperparameters, register_trainer, register_weight_architectures
 
 from .hyperparameters import FaiMfHyperparameters, parse_hyperparameters, weights_needed
 from .recipe import (

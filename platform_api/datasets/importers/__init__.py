@@ -10,7 +10,7 @@ from .archive import check_archive
 from .errors import DatasetImportError
 from .importer import ImportResult, import_archive
 from .limits import ImportLimits
-from .registry import FORMATS, DatasetFormat, register_format
+from .formats import FORMATS, DatasetFormat, register_format
 
 __all__ = [
     "check_archive",

@@ -12,7 +12,7 @@ from typing import Any
 from .errors import DatasetImportError
 from .images import ImageChecker, is_image_path
 from .limits import ImportLimits
-from .registry import register_format
+from .formats import register_format
 from .splits import SPLIT_ALIASES, canonical_split, map_split_folders, ordered, require_splits, split_train_valid
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from .coco_common import CocoSource, build_coco_manifest
 from .errors import DatasetImportError
 from .limits import ImportLimits
-from .registry import register_format
+from .formats import register_format
 from .splits import canonical_split
 
 _ANNOTATION_FILE = re.compile(r"^(?:instances_)?((train|valid|val|validation|test)(\d{4})?)\.json$", re.IGNORECASE)

@@ -12,7 +12,7 @@ from typing import Any
 from .archive import extract_archive
 from .errors import DatasetImportError
 from .limits import ImportLimits
-from .registry import FORMATS
+from .formats import FORMATS
 from .splits import SPLIT_ALIASES
 
 MANIFEST_NAME = "manifest.json"  # trainers.core.MANIFEST_NAME (not imported: keep this package light)

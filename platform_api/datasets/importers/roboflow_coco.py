@@ -14,7 +14,7 @@ from .coco_common import CocoSource, build_coco_manifest
 from .coco_schema import CocoCategory
 from .errors import DatasetImportError
 from .limits import ImportLimits
-from .registry import register_format
+from .formats import register_format
 from .splits import export_split_folders
 
 ANNOTATION_NAME = "_annotations.coco.json"

@@ -12,7 +12,7 @@ from typing import Any
 from .errors import DatasetImportError
 from .images import ImageChecker, is_image_path
 from .limits import ImportLimits
-from .registry import register_format
+from .formats import register_format
 from .seg_masks import IGNORE_INDEX, normalise_mask, read_classes_csv
 from .splits import export_split_folders, ordered, require_splits
 
