@@ -9,25 +9,11 @@ import onnxruntime as ort
 import pytest
 
 from platform_api.registry import exports
-from platform_api.registry.models import ModelVersion
 from platform_api.storage import get_storage
-from platform_api.training.runner import run_job
-from platform_api.training.services import submit_job
-from tests.factories import classification_zip
-from tests.platform.flows import FAST_FAI_CLS, held_out, import_in_process
-from tests.queueing import TRAIN_JOB, queued
+from tests.platform.flows import FAST_FAI_CLS, held_out
 from trainers.trainer_registry import load_exportable, load_predictor
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def model_version(user, templates, tmp_path):
-    dataset = import_in_process(user, classification_zip(tmp_path / "d.zip"))
-    with queued(TRAIN_JOB):
-        job = submit_job(user, "fai-cls", dataset.pk, FAST_FAI_CLS)
-        run_job(job.pk)
-    return ModelVersion.objects.get(job=job)
 
 
 def download(api, model_id, fmt):

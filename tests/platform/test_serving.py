@@ -11,24 +11,11 @@ from django.db import connection
 
 from platform_api.deployments import runtime, services
 from platform_api.deployments.models import Deployment
-from platform_api.registry.models import ModelVersion
-from platform_api.training.runner import run_job
-from platform_api.training.services import submit_job
 from tests.conftest import wait_for
-from tests.factories import classification_zip, image_bytes
-from tests.platform.flows import FAST_FAI_CLS, deploy_ready, held_out, import_in_process, predict_base64
-from tests.queueing import TRAIN_JOB, queued
+from tests.factories import image_bytes
+from tests.platform.flows import deploy_ready, held_out, predict_base64
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def model_version(user, templates, tmp_path):
-    dataset = import_in_process(user, classification_zip(tmp_path / "d.zip"))
-    with queued(TRAIN_JOB):
-        job = submit_job(user, "fai-cls", dataset.pk, FAST_FAI_CLS)
-        run_job(job.pk)
-    return ModelVersion.objects.get(job=job)
 
 
 def deploy(api, model_id, **body):
