@@ -27,8 +27,7 @@ def predict(version: ClarifaiModelVersion, raw_images: list[bytes]) -> tuple[lis
     job = version.job
     if not is_trained(job):
         raise NotTrained(job, f"model version '{version.version_id}' is not trained: predict once its status is 21100")
-    images = deployments.decode_images(raw_images, field="inputs")
-    return images, deployments.predict(_deployment(job), images)
+    return deployments.predict_with_images(_deployment(job), raw_images, field="inputs")
 
 
 def _deployment(job: Job) -> Deployment:
@@ -39,7 +38,8 @@ def _deployment(job: Job) -> Deployment:
     latest = Deployment.objects.filter(owner=job.owner, model_version__job=job).order_by("-id").first()
     if latest is not None and latest.status == Deployment.Status.FAILED:
         raise DeploymentFailed(f"the model of this version failed to load: {latest.error}")
-    return deployments.deploy(job.owner, job.model_version)
+    deployment, _created = deployments.deploy(job.owner, job.model_version)
+    return deployment
 
 
 @dataclass(frozen=True)

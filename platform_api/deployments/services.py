@@ -106,6 +106,13 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
 
     `None` entries are images already refused (their message is in `errors`).
     """
+    return load_pixels(open_images(raw_images, errors, field), field)
+
+
+def open_images(raw_images: list[bytes | None], errors: dict[str, list[str]] | None = None,
+                field: str = "images") -> list[Image.Image]:
+    """Opens every image from its header, decoding no pixel: what is not an image, or is too
+    large, is refused (BadImages, by position) before any model or memory is spent on it."""
     errors = dict(errors or {})
     check_count(raw_images, field)
     images = []
@@ -118,17 +125,34 @@ def decode_images(raw_images: list[bytes | None], errors: dict[str, list[str]] |
         try:
             image = Image.open(io.BytesIO(raw))
             width, height = image.size  # from the header, before any pixel is decoded
-            if width * height > settings.MAX_PREDICT_IMAGE_PIXELS:
-                errors[str(index)] = [f"image is {width}x{height} pixels; the limit is "
-                                      f"{settings.MAX_PREDICT_IMAGE_PIXELS} pixels"]
-                continue
-            image.load()
-            images.append(upright(image).convert("RGB"))
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
             errors[str(index)] = [f"image {index} is not a readable image: {unreadable_reason(exc)}"]
+            continue
+        if width * height > settings.MAX_PREDICT_IMAGE_PIXELS:
+            errors[str(index)] = [f"image is {width}x{height} pixels; the limit is "
+                                  f"{settings.MAX_PREDICT_IMAGE_PIXELS} pixels"]
+            continue
+        images.append(image)
+    _raise_by_position(errors, field)
+    return images
+
+
+def load_pixels(opened: list[Image.Image], field: str = "images") -> list[Image.Image]:
+    """The opened images decoded, upright, in RGB; one whose data is broken is refused by position."""
+    images, errors = [], {}
+    for index, image in enumerate(opened):
+        try:
+            image.load()
+            images.append(upright(image).convert("RGB"))
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            errors[str(index)] = [f"image {index} is not a readable image: {unreadable_reason(exc)}"]
+    _raise_by_position(errors, field)
+    return images
+
+
+def _raise_by_position(errors: dict[str, list[str]], field: str) -> None:
     if errors:
         raise BadImages({field: dict(sorted(errors.items(), key=lambda item: int(item[0])))})
-    return images
 
 
 def check_count(raw_images: list, field: str = "images") -> None:
@@ -158,18 +182,26 @@ def decode_base64(items: list) -> tuple[list[bytes | None], dict[str, list[str]]
 
 def predict(deployment: Deployment, raw_images: list[bytes | None], errors: dict[str, list[str]] | None = None,
             field: str = "images", client_gone=None) -> list:
-    """Predictions for the raw images, in order, from a forward pass the request may share
-    with others (dynamic batching). Room in the model's queue is held before the images are
-    decoded (503 when there is none); `client_gone()` tells whether the client has left,
-    which drops the request from its batch. `errors` and `field` are decode_images'."""
-    check_count(raw_images, field)  # a request that can never fit is a 400, not a 503
+    """Predictions for the raw images, in order (see predict_with_images)."""
+    return predict_with_images(deployment, raw_images, errors, field, client_gone)[1]
+
+
+def predict_with_images(deployment: Deployment, raw_images: list[bytes | None],
+                        errors: dict[str, list[str]] | None = None, field: str = "images",
+                        client_gone=None) -> tuple[list[Image.Image], list]:
+    """(the decoded upright images, their predictions in order), from a forward pass the
+    request may share with others (dynamic batching). What is not an image is refused before
+    the model is touched; room in the model's queue is held before the pixels are decoded
+    (503 when there is none); `client_gone()` tells whether the client has left, which drops
+    the request from its batch. `errors` and `field` are open_images'."""
+    opened = open_images(raw_images, errors, field)
     _forget_stopped_deployments()
     loaded = runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key, deployment.runtime)
     try:
-        with loaded.batcher.reserve(len(raw_images)) as reservation:
-            images = decode_images(raw_images, errors, field)
+        with loaded.batcher.reserve(len(opened)) as reservation:
+            images = load_pixels(opened, field)
             ticket = reservation.submit(images, client_gone)
-        return ticket.result()
+        return images, ticket.result()
     except QueueFull as full:
         raise _busy(deployment, full) from None
     except Withdrawn:
