@@ -137,6 +137,7 @@ DATASET_IMPORTS = LeasedWork(
     what="dataset import",
     waiting=(Dataset.Status.IMPORTING,),
     working=Dataset.Status.IMPORTING,
+    requeued_as=Dataset.Status.IMPORTING,
     give_up=_give_up,
 )
 
