@@ -1,5 +1,5 @@
 """What a running fit reports, persisted on the job row: progress, each evaluation's
-metrics, the chosen precision; checkpoints uploaded where storage is remote; and the
+metrics, the chosen precision, the checkpoint a resumed run goes on from; checkpoints uploaded where storage is remote; and the
 questions the engine asks between steps (stop? checkpoint now?)."""
 from __future__ import annotations
 
@@ -48,6 +48,10 @@ def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
         log.info("job %s: training in %s (%s)", job_id, precision.name, precision.reason)
         mine.update(precision=precision.name)
 
+    def on_resume(epoch: int, step: int) -> None:
+        # Shown while the job runs, not once it has ended.
+        mine.update(resumed_from_epoch=epoch, resumed_from_step=step)
+
     def on_checkpoint(path: Path) -> None:
         nonlocal last_checkpoint
         last_checkpoint = time.monotonic()
@@ -66,7 +70,7 @@ def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
         return time.monotonic() - last_checkpoint >= settings.JOB_CHECKPOINT_EVERY_SECONDS
 
     return Callbacks(on_progress=on_progress, on_metrics=on_metrics, on_checkpoint=on_checkpoint, on_precision=on_precision,
-                     should_stop=should_stop, should_checkpoint=should_checkpoint)
+                     on_resume=on_resume, should_stop=should_stop, should_checkpoint=should_checkpoint)
 
 
 def cancel_requested(job_id: int) -> bool:

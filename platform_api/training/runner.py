@@ -94,12 +94,7 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
         device=settings.TRAINING_DEVICE or None,
         precision=_requested_precision(job),
     )
-    result = trainer.fit(callbacks.job_callbacks(job.pk, owner, heartbeat))
-    if result.resumed_from_step:
-        Job.objects.filter(pk=job.pk).update(
-            resumed_from_epoch=result.resumed_from_epoch, resumed_from_step=result.resumed_from_step
-        )
-    return result
+    return trainer.fit(callbacks.job_callbacks(job.pk, owner, heartbeat))
 
 
 
