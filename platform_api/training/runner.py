@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models.functions import Coalesce, Now
 
 from platform_api.datasets.services import local_dataset_dir
+from platform_api.disk_space import out_of_space
 from platform_api.leased_work import Heartbeat, new_worker_id
 from platform_api.registry.services import register_model, weights_resolver
 from platform_api.storage import get_storage
@@ -26,6 +27,8 @@ from trainers.registry import build_trainer
 
 log = logging.getLogger(__name__)
 
+DISK_FULL = ("the worker's disk is full: no space left to write this job's checkpoint or model; nothing "
+             "half-written was kept. Submit the job again once space has been freed.")
 
 
 def run_job(job_id: int) -> None:
@@ -73,10 +76,14 @@ def _run_leased(job_id: int, owner: str) -> None:
             finish(job_id, owner, Job.Status.FAILED, error_code="invalid_hyperparameters", error_message=str(exc.errors))
             return
         except Exception as exc:
-            log.exception("job %s crashed", job_id)
-            finish(job_id, owner, Job.Status.FAILED, error_code="internal_error", error_message=f"{type(exc).__name__}: {exc}")
+            _crashed(job_id, owner, exc)
             return
-        register_model(job, owner, result)
+        try:
+            register_model(job, owner, result)
+        except Exception as exc:
+            if not out_of_space(exc):
+                raise  # the job waits for its lease to lapse and resumes from its last checkpoint
+            _crashed(job_id, owner, exc)
 
 
 def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
@@ -97,10 +104,13 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
     return trainer.fit(callbacks.job_callbacks(job.pk, owner, heartbeat))
 
 
-
-
-
-
+def _crashed(job_id: int, owner: str, exc: Exception) -> None:
+    if out_of_space(exc):  # checkpoint, export and model writes leave nothing half-written
+        log.error("job %s: no space left on the device: %r", job_id, exc)
+        finish(job_id, owner, Job.Status.FAILED, error_code="disk_full", error_message=DISK_FULL)
+        return
+    log.error("job %s crashed", job_id, exc_info=exc)
+    finish(job_id, owner, Job.Status.FAILED, error_code="internal_error", error_message=f"{type(exc).__name__}: {exc}")
 
 
 def _requested_precision(job: Job) -> str:
