@@ -9,6 +9,11 @@ imports). One mechanism serves every kind; a `LeasedWork` describes a kind.
 - A worker that dies stops renewing. Once the lease has lapsed, any live worker's recovery
   loop (workers/recovery.py, through `recover`) queues the row again, or ends it with the
   kind's `give_up` when workers died on it JOB_MAX_ATTEMPTS times.
+- A worker whose death is seen (`manage.py serve` saw its process exit) need not be waited
+  for: `lapse_leases_of` ends its leases at once, and `recover` then treats its rows as
+  any lapsed ones. The lease stays the fallback for deaths nobody saw.
+- A row nobody holds any more (handed back, or queued again by recovery) waits in the
+  kind's `requeued_as` status: a job shows `queued`, not `running`, until a worker takes it.
 - A worker killed between fetching a message and taking the lease leaves the row waiting
   for a message that no longer exists; `LostDeliveries` sends it again.
 
@@ -38,7 +43,13 @@ log = logging.getLogger(__name__)
 
 
 def new_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """`host:pid:nonce`: the process that takes a lease is named in it (see `lapse_leases_of`)."""
+    return f"{process_prefix(os.getpid())}{uuid.uuid4().hex[:8]}"
+
+
+def process_prefix(pid: int) -> str:
+    """How the lease owners of process `pid` on this machine begin."""
+    return f"{socket.gethostname()}:{pid}:"
 
 
 def lease_until() -> datetime:
@@ -54,6 +65,7 @@ class LeasedWork:
     what: str  # the work as logs name it: "job", "dataset import"
     waiting: tuple[str, ...]  # statuses in which a delivery may take the row
     working: str  # the status while a worker holds the lease (taking it sets this)
+    requeued_as: str  # one of `waiting`: the status while it waits again, nobody holding it
     # Ends a lapsed row whose workers died JOB_MAX_ATTEMPTS times. It must end the row only
     # while its lease is still lapsed (`still_lapsed(row)`): a worker that renewed keeps it.
     give_up: Callable[[Any], object]
@@ -69,6 +81,8 @@ class LeasedWork:
             self.model._meta.get_field(name)  # FieldDoesNotExist names what the model lacks
         if (self.stopped is None) != (self.stop is None):
             raise ValueError(f"{self.what}: `stopped` and `stop` go together")
+        if self.requeued_as not in self.waiting:
+            raise ValueError(f"{self.what}: `requeued_as` must be one of `waiting`, or no delivery would take the row")
 
     # The worker's side.
 
@@ -97,9 +111,9 @@ class LeasedWork:
         return Heartbeat(lambda: self.renew(pk, owner), f"{self.what} {pk}")
 
     def release(self, pk: int, owner: str) -> bool:
-        """Gives up a held lease so the next delivery can take the row (its status stays);
-        the fresh expiry keeps recovery from counting it as a dead worker's."""
-        return self.held(pk, owner).update(lease_owner="", lease_expires_at=lease_until()) == 1
+        """Gives up a held lease so the next delivery can take the row, which waits as
+        `requeued_as`; the fresh expiry keeps recovery from counting it as a dead worker's."""
+        return self.held(pk, owner).update(status=self.requeued_as, lease_owner="", lease_expires_at=lease_until()) == 1
 
     def hand_back(self, pk: int, owner: str) -> bool:
         """The worker is shutting down: releases the row and queues it again at once."""
@@ -139,11 +153,24 @@ class LeasedWork:
         for row in lapsed:
             if row.lost_leases + 1 >= settings.JOB_MAX_ATTEMPTS:
                 self.give_up(row)
-            elif self.still_lapsed(row).update(lease_owner="", lease_expires_at=lease_until(), lost_leases=F("lost_leases") + 1):
+            elif self.still_lapsed(row).update(status=self.requeued_as, lease_owner="", lease_expires_at=lease_until(),
+                                               lost_leases=F("lost_leases") + 1):
                 log.warning("%s %s: worker %s stopped renewing its lease; queuing it again", self.what, row.pk, row.lease_owner)
                 self.send(row.pk)
                 requeued.append(row.pk)
         return requeued
+
+    def lapse_leases_of(self, pid: int) -> int:
+        """Process `pid` on this machine died (its supervisor saw it exit): its leases lapse
+        now instead of when they run out, and the next `recover` queues their rows again
+        (or gives up on them) as it would after the lease. Returns how many lapsed.
+
+        Only a process that takes leases itself may be named: a pool's parent process is
+        not the one in its children's lease owners."""
+        already_past = timezone.now() - timedelta(seconds=1)
+        return self.model.objects.filter(status=self.working, lease_owner__startswith=process_prefix(pid)).update(
+            lease_expires_at=already_past
+        )
 
     def unheld(self) -> QuerySet:
         """Waiting rows that nobody holds: each needs a message in the queue."""

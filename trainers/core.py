@@ -110,13 +110,16 @@ class Progress:
 class Callbacks:
     """Hooks the engine calls; every one is optional.
 
-    - on_progress(Progress): throttled by the engine (about once a second).
+    - on_progress(Progress): throttled by the engine (about once a second); a resumed run
+      reports first the step it goes on from (loss None).
     - on_metrics(epoch, step, metrics): after every evaluation.
     - on_best(epoch, monitor): just before on_metrics, when that evaluation is the best so
       far by the metric named `monitor` (the epoch whose weights the model will keep).
     - on_checkpoint(path): after a checkpoint is written.
     - on_precision(Precision): once a run, when it has chosen its numeric precision
       (trainers.engine.precision).
+    - on_resume(epoch, step): once a run, before training, when it goes on from a
+      checkpoint: the epochs completed and the global steps done before it.
     - should_stop() -> bool: polled between steps (throttled); True stops the fit,
       which then raises `Cancelled`.
     - should_checkpoint() -> bool: polled between steps (throttled, before should_stop);
@@ -129,6 +132,7 @@ class Callbacks:
     on_best: Callable[[int, str], None] | None = None
     on_checkpoint: Callable[[Path], None] | None = None
     on_precision: Callable[[Any], None] | None = None
+    on_resume: Callable[[int, int], None] | None = None
     should_stop: Callable[[], bool] | None = None
     should_checkpoint: Callable[[], bool] | None = None
 

@@ -5,6 +5,9 @@ This needs no beat process: any live worker notices a lapsed lease within half a
 period and queues the work again, whatever the broker does with unacknowledged messages.
 It also sends again work whose queue message was lost. The mechanism is
 platform_api/leased_work.py; LEASED_WORK lists the kinds it serves.
+
+A supervisor that sees a worker process exit (`manage.py serve`) need not wait for the
+lease: `recover_dead_worker` queues that process's work again at once.
 """
 import logging
 import threading
@@ -42,6 +45,17 @@ def _loop() -> None:
             connection.close()
         if _stop.wait(interval):
             return
+
+
+def recover_dead_worker(pid: int) -> list[tuple[str, int]]:
+    """The worker process `pid` on this machine has exited: its leases lapse now and its
+    work is queued again (or given up on, after JOB_MAX_ATTEMPTS deaths) at once. Returns
+    (what, id) of the work queued again."""
+    requeued = []
+    for work in LEASED_WORK:
+        if work.lapse_leases_of(pid):
+            requeued += [(work.what, pk) for pk in work.recover()]
+    return requeued
 
 
 @worker_ready.connect

@@ -91,7 +91,11 @@ def import_dataset(dataset_id: int) -> None:
             # A key of this import's own: a worker that lost its lease unnoticed (the heartbeat
             # is seconds late) publishes beside the winner's files, never over them.
             content_key = f"datasets/{dataset_id}/content-{uuid.uuid4().hex[:12]}"
-            storage.save_dir(dest, content_key, move=True)
+            try:
+                storage.save_dir(dest, content_key, move=True)
+            except BaseException:  # a full disk, say: no half-copied dataset is left in storage
+                storage.delete(content_key)
+                raise
         except DatasetImportError as exc:
             _fail(mine, str(exc))
             return
@@ -137,6 +141,7 @@ DATASET_IMPORTS = LeasedWork(
     what="dataset import",
     waiting=(Dataset.Status.IMPORTING,),
     working=Dataset.Status.IMPORTING,
+    requeued_as=Dataset.Status.IMPORTING,
     give_up=_give_up,
 )
 

@@ -81,7 +81,11 @@ def register_model(job: Job, owner: str, result: FitResult) -> None:
     # overwrite the files of the model its successor registered.
     artifact_key = f"models/job-{job.pk}-{uuid.uuid4().hex[:12]}"
     storage = get_storage()
-    storage.save_dir(result.artifact_dir, artifact_key)
+    try:
+        storage.save_dir(result.artifact_dir, artifact_key)
+    except BaseException:  # a full disk, say: no half-copied model is left in storage
+        storage.delete(artifact_key)
+        raise
     with transaction.atomic():
         # The job keeps its latest evaluation's metrics (API.md); the model has the best epoch's.
         registered = finish(job.pk, owner, Job.Status.SUCCEEDED)

@@ -1,7 +1,12 @@
 """What a running fit reports, persisted on the job row: progress (and the loss history,
-training/loss_history.py), each evaluation's metrics and whether it is the best so far,
-the chosen precision; checkpoints uploaded where storage is remote; and the
-questions the engine asks between steps (stop? checkpoint now?)."""
+training/loss_history.py), each evaluation's metrics and whether it is the best so far, the
+chosen precision, the checkpoint a resumed run goes on from; checkpoints uploaded where
+storage is remote; and the questions the engine asks between steps (stop? checkpoint now?).
+
+A database restart does not fail the job: a progress report is skipped, a cancel is not
+seen until the database answers, and what the job must keep (evaluations, precision,
+resume point) waits for it (platform_api/db_outage.py).
+"""
 from __future__ import annotations
 
 import logging
@@ -11,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from platform_api.db_outage import best_effort, through_outage
 from platform_api.leased_work import Heartbeat
 from platform_api.storage import get_storage
 from platform_api.training.files import checkpoint_key
@@ -31,34 +37,39 @@ def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
     best = {"epoch": None, "monitor": earlier.last() or ""}
 
     def on_progress(progress: Progress) -> None:
-        updated = mine.update(
-            progress={
-                "percent": round(progress.percent, 2),
-                "epoch": progress.epoch,
-                "epochs": progress.epochs,
-                "step": progress.step,
-                "steps": progress.steps,
-                "eta_seconds": None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
-                "loss": progress.loss,
-            }
-        )
-        if updated:  # still this worker's job
-            losses.record(progress)
+        shown = {
+            "percent": round(progress.percent, 2),
+            "epoch": progress.epoch,
+            "epochs": progress.epochs,
+            "step": progress.step,
+            "steps": progress.steps,
+            "eta_seconds": None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
+            "loss": progress.loss,
+        }
+        if best_effort(lambda: mine.update(progress=shown)):  # still this worker's job
+            best_effort(lambda: losses.record(progress))
 
     def on_best(epoch: int, monitor: str) -> None:
         best.update(epoch=epoch, monitor=monitor)
 
     def on_metrics(epoch: int, step: int, metrics: dict) -> None:
-        with transaction.atomic():
-            # An epoch evaluated again after a resume replaces its earlier entry.
-            MetricsEntry.objects.filter(job_id=job_id, epoch=epoch).delete()
-            MetricsEntry.objects.create(job_id=job_id, epoch=epoch, step=step, metrics=metrics,
-                                        best=best["epoch"] == epoch, monitor=best["monitor"])
-            mine.update(metrics=metrics)
+        def record():
+            with transaction.atomic():
+                # An epoch evaluated again after a resume replaces its earlier entry.
+                MetricsEntry.objects.filter(job_id=job_id, epoch=epoch).delete()
+                MetricsEntry.objects.create(job_id=job_id, epoch=epoch, step=step, metrics=metrics,
+                                            best=best["epoch"] == epoch, monitor=best["monitor"])
+                mine.update(metrics=metrics)
+
+        kept(record)
 
     def on_precision(precision) -> None:
         log.info("job %s: training in %s (%s)", job_id, precision.name, precision.reason)
-        mine.update(precision=precision.name)
+        kept(lambda: mine.update(precision=precision.name))
+
+    def on_resume(epoch: int, step: int) -> None:
+        # Shown while the job runs, not once it has ended.
+        kept(lambda: mine.update(resumed_from_epoch=epoch, resumed_from_step=step))
 
     def on_checkpoint(path: Path) -> None:
         nonlocal last_checkpoint
@@ -68,18 +79,23 @@ def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
             storage.save_file(checkpoint_key(job_id), path)
 
     def should_stop() -> bool:
-        return heartbeat.lost.is_set() or worker_stopping.is_set() or cancel_requested(job_id)
+        return heartbeat.lost.is_set() or worker_stopping.is_set() or bool(best_effort(lambda: cancel_requested(job_id)))
 
     def should_checkpoint() -> bool:
         if heartbeat.lost.is_set():
             return False  # the job is another worker's now: the work folder is not ours to write
         if worker_stopping.is_set():  # handed back next: the next worker goes on from this step
-            return not cancel_requested(job_id)
+            return not best_effort(lambda: cancel_requested(job_id))
         return time.monotonic() - last_checkpoint >= settings.JOB_CHECKPOINT_EVERY_SECONDS
 
     return Callbacks(on_progress=on_progress, on_metrics=on_metrics, on_best=on_best, on_checkpoint=on_checkpoint,
-                     on_precision=on_precision,
+                     on_precision=on_precision, on_resume=on_resume,
                      should_stop=should_stop, should_checkpoint=should_checkpoint)
+
+
+def kept(write) -> None:
+    """A write the job must keep: waits out a database restart (up to a lease period)."""
+    through_outage(write, settings.JOB_LEASE_SECONDS)
 
 
 def cancel_requested(job_id: int) -> bool:

@@ -46,8 +46,9 @@ TRAINING_JOBS = LeasedWork(
     model=Job,
     task_name=TRAIN_JOB,
     what="job",
-    waiting=(Job.Status.QUEUED, Job.Status.RUNNING),  # running with no owner: handed back or requeued
+    waiting=(Job.Status.QUEUED, Job.Status.RUNNING),  # running: a lapsed lease a delivery may take over
     working=Job.Status.RUNNING,
+    requeued_as=Job.Status.QUEUED,  # handed back or queued again: no worker runs it
     give_up=_give_up,
     stopped=Q(cancel_requested=True),
     stop=_end_cancelled,

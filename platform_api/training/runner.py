@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db.models.functions import Coalesce, Now
 
 from platform_api.datasets.services import local_dataset_dir
+from platform_api.db_outage import best_effort, database_unreachable, through_outage
+from platform_api.disk_space import out_of_space
 from platform_api.leased_work import Heartbeat, new_worker_id
 from platform_api.registry.services import register_model, weights_resolver
 from platform_api.storage import get_storage
@@ -26,34 +28,44 @@ from trainers.trainer_registry import build_trainer
 
 log = logging.getLogger(__name__)
 
+DISK_FULL = ("the worker's disk is full: no space left to write this job's checkpoint or model; nothing "
+             "half-written was kept. Submit the job again once space has been freed.")
 
 
 def run_job(job_id: int) -> None:
-    job = Job.objects.filter(pk=job_id).first()
-    if job is None:
-        return
-    if job.status in Job.FINAL:  # ended without this worker (cancelled while waiting, given up)
-        discard_job_files(job_id)
-        return
-    if job.cancel_requested and (job.status == Job.Status.QUEUED or job.lease_owner == ""):
-        finish(job_id, None, Job.Status.CANCELLED)  # nobody is running it: end it here
-        return
-    if worker_stopping.is_set():  # this worker is leaving: pass the delivery on untouched
-        TRAINING_JOBS.send(job_id)
-        return
-    owner = new_worker_id()
-    if not TRAINING_JOBS.acquire(job_id, owner):
-        log.info("job %s is held by another worker or no longer runnable; skipping this delivery", job_id)
+    # A delivery that finds the database restarting waits for it instead of being dropped.
+    owner = through_outage(lambda: _take(job_id), settings.JOB_LEASE_SECONDS)
+    if owner is None:
         return
     try:
         _run_leased(job_id, owner)
     finally:
-        _clear_local_work_if_ended(job_id)
+        best_effort(lambda: _clear_local_work_if_ended(job_id))
+
+
+def _take(job_id: int) -> str | None:
+    """Takes the job's lease for this delivery; None when there is nothing to run."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    if job.status in Job.FINAL:  # ended without this worker (cancelled while waiting, given up)
+        discard_job_files(job_id)
+        return None
+    if job.cancel_requested and (job.status == Job.Status.QUEUED or job.lease_owner == ""):
+        finish(job_id, None, Job.Status.CANCELLED)  # nobody is running it: end it here
+        return None
+    if worker_stopping.is_set():  # this worker is leaving: pass the delivery on untouched
+        TRAINING_JOBS.send(job_id)
+        return None
+    owner = new_worker_id()
+    if not TRAINING_JOBS.acquire(job_id, owner):
+        log.info("job %s is held by another worker or no longer runnable; skipping this delivery", job_id)
+        return None
+    return owner
 
 
 def _run_leased(job_id: int, owner: str) -> None:
-    Job.objects.filter(pk=job_id).update(started_at=Coalesce("started_at", Now()))
-    job = Job.objects.get(pk=job_id)
+    job = through_outage(lambda: _started(job_id), settings.JOB_LEASE_SECONDS)
     log.info("job %s: attempt %s on %s", job_id, job.attempts, owner)
     with TRAINING_JOBS.heartbeat(job_id, owner) as heartbeat:
         try:
@@ -73,10 +85,19 @@ def _run_leased(job_id: int, owner: str) -> None:
             finish(job_id, owner, Job.Status.FAILED, error_code="invalid_hyperparameters", error_message=str(exc.errors))
             return
         except Exception as exc:
-            log.exception("job %s crashed", job_id)
-            finish(job_id, owner, Job.Status.FAILED, error_code="internal_error", error_message=f"{type(exc).__name__}: {exc}")
+            _crashed(job_id, owner, exc)
             return
-        register_model(job, owner, result)
+        try:
+            register_model(job, owner, result)
+        except Exception as exc:
+            if not (out_of_space(exc) or database_unreachable(exc)):
+                raise  # the job waits for its lease to lapse and resumes from its last checkpoint
+            _crashed(job_id, owner, exc)
+
+
+def _started(job_id: int) -> Job:
+    Job.objects.filter(pk=job_id).update(started_at=Coalesce("started_at", Now()))
+    return Job.objects.get(pk=job_id)
 
 
 def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
@@ -94,18 +115,28 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
         device=settings.TRAINING_DEVICE or None,
         precision=_requested_precision(job),
     )
-    result = trainer.fit(callbacks.job_callbacks(job.pk, owner, heartbeat))
-    if result.resumed_from_step:
-        Job.objects.filter(pk=job.pk).update(
-            resumed_from_epoch=result.resumed_from_epoch, resumed_from_step=result.resumed_from_step
-        )
-    return result
+    return trainer.fit(callbacks.job_callbacks(job.pk, owner, heartbeat))
 
 
+def _crashed(job_id: int, owner: str, exc: Exception) -> None:
+    if database_unreachable(exc):
+        _hand_back_after_outage(job_id, owner, exc)
+        return
+    if out_of_space(exc):  # checkpoint, export and model writes leave nothing half-written
+        log.error("job %s: no space left on the device: %r", job_id, exc)
+        finish(job_id, owner, Job.Status.FAILED, error_code="disk_full", error_message=DISK_FULL)
+        return
+    log.error("job %s crashed", job_id, exc_info=exc)
+    finish(job_id, owner, Job.Status.FAILED, error_code="internal_error", error_message=f"{type(exc).__name__}: {exc}")
 
 
-
-
+def _hand_back_after_outage(job_id: int, owner: str, exc: Exception) -> None:
+    """The database went away for longer than the fit would wait: once it answers, queue the
+    job again to resume from its last checkpoint. Should it stay away for longer than a
+    lease, this raises and recovery takes the job over when the lease has lapsed."""
+    log.warning("job %s: database unreachable (%s); handing the job back once it answers", job_id, exc)
+    if through_outage(lambda: TRAINING_JOBS.hand_back(job_id, owner), settings.JOB_LEASE_SECONDS):
+        log.warning("job %s: queued again to resume from its last checkpoint", job_id)
 
 
 def _requested_precision(job: Job) -> str:

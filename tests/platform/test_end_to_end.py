@@ -127,7 +127,7 @@ def test_a_worker_stopped_gracefully_hands_its_job_to_the_next_worker(api, templ
     wait_for(lambda: Job.objects.get(pk=job_id).metrics_history.count() >= 2, 120, message="epoch 1 checkpointed")
     leaving.terminate()  # returns once the worker has exited
     assert leaving.log().count("queued again to resume from its last checkpoint") == 1
-    assert Job.objects.get(pk=job_id).status == "running"
+    assert Job.objects.get(pk=job_id).status == "queued"
 
     start_worker("training", "arriving")
     job = wait_job(api, job_id, timeout=180)

@@ -120,7 +120,7 @@ def test_a_worker_shutting_down_hands_its_job_back_to_the_queue(user, templates,
     finally:
         runner.worker_stopping.clear()
     job.refresh_from_db()
-    assert job.status == "running" and job.lease_owner == ""
+    assert job.status == "queued" and job.lease_owner == ""
     no_queue.assert_called_once_with(job.pk)
     assert earlier_work.exists()  # the job resumes later: its work is kept
     assert lease.acquire(job.pk, "next-worker")  # the next delivery takes it at once
@@ -169,10 +169,11 @@ def test_graceful_hand_backs_do_not_count_as_lost_workers(user, templates, datas
     job = submit_job(user, "fai-cls", dataset.pk, {})
     for n in range(settings.JOB_MAX_ATTEMPTS + 1):
         assert lease.acquire(job.pk, f"w{n}") and lease.release(job.pk, f"w{n}")
-    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1), lease_owner="w")
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1), lease_owner="w",
+                                         status="running")
     with queued(TRAIN_JOB):
         assert recover_stale_jobs() == [job.pk]
-    assert Job.objects.get(pk=job.pk).status == "running"
+    assert Job.objects.get(pk=job.pk).status == "queued"  # queued again, not given up
 
 
 @pytest.mark.parametrize("outcome", ["succeeded", "failed"])

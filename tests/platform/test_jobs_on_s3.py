@@ -60,7 +60,7 @@ def test_a_job_resumes_on_another_machine_from_its_checkpoint_on_s3(user, templa
     finally:
         runner.worker_stopping.clear()
     job.refresh_from_db()
-    assert job.status == "running" and job.lease_owner == ""  # handed back
+    assert job.status == "queued" and job.lease_owner == ""  # handed back
     assert s3.exists(checkpoint_key(job.pk))
 
     shutil.rmtree(job_work_dir(job.pk))  # the next worker runs on another machine

@@ -88,7 +88,7 @@ def test_a_handed_back_job_waiting_long_is_not_counted_as_a_dead_worker(user, te
         Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
         assert recover_stale_jobs() == []
     job.refresh_from_db()
-    assert job.status == "running" and job.lease_owner == "" and job.lost_leases == 0
+    assert job.status == "queued" and job.lease_owner == "" and job.lost_leases == 0
 
 
 @pytest.mark.slow

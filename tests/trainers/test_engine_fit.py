@@ -261,3 +261,21 @@ def test_auto_times_the_recipes_own_step_on_a_copy_and_leaves_the_fit_as_it_woul
     probed_weights = torch.load(probed.artifact_dir / "weights.pt", weights_only=True)
     assert all(torch.equal(plain_weights[k], probed_weights[k]) for k in plain_weights)
     assert [h["train_loss"] for h in probed.history] == [h["train_loss"] for h in plain.history]
+
+
+def test_a_resumed_fit_reports_where_it_goes_on_from_before_it_trains(tmp_path):
+    with pytest.raises(Killed):
+        fit(ToyRecipe(toy_config()), tmp_path, _kill_after(2))  # 5 steps an epoch
+    events = []
+    recipe = ToyRecipe(toy_config())
+    train_step = recipe.train_step
+    recipe.train_step = lambda *args: events.append("step") or train_step(*args)
+    fit(recipe, tmp_path, Callbacks(on_resume=lambda epoch, step: events.append(("resume", epoch, step)),
+                                    on_progress=lambda p: events.append(("progress", p.epoch, p.step, p.loss))))
+    assert events[:3] == [("resume", 2, 10), ("progress", 3, 10, None), "step"]
+
+
+def test_a_fresh_fit_does_not_report_a_resume(tmp_path):
+    resumes = []
+    fit(ToyRecipe(toy_config(epochs=1)), tmp_path, Callbacks(on_resume=lambda *at: resumes.append(at)))
+    assert resumes == []

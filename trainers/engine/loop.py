@@ -208,6 +208,8 @@ class _Fit:
         self.run_start, self.run_start_step = time.monotonic(), self.state.global_step
         self.progress_throttle = _Throttle(PROGRESS_INTERVAL_S)
         self.stop_throttle = _Throttle(STOP_POLL_INTERVAL_S)
+        if resumed:
+            self._report_resume(resumed_from)
         self._check_stop()
         while self.state.epoch < self.config.epochs and not self.state.stopped_early:
             epoch = self.state.epoch + 1
@@ -225,6 +227,14 @@ class _Fit:
             self._save_last()
             self._check_stop()
         return self._finish(resumed_from)
+
+    def _report_resume(self, resumed_from: tuple[int, int]) -> None:
+        """Said before training: the steps a dead run did past its checkpoint are done again,
+        so progress goes back to the checkpoint's step rather than showing the dead run's."""
+        if self.cb.on_resume:
+            self.cb.on_resume(*resumed_from)
+        if self.cb.on_progress:
+            self._emit_progress(min(self.state.epoch + 1, self.config.epochs), None, self.run_start)
 
     def _train_epoch(self, epoch: int) -> float:
         config, model, device = self.config, self.model, self.device
@@ -283,7 +293,7 @@ class _Fit:
             self.scheduler.step()
         return loss
 
-    def _emit_progress(self, epoch: int, loss: float, now: float, epoch_mean: bool = False) -> None:
+    def _emit_progress(self, epoch: int, loss: float | None, now: float, epoch_mean: bool = False) -> None:
         done = self.state.global_step - self.run_start_step
         eta = None
         if done > 0:

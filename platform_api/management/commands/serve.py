@@ -2,7 +2,8 @@
 
 Starts gunicorn and two real Celery worker processes (one for training, one for dataset
 imports and housekeeping) and supervises them: a worker that exits unexpectedly is
-started again, and its jobs resume from their checkpoints. Ctrl-C stops everything.
+started again, and the work it held is queued again at once (not when its lease runs
+out); its jobs resume from their checkpoints. Ctrl-C stops everything.
 """
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connection
 
 from platform_api.env import env_int
+from workers.recovery import recover_dead_worker
 
 
 def worker_command(queues: str, name: str) -> list[str]:
+    # The solo pool runs tasks in the worker process itself: the pid the supervisor sees
+    # exit is the one its leases name (a prefork pool's children would hold them instead).
     return [
         sys.executable, "-m", "celery", "-A", "platform_api", "worker",
         "--pool", "solo", "--concurrency", "1", "--queues", queues,
@@ -53,6 +58,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_templates")
         call_command("collectstatic", interactive=False, verbosity=0)
+        connection.close()  # held idle for hours otherwise; recovery opens its own
         commands = {
             "worker-training": worker_command("training", "training"),
             "worker-default": worker_command("default", "default"),
@@ -81,17 +87,35 @@ class Command(BaseCommand):
                         stopping = True
                         break
                     self.stderr.write(f"{name} exited with code {child.returncode}; starting it again")
+                    self._requeue_work_of(name, child.pid)
                     children[name] = subprocess.Popen(commands[name])
         finally:
             for child in children.values():
                 if child.poll() is None:
                     child.send_signal(signal.SIGTERM)
             deadline = time.time() + 30
-            for child in children.values():
+            for name, child in children.items():
                 try:
                     child.wait(timeout=max(deadline - time.time(), 0.1))
                 except subprocess.TimeoutExpired:
                     child.kill()
+                    child.wait()
+                if name != "web":  # one killed mid-job, or crashed while stopping
+                    self._requeue_work_of(name, child.pid)
+
+    def _requeue_work_of(self, name: str, pid: int) -> None:
+        """The worker is gone: what it held is queued again now. Should the database or the
+        broker be unreachable, its leases run out and the workers' recovery loops (or their
+        lost-delivery checks) do it later; the supervisor goes on restarting workers."""
+        try:
+            requeued = recover_dead_worker(pid)
+        except Exception as exc:  # a database or broker outage (see above)
+            self.stderr.write(f"{name}: could not queue its work again now ({exc!r}); its leases will lapse")
+            return
+        finally:
+            connection.close()  # a fresh connection next time: the database may restart meanwhile
+        for what, pk in requeued:
+            self.stderr.write(f"{name}: {what} {pk} queued again at once")
 
     def _announce(self, port: int, grpc_port: int) -> None:
         self.stdout.write(
