@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from platform_api.management.commands.serve import web_command  # noqa: E402  (needs ROOT on the path)
+from platform_api.web_command import web_command  # noqa: E402  (needs ROOT on the path)
 
 
 def free_port() -> int:

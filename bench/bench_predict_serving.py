@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from bench.bench_job_polling import free_port, manage  # noqa: E402
+from platform_api.web_command import web_command  # noqa: E402
 from bench.serving_models import photo, write_fai_cls_artifact  # noqa: E402
 from trainers.export import OnnxPredictor  # noqa: E402
 from trainers.fai_cls.predictor import FaiClsPredictor  # noqa: E402
@@ -121,8 +122,6 @@ def raw_forward(runtime: str, artifact: Path, onnx_path: Path):
 
 
 def start_server(env: dict, port: int) -> subprocess.Popen:
-    from platform_api.management.commands.serve import web_command
-
     command = [c for c in web_command(port) if c != "-"]
     command = command[: command.index("--access-logfile")]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -7,7 +7,7 @@ from platform_api.datasets.views import DatasetViewSet
 from platform_api.deployments.views import DeploymentViewSet
 from platform_api.registry.views import ModelVersionViewSet, PretrainedWeightsViewSet
 from platform_api.training.views import JobViewSet, job_detail
-from templates_registry.api import TemplateViewSet
+from platform_api.template_api import TemplateViewSet
 
 router = DefaultRouter()
 router.register("templates", TemplateViewSet, basename="template")  # listed in the API root too

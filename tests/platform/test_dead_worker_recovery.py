@@ -18,7 +18,7 @@ from tests.conftest import ROOT, WORKER_TEST_ENV, _database_url, _purge_queues, 
 from tests.factories import classification_zip
 from tests.platform.flows import FAST_FAI_CLS, import_in_process
 from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
-from workers.recovery import recover_dead_worker
+from platform_api.recovery import recover_dead_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

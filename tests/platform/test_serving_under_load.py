@@ -15,7 +15,7 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from platform_api.deployments.models import Deployment
-from platform_api.management.commands.serve import web_command
+from platform_api.web_command import web_command
 from platform_api.registry.models import ModelVersion
 from platform_api.training.runner import run_job
 from platform_api.training.services import submit_job

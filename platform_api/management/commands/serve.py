@@ -7,7 +7,6 @@ out); its jobs resume from their checkpoints. Ctrl-C stops everything.
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from platform_api.env import env_int
-from workers.recovery import recover_dead_worker
+from platform_api.recovery import recover_dead_worker
+from platform_api.web_command import web_command
 
 
 def worker_command(queues: str, name: str) -> list[str]:
@@ -35,15 +35,6 @@ def worker_command(queues: str, name: str) -> list[str]:
 def grpc_command(port: int) -> list[str]:
     """The Clarifai v2 gRPC API (platform_api/clarifai), for the clarifai SDK."""
     return [sys.executable, str(settings.BASE_DIR / "manage.py"), "grpc_server", "--port", str(port)]
-
-
-def web_command(port: int) -> list[str]:
-    return [
-        sys.executable, "-m", "gunicorn", "platform_api.wsgi:application",
-        "--bind", f"{os.environ.get('HOST', '0.0.0.0')}:{port}",
-        "--workers", str(env_int("WEB_PROCESSES", 1)), "--threads", str(env_int("WEB_THREADS", 8)),
-        "--timeout", "300", "--access-logfile", "-",
-    ]
 
 
 class Command(BaseCommand):
