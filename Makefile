@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test lint bench worker clean-venv
+.PHONY: run test lint bench faults worker clean-venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run_all.py
+
+# Kills workers, restarts PostgreSQL, Redis and the platform, fills the disk (as root).
+faults: $(STAMP)
+	$(VENV)/bin/python bench/faults.py
 
 clean-venv:
 	rm -rf $(VENV)

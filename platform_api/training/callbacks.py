@@ -79,7 +79,9 @@ def job_callbacks(job_id: int, owner: str, heartbeat: Heartbeat) -> Callbacks:
             storage.save_file(checkpoint_key(job_id), path)
 
     def should_stop() -> bool:
-        return heartbeat.lost.is_set() or worker_stopping.is_set() or bool(best_effort(lambda: cancel_requested(job_id)))
+        if heartbeat.lost.is_set() or worker_stopping.is_set():
+            return True
+        return bool(best_effort(lambda: cancel_requested(job_id)))
 
     def should_checkpoint() -> bool:
         if heartbeat.lost.is_set():

@@ -102,8 +102,8 @@ class Platform:
     LEASE_SECONDS = 60
 
     def __init__(self, log_path):
-        env = {**os.environ, **WORKER_TEST_ENV, "JOB_LEASE_SECONDS": str(self.LEASE_SECONDS), "JOB_HEARTBEAT_SECONDS": "1",
-               "DATABASE_URL": _database_url(), "DATA_DIR": str(django_settings.DATA_DIR)}
+        env = {**os.environ, **WORKER_TEST_ENV, "JOB_LEASE_SECONDS": str(self.LEASE_SECONDS),
+               "JOB_HEARTBEAT_SECONDS": "1", "DATABASE_URL": _database_url(), "DATA_DIR": str(django_settings.DATA_DIR)}
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--no-web"], cwd=ROOT, env=env,
@@ -152,11 +152,13 @@ def test_a_supervised_worker_killed_mid_job_has_its_job_queued_again_within_seco
     job = submit_job(user, "fai-cls", dataset.pk, {**FAST_FAI_CLS, "epochs": 200})
     platform = start_platform()
     # Epoch 2 is reported once epoch 1's checkpoint exists.
-    wait_for(lambda: Job.objects.get(pk=job.pk).metrics_history.count() >= 2, 180, message=f"epoch 2 ({platform.log()})")
+    wait_for(lambda: Job.objects.get(pk=job.pk).metrics_history.count() >= 2, 180,
+             message=f"epoch 2 ({platform.log()})")
     pid = lease_holder_pid(job.pk)
     os.kill(pid, signal.SIGKILL)  # the pid in the lease is the supervised worker's own
     killed = time.monotonic()
-    wait_for(lambda: Job.objects.get(pk=job.pk).lost_leases == 1, 15, message=f"the job queued again ({platform.log()})")
+    wait_for(lambda: Job.objects.get(pk=job.pk).lost_leases == 1, 15,
+             message=f"the job queued again ({platform.log()})")
     assert time.monotonic() - killed < 10 < Platform.LEASE_SECONDS
     resumed = wait_for(lambda: (j := Job.objects.get(pk=job.pk)).lease_owner and j.resumed_from_step and j, 120,
                        message=f"the restarted worker resuming the job ({platform.log()})")
