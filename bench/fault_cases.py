@@ -29,11 +29,11 @@ from templates_registry.models import HyperParameter, Template
 from templates_registry.services import update_template
 
 FINAL = ("succeeded", "failed", "cancelled")
-EPOCHS = 40
+EPOCHS = 20
 JOB = {"backbone": "tiny_test", "resolution": 32, "epochs": EPOCHS, "batch_size": 8, "learning_rate": 0.01,
        "scheduler": "constant"}
 DEADLINE_S = 600  # after the last fault, every job must have ended by then
-KILL_WITHIN_S = 25  # a job's attempt lasts about this long here: its start, training, evaluations, its end
+KILL_WITHIN_S = 15  # a job's attempt lasts about this long here: its start, training, evaluations, its end
 
 
 @dataclass

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,7 +91,11 @@ def run_stack(args) -> int:
     problems = [problem for line in lines for problem in line.problems]
     for problem in problems:
         print(f"   problem: {problem}")
-    return 1 if problems else 0
+    if problems:
+        print(f"   kept for a look: {run_dir}")
+        return 1
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return 0
 
 
 def _run_faults(cases, ctx, args) -> list:
