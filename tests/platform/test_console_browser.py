@@ -16,9 +16,10 @@ from tests.factories import classification_zip, colour_image, image_bytes
 from tests.templates.test_admin_browser import CHROMIUM, LAUNCH_ARGS
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "console"
-# 60 steps of the tiny backbone in fp32: several seconds to watch on an idle machine, under a
-# minute on a busy one.
-JOB = {"backbone": '"tiny_test"', "resolution": "32", "batch_size": "4", "epochs": "10"}
+# 480 steps of the tiny backbone in fp32 at 224 px, so that the page's one-second poll sees the
+# job running several times even on a fast idle machine (60 steps at 32 px finished between
+# two polls on an idle AMD EPYC, and this took 10 s there).
+JOB = {"backbone": '"tiny_test"', "resolution": "224", "batch_size": "4", "epochs": "80"}
 # Samples what the job page shows, every 100 ms, for the test to read afterwards.
 RECORD = """window.__seen = [];
 setInterval(() => __seen.push([Number(document.getElementById('job-progress').dataset.percent || 0),
