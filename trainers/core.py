@@ -157,7 +157,15 @@ class Trainer(Protocol):
 
 
 class Predictor(Protocol):
+    """predict(images) is exportable.postprocess(outputs(exportable.preprocess(images)), images);
+    a server may run the three steps apart (preprocessing in the request's thread, one forward
+    pass for several requests), which is why each is exposed."""
     classes: list[str]
+    exportable: Any  # trainers.export.Exportable: the family's pre- and post-processing
+
+    def outputs(self, batch: Any) -> dict[str, Any]:
+        """The forward pass: a preprocessed batch in, the graph's raw outputs by name out."""
+        ...
 
     def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
         """PIL images in, one list of detections per image out (the seed's inference output)."""

@@ -1,8 +1,11 @@
 """Dynamic batching in front of one loaded model.
 
-Predict requests queue here; one thread per model takes the oldest and runs it, with every
-request queued behind it up to `max_batch` images, as one forward pass. Each request gets
-back its own results, in order. A request larger than `max_batch` runs alone (a request is
+Predict requests queue here, each with its inputs (already preprocessed, in the request's own
+thread) and its size in images; one thread per model takes the oldest and runs it, with every
+request queued behind it up to `max_batch` images, as one forward pass. `run` is given the
+batch's inputs, one per request, and returns one result per request, in order; so the batch
+thread does only the forward pass, while decoding, preprocessing and post-processing run in
+the request threads, in parallel with it. A request larger than `max_batch` runs alone (a request is
 never split). While other requests are on their way (reserved: their images still
 decoding), the batcher waits for them, up to the batch window after the oldest's arrival
 or until `max_batch` images wait; a request that nobody follows runs at once, so a lone
@@ -47,21 +50,22 @@ class Closed(Exception):
 
 @dataclass(eq=False)
 class Ticket:
-    images: list
+    inputs: Any
+    size: int  # images in `inputs`
     client_gone: Callable[[], bool] | None
     arrived: float = field(default_factory=time.monotonic)
     _done: threading.Event = field(default_factory=threading.Event)
-    _results: list | None = None
+    _results: Any = None
     _error: BaseException | None = None
 
-    def result(self) -> list:
-        """Blocks until the request's batch ran; its results, or the reason it did not run."""
+    def result(self) -> Any:
+        """Blocks until the request's batch ran; its result, or the reason it did not run."""
         self._done.wait()
         if self._error is not None:
             raise self._error
         return self._results
 
-    def _finish(self, results: list | None = None, error: BaseException | None = None) -> None:
+    def _finish(self, results: Any = None, error: BaseException | None = None) -> None:
         self._results, self._error = results, error
         self._done.set()
 
@@ -80,9 +84,9 @@ class Reservation:
         self.batcher, self.count = batcher, count
         self._held = True
 
-    def submit(self, images: list, client_gone: Callable[[], bool] | None = None) -> Ticket:
-        """Queues the request in the room held for it."""
-        return self.batcher._enqueue(Ticket(list(images), client_gone), self)
+    def submit(self, inputs: Any, size: int | None = None, client_gone: Callable[[], bool] | None = None) -> Ticket:
+        """Queues the request in the room held for it (`size`: images in `inputs`, by default len(inputs))."""
+        return self.batcher._enqueue(Ticket(inputs, len(inputs) if size is None else size, client_gone), self)
 
     def _take(self) -> bool:
         """True the first time (the batcher's lock is held by the caller)."""
@@ -97,9 +101,9 @@ class Reservation:
 
 
 class Batcher:
-    def __init__(self, predict: Callable[[list], list], window_s: float, max_batch: int, queue_limit: int,
+    def __init__(self, run: Callable[[list], list], window_s: float, max_batch: int, queue_limit: int,
                  name: str = "model"):
-        self.predict = predict
+        self.run = run
         self.window_s, self.max_batch, self.queue_limit = window_s, max_batch, queue_limit
         self.name = name
         self._queue: deque[Ticket] = deque()
@@ -127,8 +131,8 @@ class Batcher:
             self._incoming += 1
         return Reservation(self, count)
 
-    def submit(self, images: list, client_gone: Callable[[], bool] | None = None) -> Ticket:
-        return self._enqueue(Ticket(list(images), client_gone), None)
+    def submit(self, inputs: Any, size: int | None = None, client_gone: Callable[[], bool] | None = None) -> Ticket:
+        return self._enqueue(Ticket(inputs, len(inputs) if size is None else size, client_gone), None)
 
     def _enqueue(self, ticket: Ticket, reservation: "Reservation | None") -> Ticket:
         with self._cond:
@@ -138,9 +142,9 @@ class Batcher:
                 self._reserved_images -= reservation.count
                 self._incoming -= 1
             else:
-                self._refuse_if_full(len(ticket.images))
+                self._refuse_if_full(ticket.size)
             self._queue.append(ticket)
-            self._queued_images += len(ticket.images)
+            self._queued_images += ticket.size
             self._cond.notify_all()
         return ticket
 
@@ -207,33 +211,31 @@ class Batcher:
             if self._closed:
                 return None
             batch, size = [], 0
-            while self._queue and (not batch or size + len(self._queue[0].images) <= self.max_batch):
+            while self._queue and (not batch or size + self._queue[0].size <= self.max_batch):
                 ticket = self._queue.popleft()
-                self._queued_images -= len(ticket.images)
+                self._queued_images -= ticket.size
                 batch.append(ticket)
-                size += len(ticket.images)
+                size += ticket.size
             return batch
 
     def _execute(self, batch: list[Ticket]) -> None:
-        images = [image for ticket in batch for image in ticket.images]
+        images = sum(ticket.size for ticket in batch)
         start = time.monotonic()
         try:
-            results = self.predict(images)
+            results = self.run([ticket.inputs for ticket in batch])
         except Exception as exc:  # every request of the batch learns why
-            log.exception("%s: a batch of %d images failed", self.name, len(images))
+            log.exception("%s: a batch of %d images failed", self.name, images)
             for ticket in batch:
                 ticket._finish(error=exc)
             return
-        per_image = (time.monotonic() - start) / max(1, len(images))
+        per_image = (time.monotonic() - start) / max(1, images)
         with self._cond:
             previous = self._seconds_per_image
             self._seconds_per_image = per_image if previous is None else \
                 SPEED_SMOOTHING * per_image + (1 - SPEED_SMOOTHING) * previous
             self.batches_run += 1
-        offset = 0
-        for ticket in batch:
-            ticket._finish(results=results[offset:offset + len(ticket.images)])
-            offset += len(ticket.images)
+        for ticket, result in zip(batch, results, strict=True):
+            ticket._finish(results=result)
 
 
 def client_gone_check(sock: Any) -> Callable[[], bool] | None:

@@ -3,7 +3,9 @@
 A deployment's predictor is built from its artifact once, in the deployment's runtime
 (torch eager, or ONNX Runtime on the artifact's exported `model.onnx`); predict requests
 only run it, through the model's batcher (batching.py): concurrent requests share forward
-passes and the queue in front of the model is bounded. Each web process loads a deployment
+passes and the queue in front of the model is bounded. A request preprocesses its images and
+post-processes its results in its own thread (`prepare`, `finish`), so the batch thread runs
+forward passes back to back. Each web process loads a deployment
 the first time it needs it (at deploy time in the process that took the request), never
 again while it stays deployed: a model exists once per web process that serves it.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 
+import numpy as np
+import torch
 from django.conf import settings
 
 from platform_api.deployments.batching import Batcher
@@ -27,12 +31,25 @@ class LoadedModel:
     def __init__(self, predictor, runtime: str, name: str):
         self.predictor = predictor
         self.runtime = runtime
-        self.batcher = Batcher(self._predict, window_s=settings.PREDICT_BATCH_WINDOW_MS / 1000,
+        self.batcher = Batcher(self._forward, window_s=settings.PREDICT_BATCH_WINDOW_MS / 1000,
                                max_batch=settings.PREDICT_MAX_BATCH, queue_limit=settings.PREDICT_QUEUE_IMAGES,
                                name=name)
 
-    def _predict(self, images: list) -> list:
-        return self.predictor.predict(images)  # looked up at each batch: tests wrap it
+    def prepare(self, images: list) -> torch.Tensor:
+        """The request's images as the graph's input batch (in the request's thread)."""
+        return self.predictor.exportable.preprocess(images)
+
+    def finish(self, outputs: dict[str, torch.Tensor], images: list) -> list:
+        """The request's predictions from its share of a forward pass (in the request's thread)."""
+        return self.predictor.exportable.postprocess(outputs, images)
+
+    def _forward(self, inputs: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        """One forward pass over several requests' inputs; each request's rows of every output."""
+        # NumPy's copy on one core, not torch.cat's threads (see trainers/data/classification.py).
+        batch = inputs[0] if len(inputs) == 1 else torch.from_numpy(np.concatenate([x.numpy() for x in inputs]))
+        outputs = self.predictor.outputs(batch)  # looked up at each batch: tests wrap it
+        sizes = [len(request) for request in inputs]
+        return [dict(zip(outputs, rows)) for rows in zip(*(output.split(sizes) for output in outputs.values()))]
 
 
 # Keyed by deployment and artifact, so a reused id can never serve another model.

@@ -200,8 +200,8 @@ def predict_with_images(deployment: Deployment, raw_images: list[bytes | None],
     try:
         with loaded.batcher.reserve(len(opened)) as reservation:
             images = load_pixels(opened, field)
-            ticket = reservation.submit(images, client_gone)
-        return images, ticket.result()
+            ticket = reservation.submit(loaded.prepare(images), len(images), client_gone)
+        return images, loaded.finish(ticket.result(), images)
     except QueueFull as full:
         raise _busy(deployment, full) from None
     except Withdrawn:

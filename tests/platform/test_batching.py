@@ -1,4 +1,5 @@
-"""The batcher's timing rules, on a model that records the batches it is given."""
+"""The batcher's timing rules, on a model that records the batches it is given (each request's
+inputs here are a list of image names; the model answers each request with a list)."""
 import threading
 import time
 
@@ -11,9 +12,9 @@ class RecordingModel:
     def __init__(self):
         self.batches = []
 
-    def __call__(self, images):
-        self.batches.append(list(images))
-        return [f"result of {image}" for image in images]
+    def __call__(self, requests):
+        self.batches.append([image for images in requests for image in images])
+        return [[f"result of {image}" for image in images] for images in requests]
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def test_a_request_whose_client_left_is_dropped_and_the_others_run(model):
 
 def test_closing_fails_the_waiting_requests(model):
     release = threading.Event()
-    batcher = Batcher(lambda images: release.wait(10) and images, window_s=0.0, max_batch=1, queue_limit=4)
+    batcher = Batcher(lambda requests: release.wait(10) and requests, window_s=0.0, max_batch=1, queue_limit=4)
     running = batcher.submit(["a"])
     waiting = batcher.submit(["b"])
     time.sleep(0.1)

@@ -1,5 +1,6 @@
 """Deploy and predict, on a model trained in-process by the real runner."""
 import io
+import threading
 from datetime import datetime
 from unittest import mock
 
@@ -33,14 +34,36 @@ def test_the_registered_model_keeps_the_job_s_lineage(api, model_version):
 def test_predict_runs_one_forward_pass_per_request_and_never_reloads(api, deployment):
     loads = runtime.load_count
     predictor = runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key).predictor
-    with mock.patch.object(predictor, "predict", wraps=predictor.predict) as predict:
+    with mock.patch.object(predictor, "outputs", wraps=predictor.outputs) as forward:
         response = predict_multipart(api, deployment.pk, held_out(("red", "blue", "blue", "red")))
         predict_base64(api, deployment.pk, held_out(("blue",)))
     assert response.status_code == 200, response.content
     assert [p[0]["label"] for p in response.json()["predictions"]] == ["red", "blue", "blue", "red"]
-    assert predict.call_count == 2  # one batched call per request
-    assert len(predict.call_args_list[0].args[0]) == 4
+    assert forward.call_count == 2  # one batched forward pass per request
+    assert len(forward.call_args_list[0].args[0]) == 4
     assert runtime.load_count == loads
+
+
+def test_the_batch_thread_runs_only_the_forward_pass(api, deployment):
+    """Decoding, preprocessing and post-processing run in the request's thread, so the model's
+    one batch thread is never idle waiting for them while requests are queued."""
+    predictor = runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key).predictor
+    threads = {}
+
+    def recorded(name, step):
+        def run(*args):
+            threads.setdefault(name, set()).add(threading.current_thread().name)
+            return step(*args)
+        return run
+
+    exportable = predictor.exportable
+    with mock.patch.object(exportable, "preprocess", side_effect=recorded("preprocess", exportable.preprocess)), \
+            mock.patch.object(exportable, "postprocess", side_effect=recorded("postprocess", exportable.postprocess)), \
+            mock.patch.object(predictor, "outputs", side_effect=recorded("forward", predictor.outputs)):
+        response = predict_base64(api, deployment.pk, held_out(("red", "blue")))
+    assert [p[0]["label"] for p in response.json()["predictions"]] == ["red", "blue"]
+    assert threads["forward"] == {f"batcher-deployment-{deployment.pk}"}
+    assert threads["preprocess"] == threads["postprocess"] == {threading.current_thread().name}
 
 
 def test_predict_names_each_image_that_cannot_be_decoded(api, deployment):

@@ -52,14 +52,14 @@ def in_threads(calls):
 def blocked(predictor):
     """Makes the model's forward pass wait for the returned event; `entered` is set inside it."""
     release, entered = threading.Event(), threading.Event()
-    original = predictor.predict
+    original = predictor.outputs
 
-    def predict(images):
+    def outputs(batch):
         entered.set()
         assert release.wait(30)
-        return original(images)
+        return original(batch)
 
-    return mock.patch.object(predictor, "predict", side_effect=predict), release, entered
+    return mock.patch.object(predictor, "outputs", side_effect=outputs), release, entered
 
 
 def test_both_runtimes_serve_the_same_predictions(api, user, model_version, settings):

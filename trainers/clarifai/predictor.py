@@ -32,15 +32,15 @@ class ClarifaiPredictor:
         self.precision = predictor_precision(precision, self.model, self.device, PROBE_BATCH, self.config["image_size"])
 
     @torch.no_grad()
-    def logits(self, images: list[Any]) -> torch.Tensor:
-        batch = self.exportable.preprocess(images).to(self.device)
+    def outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         with self.precision.autocast():
-            return self.model(batch).float()
+            return {"logits": self.model(batch.to(self.device)).float()}
 
     def probabilities(self, images: list[Any]) -> torch.Tensor:
-        return self.exportable.probabilities({"logits": self.logits(images)})["logits"].cpu()
+        outputs = self.outputs(self.exportable.preprocess(images))
+        return self.exportable.probabilities(outputs)["logits"].cpu()
 
     def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
         if not images:
             return []
-        return self.exportable.postprocess({"logits": self.logits(images)}, images)
+        return self.exportable.postprocess(self.outputs(self.exportable.preprocess(images)), images)

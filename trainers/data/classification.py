@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
-from torchvision.transforms.functional import pil_to_tensor
 
 from trainers.core import DatasetSpec, TrainerError
 from trainers.data.decoded_cache import DEFAULT_BUDGET_BYTES, DecodedImageCache
@@ -23,8 +23,9 @@ from trainers.data.images import open_rgb
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-_MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-_STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+# (x / 255 - mean) / std as one multiply and one subtract, per channel.
+_SCALE = (1.0 / (255.0 * np.array(IMAGENET_STD, dtype=np.float64))).astype(np.float32).reshape(3, 1, 1)
+_SHIFT = (np.array(IMAGENET_MEAN, dtype=np.float64) / np.array(IMAGENET_STD)).astype(np.float32).reshape(3, 1, 1)
 
 
 class CorruptImageError(TrainerError):
@@ -41,16 +42,39 @@ def load_rgb(path: Path) -> Image.Image:
         raise CorruptImageError(f"cannot read image {path}: {error}") from error
 
 
+# The preprocessing runs in NumPy, on one core. Torch's element-wise ops and copies use every
+# intra-op thread, and when the cores are busy (a server's forward pass, other loader
+# workers) they stall waiting for them: measured 0.2 to 6.6 ms to normalise one 224 px image,
+# and 4 ms for torch.stack of one, against a steady 0.4 ms in NumPy.
+
+def resized_array(image: Image.Image, resolution: int) -> np.ndarray:
+    """uint8 [3, resolution, resolution] (a view): the deterministic part of the preprocessing."""
+    return np.asarray(image.convert("RGB").resize((resolution, resolution), Image.BILINEAR)).transpose(2, 0, 1)
+
+
 def resized_pixels(image: Image.Image, resolution: int) -> torch.Tensor:
-    """uint8 [3, resolution, resolution]: the deterministic part of the preprocessing."""
-    return pil_to_tensor(image.convert("RGB").resize((resolution, resolution), Image.BILINEAR))
+    """resized_array as a contiguous uint8 tensor (what the decoded-image cache keeps)."""
+    return torch.from_numpy(np.ascontiguousarray(resized_array(image, resolution)))
+
+
+def normalised_array(pixels: np.ndarray, flip: bool = False) -> np.ndarray:
+    """uint8 [..., 3, H, W] -> float32 (x / 255 - mean) / std per channel, mirrored first if `flip`."""
+    if flip:
+        pixels = pixels[..., ::-1]
+    # Contiguous input makes this 15x faster than on resized_array's strided view.
+    normalised = np.multiply(np.ascontiguousarray(pixels), _SCALE, dtype=np.float32)
+    normalised -= _SHIFT
+    return normalised
 
 
 def normalise(pixels: torch.Tensor, flip: bool = False) -> torch.Tensor:
     """uint8 [3, H, W] -> the float tensor the model sees (mirrored first if `flip`)."""
-    if flip:
-        pixels = pixels.flip(-1)
-    return pixels.float().div_(255.0).sub_(_MEAN).div_(_STD)
+    return torch.from_numpy(normalised_array(pixels.numpy(), flip))
+
+
+def preprocess_batch(images: list[Image.Image], resolution: int) -> torch.Tensor:
+    """PIL images -> the model's float32 input batch [B, 3, resolution, resolution]."""
+    return torch.from_numpy(normalised_array(np.stack([resized_array(image, resolution) for image in images])))
 
 
 def image_to_tensor(image: Image.Image, resolution: int, flip: bool = False) -> torch.Tensor:

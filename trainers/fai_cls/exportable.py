@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD, normalise, resized_pixels
+from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD, preprocess_batch
 from trainers.trainer_registry import register_exportable
 
 from .hyperparameters import FaiClsHyperparameters
@@ -35,9 +35,7 @@ class FaiClsExportable:
         return model.eval()
 
     def preprocess(self, images: list[Any]) -> Tensor:
-        """image_to_tensor's work on a whole batch: the per-image resize, then one normalisation
-        of the stacked pixels (a few large tensor ops instead of three per image)."""
-        return normalise(torch.stack([resized_pixels(image, self.hp.resolution) for image in images]))
+        return preprocess_batch(images, self.hp.resolution)
 
     def postprocess(self, outputs: dict[str, Tensor], images: list[Any]) -> list[list[dict[str, Any]]]:
         return postprocess(outputs["logits"], self.classes, self.hp.multi_label, self.hp.threshold)

@@ -30,10 +30,12 @@ class FaiClsPredictor:
         self.model = self.exportable.build_graph().to(self.device, memory_format=torch.channels_last)
         self.precision = predictor_precision(precision, self.model, self.device, PROBE_BATCH, self.hp.resolution)
 
+    def outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        batch = batch.to(self.device, memory_format=torch.channels_last)
+        with torch.inference_mode(), self.precision.autocast():
+            return {"logits": self.model(batch)}
+
     def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
         if not images:
             return []
-        batch = self.exportable.preprocess(images).to(self.device, memory_format=torch.channels_last)
-        with torch.inference_mode(), self.precision.autocast():
-            logits = self.model(batch)
-        return self.exportable.postprocess({"logits": logits}, images)
+        return self.exportable.postprocess(self.outputs(self.exportable.preprocess(images)), images)

@@ -26,15 +26,18 @@ class FaiMfPredictor:
         self.precision = predictor_precision(precision, self.model, self.device, PROBE_BATCH, self.config.resolution)
 
     @torch.no_grad()
+    def outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The graph's outputs (class and mask logits) for a preprocessed batch."""
+        with self.precision.autocast():
+            outputs = self.model(batch.to(self.device))
+        return {name: outputs[name] for name in self.exportable.output_names}
+
     def predict(self, images: list) -> list[list[dict]]:
         """PIL images -> per image [{cls_id, label, conf, bbox [x1, y1, x2, y2] (x2, y2 exclusive),
         mask (base64 PNG, original size)}], highest confidence first."""
         if not images:
             return []
-        batch = self.exportable.preprocess(images).to(self.device)
-        with self.precision.autocast():
-            outputs = self.model(batch)
-        return self.exportable.postprocess(outputs, images)
+        return self.exportable.postprocess(self.outputs(self.exportable.preprocess(images)), images)
 
 
 @register_predictor(TRAINER_KEY)
