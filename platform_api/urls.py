@@ -9,6 +9,9 @@ from platform_api.registry.views import ModelVersionViewSet, PretrainedWeightsVi
 from platform_api.training.views import JobViewSet, job_detail
 from platform_api.template_api import TemplateViewSet
 
+admin.site.site_header = admin.site.site_title = "Training platform administration"
+admin.site.index_title = "Templates, and every user's datasets, jobs, models and deployments"
+
 router = DefaultRouter()
 router.register("templates", TemplateViewSet, basename="template")  # listed in the API root too
 router.register("datasets", DatasetViewSet, basename="dataset")

@@ -1,7 +1,8 @@
-"""Staff's view of every user's model versions: what each succeeded job registered."""
+"""Staff's view of every user's model versions (what each succeeded job registered) and of the
+pretrained weights files users registered."""
 from django.contrib import admin
 
-from platform_api.registry.models import ModelVersion
+from platform_api.registry.models import ModelVersion, PretrainedWeights
 from platform_api.staff_admin import ReadOnlyAdmin, listed, pretty_json, short_time
 
 
@@ -48,3 +49,20 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     @admin.display(description="classes")
     def classes_shown(self, model):
         return listed(model.classes)
+
+
+@admin.register(PretrainedWeights)
+class PretrainedWeightsAdmin(ReadOnlyAdmin):
+    list_display = ["id", "owner", "architecture", "name", "size", "created"]
+    list_filter = [("owner", admin.RelatedOnlyFieldListFilter), "architecture"]
+    list_select_related = ["owner"]
+    search_fields = ["owner__username", "name", "architecture"]
+    fields = [("owner", "architecture", "name"), ("size", "created_at"), "file_key"]
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, weights):
+        return f"{weights.size_bytes / 1e6:.1f} MB"
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, weights):
+        return short_time(weights.created_at)

@@ -7,7 +7,7 @@ from django.test import Client
 
 from platform_api.datasets.models import Dataset
 from platform_api.deployments.models import Deployment
-from platform_api.registry.models import ModelVersion
+from platform_api.registry.models import ModelVersion, PretrainedWeights
 from platform_api.training.models import Job
 from templates_registry.models import Template
 
@@ -143,3 +143,19 @@ def test_a_job_page_is_read_only(staff, rows):
     assert staff.post(f"{JOBS}{failed.pk}/delete/", {"post": "yes"}).status_code == 403
     failed.refresh_from_db()
     assert (failed.name, failed.status) == ("failed", "failed")
+
+
+def test_staff_see_every_user_s_registered_weights_read_only_under_the_platform_s_own_header(staff, user, other_api):
+    mallory = get_user_model().objects.get(username="mallory")
+    mine = PretrainedWeights.objects.create(owner=user, name="imagenet", architecture="resnet50",
+                                            file_key="weights/1.pt", size_bytes=102_400_000)
+    theirs = PretrainedWeights.objects.create(owner=mallory, name="in21k", architecture="resnet18",
+                                              file_key="weights/2.pt", size_bytes=46_800_000)
+    url = "/admin/registry/pretrainedweights/"
+    assert listed(staff, url) == [theirs.pk, mine.pk]
+    assert listed(staff, url, architecture="resnet50") == [mine.pk]
+    page = staff.get(f"{url}{mine.pk}/change/").content.decode()
+    assert "102.4 MB" in page and "weights/1.pt" in page
+    assert "Training platform administration" in page and "Django administration" not in page
+    assert staff.post(f"{url}{mine.pk}/delete/").status_code == 403  # read-only: deleting goes through the API
+    assert PretrainedWeights.objects.count() == 2
