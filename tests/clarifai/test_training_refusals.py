@@ -33,6 +33,16 @@ def test_it_refuses_invalid_params_naming_each_field_and_queues_nothing(stub, au
     assert queued_jobs == [] and not Job.objects.exists()
 
 
+def test_it_refuses_a_batch_of_one_that_batch_normalization_cannot_train_on(stub, auth, colours):
+    """A rule across two params, the declaration's own: refused at submission, not when it trains."""
+    response, queued_jobs = train_version(stub, auth, app(), "colours", {
+        "template": "Clarifai_InceptionV2", "dataset_id": "colours", "dataset_version_id": colours.id,
+        "batch_size": 1.0, "image_size": 32.0})
+    assert response.status.code == codes.MODEL_TRAINING_INVALID_PARAMS
+    assert "batch_size 1 at image_size 32 leaves 1x1 feature maps" in response.status.details
+    assert queued_jobs == [] and not Job.objects.exists()
+
+
 def test_it_refuses_an_unknown_template_and_dataset_together(stub, auth, colours):
     response, queued_jobs = train_version(stub, auth, app(), "colours", {"template": "fai-mf", "dataset_id": "nope"})
     assert response.status.code == codes.MODEL_TRAINING_INVALID_PARAMS

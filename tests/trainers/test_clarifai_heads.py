@@ -9,6 +9,7 @@ from trainers.clarifai.heads import EmbedNormHead, activation, classification_lo
 from trainers.clarifai.model import ClarifaiClassifier, build_feature_extractor
 from trainers.clarifai.templates import TEMPLATES, build
 from trainers.core import TrainerError
+from trainers.trainer_registry import check_hyperparameters
 
 from clarifai_toys import make_dataset, one_torch_thread  # noqa: F401  (autouse)
 
@@ -90,9 +91,13 @@ def test_the_trainer_loss_follows_logreg(tmp_path, logreg, reference):
     assert loss.item() == pytest.approx(reference(model(images), targets).item(), rel=1e-5)
 
 
-def test_batch_of_one_at_32_pixels_is_refused_with_an_actionable_error(tmp_path):
+@pytest.mark.parametrize("key", ["clarifai_inception_batchnorm", "clarifai_resnet50_rsb_a1"])
+def test_batch_of_one_at_32_pixels_is_refused_with_an_actionable_error(tmp_path, key):
     dataset = make_dataset(tmp_path / "data")
     with pytest.raises(TrainerError) as error:
-        build(TEMPLATES["clarifai_inception_batchnorm"], {"image_size": 32, "batch_size": 1}, dataset,
-              tmp_path / "work", device="cpu")
-    assert error.value.code == "batch_too_small"
+        build(TEMPLATES[key], {"image_size": 32, "batch_size": 1}, dataset, tmp_path / "work", device="cpu")
+    assert error.value.code == "invalid_hyperparameters"
+    assert "batch_size 1 at image_size 32 leaves 1x1 feature maps" in error.value.message
+    check_hyperparameters(key, {"image_size": 48, "batch_size": 1})  # larger maps: allowed
+    check_hyperparameters(key, {"image_size": 32, "batch_size": 2})
+    check_hyperparameters("clarifai_inception_transfer_embed_norm", {"image_size": 32, "batch_size": 1})  # mirrored pair

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import pydantic
+
 from trainers.hyperparameters import Hyperparameters, param
 
 
@@ -22,7 +24,22 @@ class ClarifaiHyperparameters(Hyperparameters):
     seed: int = param(0, "Seed of initialisation, sampling and augmentation.", ge=0, le=2147483647, step=1)
 
 
-class _ConceptClassifierParams(ClarifaiHyperparameters):
+class _TrainsBatchNormalization(ClarifaiHyperparameters):
+    """Templates whose backbone trains batch normalization (every one; the subclasses declare
+    batch_size and image_size)."""
+
+    @pydantic.model_validator(mode="after")
+    def _batch_normalization_has_values_to_normalize(self):
+        # At image_size 32 the last feature maps are 1x1, so a batch of one image gives batch
+        # normalization a single value per channel, which it cannot train on. Averaging the
+        # image with its mirror (TransferEmbedNorm) makes two.
+        if self.batch_size == 1 and self.image_size < 48 and not getattr(self, "average_horizontal_flips", False):
+            raise ValueError(f"batch_size 1 at image_size {self.image_size} leaves 1x1 feature maps that batch "
+                             "normalization cannot train on; use batch_size >= 2 or image_size >= 48")
+        return self
+
+
+class _ConceptClassifierParams(_TrainsBatchNormalization):
     logreg: int = param(1,
         '1 = logistic regression: one sigmoid unit per concept trained with binary cross-entropy, '
         'so several concepts can be true (P > 0.5) for one input; prediction returns every concept '
@@ -85,7 +102,7 @@ class TransferEmbedNormParams(_ConceptClassifierParams):
         'mirrored. Default true (not stated by Clarifai).')
 
 
-class ResNetRSBA1Params(ClarifaiHyperparameters):
+class ResNetRSBA1Params(_TrainsBatchNormalization):
     image_size: int = param(224,
         'Side of the square training/inference image. Smaller is faster and uses less memory; '
         'larger keeps more detail. Default 224 and bounds 32-1024 step 16 (not stated by Clarifai '

@@ -13,7 +13,6 @@ from trainers.core import (
     Callbacks,
     DatasetSpec,
     FitResult,
-    TrainerError,
     WeightsResolver,
     check_dataset,
 )
@@ -119,10 +118,6 @@ def build(template: ClarifaiTemplate, hyperparameters: dict, dataset: DatasetSpe
     params = hp.parse(template.params, hyperparameters)
     check_dataset(dataset, "the Clarifai templates", (TASK_CLASSIFICATION,))
     architecture = template.architecture(params)
-    if params.batch_size == 1 and params.image_size < 48 and not architecture.average_horizontal_flips:
-        raise TrainerError("batch_too_small", "batch_size 1 at image_size 32 leaves 1x1 feature maps that "
-                                              "batch normalization cannot train on; use batch_size >= 2 "
-                                              "or image_size >= 48")
     pretrained = template.pretrained(architecture.name, params, weights_resolver)  # fails before training
     recipe = template.recipe(template.key, params, dataset, work_dir, architecture, template.logreg(params), pretrained, device,
                               precision)
