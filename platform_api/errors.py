@@ -8,9 +8,13 @@
   a bad Host) and for crashes.
 
 Every answer under an API prefix is JSON; other paths (admin) keep Django's pages. A request
+that meets the database down (a restart, a failover) answers 503 `database_unavailable` with
+Retry-After instead of 500 (DatabaseOutageMiddleware), so clients retry. A request
 whose client has gone (`problems.ClientGone`) is logged as 499, with no body. The two
 serializers at the end describe these shapes for the OpenAPI document (platform_api/openapi.py).
 """
+import logging
+
 from django.conf import settings
 from django.core.exceptions import (
     BadRequest,
@@ -25,8 +29,11 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from platform_api.db_outage import OUTAGE
 from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
 from templates_registry.hyperparameter_specs import HyperparameterErrors
+
+log = logging.getLogger(__name__)
 
 
 API_PREFIXES = ("/api/", "/v2/")
@@ -111,6 +118,29 @@ def not_found(request, exception):
         return JsonResponse({"detail": f"no such endpoint: {request.method} {request.path}", "code": "not_found"},
                             status=404)
     return defaults.page_not_found(request, exception)
+
+
+# A PostgreSQL restart took about 5 s in the fault suite (README, "Fault suite").
+DATABASE_RETRY_AFTER_S = 5
+
+
+class DatabaseOutageMiddleware:
+    """An API view (DRF's or the status poll's fast path) that fails because the database does
+    not answer gives a 503 the client can retry, not a 500; the error is logged in full."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not (_is_api(request) and isinstance(exception, OUTAGE)):
+            return None
+        log.error("database unavailable during %s %s", request.method, request.path, exc_info=exception)
+        return JsonResponse({"detail": "the database is not answering (restarting?); retry in a few seconds",
+                             "code": "database_unavailable"}, status=503,
+                            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
 
 
 def server_error(request):

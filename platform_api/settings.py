@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "platform_api.errors.DatabaseOutageMiddleware",  # last: it sees the views' exceptions first
 ]
 
 ROOT_URLCONF = "platform_api.urls"

@@ -1,6 +1,9 @@
 """One error shape: {field: [messages]} for validation, {"detail", "code"} for the rest,
 made by the exception handler whatever the view."""
+from unittest import mock
+
 import pytest
+from django.db import OperationalError
 from rest_framework.test import APIClient
 
 from platform_api.datasets.models import Dataset
@@ -64,3 +67,15 @@ def test_validation_errors_name_their_fields_and_carry_no_detail(api, templates,
 def test_a_malformed_body_is_a_parse_error(api):
     response = api.post("/api/v1/jobs/", b"{not json", content_type="application/json")
     assert detail_and_code(response, 400) == "parse_error"
+
+
+@pytest.mark.parametrize("path, failing", [
+    ("/api/v1/jobs/1/", "platform_api.training.views.status_body"),  # the poll's fast path
+    ("/api/v1/datasets/", "platform_api.datasets.views.DatasetViewSet.get_queryset"),  # a DRF view
+])
+def test_a_database_that_does_not_answer_is_a_503_to_retry_not_a_500(api, path, failing):
+    with mock.patch(failing, side_effect=OperationalError("server closed the connection unexpectedly")):
+        response = api.get(path)
+    assert detail_and_code(response, 503) == "database_unavailable"
+    assert int(response["Retry-After"]) >= 1
+    assert "closed the connection" not in response.content.decode()  # the log has it, not the client
