@@ -7,7 +7,7 @@ on a throw-away DATA_DIR. Each client sends one 256 px JPEG per request (JSON ba
 keep-alive connection. The baseline is the same runtime, in this process, running forward
 passes on preprocessed batches of min(clients, PREDICT_MAX_BATCH) images: what dynamic
 batching can at best turn the clients' requests into. Rounds alternate the two.
-Usage: .venv/bin/python bench/bench_predict_serving.py [--seconds 8] [--rounds 2]
+Usage: .venv/bin/python bench/bench_predict_serving.py [--seconds 8] [--rounds 2] [--clients 1 8 32]
 """
 from __future__ import annotations
 
@@ -122,8 +122,10 @@ def raw_forward(runtime: str, artifact: Path, onnx_path: Path):
 
 
 def start_server(env: dict, port: int) -> subprocess.Popen:
+    os.environ["WEB_THREADS"] = env["WEB_THREADS"]  # web_command reads this process's environment
     command = [c for c in web_command(port) if c != "-"]
     command = command[: command.index("--access-logfile")]
+    assert command[command.index("--threads") + 1] == env["WEB_THREADS"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
@@ -139,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--clients", type=int, nargs="+", default=list(CLIENTS))
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     env = {**os.environ, "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "WEB_THREADS": "32",
@@ -158,7 +161,7 @@ def main() -> None:
         hammer(port, path, token, 8, 3)
         raw = raw_forward(runtime, artifact, data_dir / "storage" / "exports" / ARTIFACT_KEY / "model.onnx")
         print(f"fai-cls ResNet-18 224 px, runtime {runtime}, {torch.get_num_threads()} threads")
-        for clients in CLIENTS:
+        for clients in args.clients:
             size = min(clients, MAX_BATCH)
             api, bare = [], []
             for _ in range(args.rounds):
