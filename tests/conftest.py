@@ -185,8 +185,24 @@ def start_worker(transactional_db, tmp_path, settings):
         return worker
 
     yield start
+    stop_all(workers)
+
+
+def stop_all(workers: list[WorkerProcess], grace_s: float = 5.0) -> None:
+    """SIGTERM to every worker at once, SIGKILL to any still running after `grace_s`: the test
+    is over, so nothing waits on their warm shutdown (stopping them one by one, each with
+    its 15 s, took up to 11 s of a test's teardown)."""
+    running = [worker for worker in workers if worker.process.poll() is None]
+    for worker in running:
+        os.killpg(worker.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for worker in running:
+        try:
+            worker.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            worker.kill()
     for worker in workers:
-        worker.stop()
+        worker._log.close()
 
 
 def _purge_queues() -> None:

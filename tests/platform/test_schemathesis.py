@@ -36,7 +36,7 @@ from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db(transaction=True)]
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 8
 MAX_RESPONSE_TIME_S = 10  # a failed check past this
 REQUEST_TIMEOUT_S = 20
 RUN_TIMEOUT_S = 240
