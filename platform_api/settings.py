@@ -226,9 +226,9 @@ TRAINING_DEVICE = env_matching(  # "" = cuda when available, else cpu
 # that asks for one outright is obeyed over the worker's setting.
 TRAINING_PRECISION = env_choice("TRAINING_PRECISION", "auto", list(PRECISIONS))
 PREDICT_PRECISION = env_choice("PREDICT_PRECISION", "auto", list(PRECISIONS))
-# Serving (platform_api/deployments). The runtime of a deployment that names none; auto takes
-# the one measured faster on hardware like this one (trainers/export/runtime_choice.py).
-PREDICT_RUNTIME = env_choice("PREDICT_RUNTIME", "auto", ["auto", *RUNTIMES])
+# Serving (platform_api/deployments). The runtime of a deployment that names none: ONNX
+# Runtime, measured faster than torch eager on CPU by bench/bench_predict_serving.py.
+PREDICT_RUNTIME = env_choice("PREDICT_RUNTIME", "onnxruntime", list(RUNTIMES))
 # Concurrent predict requests to one deployment arriving within this window run as one
 # forward pass of at most PREDICT_MAX_BATCH images.
 PREDICT_BATCH_WINDOW_MS = env_float("PREDICT_BATCH_WINDOW_MS", 5.0, minimum=0.0)

@@ -2,13 +2,9 @@ from django.conf import settings
 from django.db import models
 
 from trainers.core import RUNTIMES
-from trainers.export import fastest_runtime
 
 
 def default_runtime() -> str:
-    """PREDICT_RUNTIME, or with `auto` the runtime faster on this machine."""
-    if settings.PREDICT_RUNTIME == "auto":
-        return fastest_runtime(settings.PREDICT_PRECISION)
     return settings.PREDICT_RUNTIME
 
 

@@ -19,7 +19,6 @@ import torch
 from django.conf import settings
 
 from platform_api.deployments.batching import Batcher
-from platform_api.deployments.models import default_runtime
 from platform_api.registry.exports import onnx_file
 from platform_api.storage import get_storage
 from trainers.export import load_onnx_predictor
@@ -60,7 +59,7 @@ load_count = 0  # loads from storage in this process; tests check models are not
 
 
 def get_or_load(deployment_id: int, artifact_key: str, runtime: str | None = None) -> LoadedModel:
-    """The deployment's model, loaded in `runtime` (by default PREDICT_RUNTIME's) if not yet here."""
+    """The deployment's model, loaded in `runtime` (default PREDICT_RUNTIME) if not yet here."""
     global load_count
     key = (deployment_id, artifact_key)
     loaded = _models.get(key)
@@ -69,7 +68,7 @@ def get_or_load(deployment_id: int, artifact_key: str, runtime: str | None = Non
     with _registry_lock:
         loaded = _models.get(key)
         if loaded is None:
-            runtime = runtime or default_runtime()
+            runtime = runtime or settings.PREDICT_RUNTIME
             loaded = _load(deployment_id, artifact_key, runtime)
             _models[key] = loaded
             load_count += 1

@@ -51,5 +51,4 @@ class PredictResponseSerializer(serializers.Serializer):
 
 class DeployRequestSerializer(serializers.Serializer):
     runtime = serializers.ChoiceField(choices=RUNTIMES, required=False,
-                                      help_text="torch or onnxruntime; default PREDICT_RUNTIME (auto: the faster "
-                                                "on this machine)")
+                                      help_text="torch or onnxruntime; default PREDICT_RUNTIME (onnxruntime)")

@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from platform_api.deployments import runtime
 from platform_api.deployments.batching import Closed, QueueFull, Withdrawn
 from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
-from platform_api.deployments.models import Deployment, default_runtime
+from platform_api.deployments.models import Deployment
 from trainers.core import RUNTIMES
 from trainers.data.images import unreadable_reason, upright
 
@@ -33,7 +33,7 @@ def deploy(owner, model_version, runtime_name: str | None = None) -> tuple[Deplo
     """The owner's live deployment of this model in this runtime if there is one (False),
     else a new one that loads in the background (True). Refuses a new one past
     MAX_LIVE_DEPLOYMENTS_PER_USER: each holds a copy of its model in memory."""
-    runtime_name = runtime_name or default_runtime()
+    runtime_name = runtime_name or settings.PREDICT_RUNTIME
     if runtime_name not in RUNTIMES:
         raise Invalid({"runtime": [f"must be one of {', '.join(RUNTIMES)}, got {runtime_name!r}"]})
     with transaction.atomic():

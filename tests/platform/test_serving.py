@@ -14,7 +14,6 @@ from platform_api.deployments.models import Deployment
 from tests.conftest import wait_for
 from tests.factories import image_bytes
 from tests.platform.flows import deploy_ready, held_out, predict_base64
-from trainers.engine import precision as hardware
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,22 +85,6 @@ def test_a_deployment_names_its_runtime_and_defaults_to_the_setting(api, model_v
     response = deploy(api, model_version.pk, runtime="tensorrt")
     assert response.status_code == 400
     assert "runtime" in response.json()
-
-
-@pytest.mark.parametrize("native_bf16, bf16_speedup, precision, expected", [
-    (True, 1.6, "auto", "torch"),  # torch's bf16 well ahead of its fp32: ahead of ONNX Runtime's fp32 too
-    (True, 1.05, "auto", "onnxruntime"),  # bf16 barely faster: ONNX Runtime's fp32 wins
-    (True, 1.6, "fp32", "onnxruntime"),  # predicting in fp32 anyway
-    (False, 2.0, "auto", "onnxruntime"),  # bf16 emulated
-])
-def test_auto_deploys_in_the_runtime_faster_on_this_hardware(api, model_version, settings, monkeypatch,
-                                                              native_bf16, bf16_speedup, precision, expected):
-    settings.PREDICT_RUNTIME, settings.PREDICT_PRECISION = "auto", precision
-    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: native_bf16)
-    monkeypatch.setattr(hardware, "cpu_bf16_speedup", lambda workload=None: bf16_speedup)
-    response = deploy(api, model_version.pk)
-    assert response.status_code == 201 and response.json()["runtime"] == expected
-    wait_for(lambda: api.get(f"/api/v1/deployments/{response.json()['id']}/").json()["status"] == "ready", 60)
 
 
 def test_deploying_a_model_again_returns_its_live_deployment_instead_of_a_copy(api, model_version):
