@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from trainers.data.classification import stacked
+
 from .heads import activation
 from .model import ClarifaiClassifier, build_feature_extractor
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, min_side_transform, square_transform
@@ -38,7 +40,7 @@ class ClarifaiExportable:
         return model.eval()
 
     def preprocess(self, images: list[Any]) -> Tensor:
-        return torch.stack([self.transform(image) for image in images])
+        return stacked([self.transform(image) for image in images])
 
     def probabilities(self, outputs: dict[str, Tensor]) -> dict[str, Tensor]:
         return {"logits": activation(outputs["logits"].float(), self.logreg)}

@@ -16,8 +16,10 @@ from PIL import Image
 from torchvision.transforms import v2 as T
 from torchvision.transforms.v2 import functional as TF
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD, normalised_tensor
+
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "RandomFlip", "min_side_transform", "square_transform"]
+
 
 
 class RandomFlip(torch.nn.Module):
@@ -37,7 +39,8 @@ class RandomFlip(torch.nn.Module):
 
 
 def _to_tensor() -> list:
-    return [T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    # NumPy on one core rather than torch's threaded ops (trainers/data/classification.py says why).
+    return [normalised_tensor]
 
 
 def _rgb(image: Image.Image) -> Image.Image:

@@ -72,6 +72,16 @@ def normalise(pixels: torch.Tensor, flip: bool = False) -> torch.Tensor:
     return torch.from_numpy(normalised_array(pixels.numpy(), flip))
 
 
+def normalised_tensor(image: Image.Image) -> torch.Tensor:
+    """An RGB PIL image -> its float32 [3, H, W] tensor, ImageNet-normalised."""
+    return torch.from_numpy(normalised_array(np.asarray(image).transpose(2, 0, 1)))
+
+
+def stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """torch.stack of CPU tensors, copied by NumPy on one core."""
+    return torch.from_numpy(np.stack([tensor.numpy() for tensor in tensors]))
+
+
 def preprocess_batch(images: list[Image.Image], resolution: int) -> torch.Tensor:
     """PIL images -> the model's float32 input batch [B, 3, resolution, resolution]."""
     return torch.from_numpy(normalised_array(np.stack([resized_array(image, resolution) for image in images])))
