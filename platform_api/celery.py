@@ -8,6 +8,7 @@ import os
 from fnmatch import fnmatch
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_api.settings")
 
@@ -16,6 +17,9 @@ TRAIN_JOB = "training.run"
 IMPORT_DATASET = "datasets.import"
 # Training runs on the GPU workers' queue; imports and housekeeping on the default one.
 ROUTES = {"training.*": "training", "datasets.*": "default"}
+
+# The embedded broker, with whole message files (platform_api/filesystem_broker.py says why).
+TRANSPORT_ALIASES["filesystem"] = "platform_api.filesystem_broker:Transport"
 
 app = Celery("platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
