@@ -6,7 +6,7 @@ from platform_api.training.runner import run_job
 from platform_api.training.services import submit_job
 from tests.factories import classification_zip
 from tests.platform.flows import FAST_FAI_CLS, import_in_process
-from tests.queueing import TRAIN_JOB, queued
+from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 
 
 @pytest.fixture
@@ -17,3 +17,17 @@ def model_version(user, templates, tmp_path):
         job = submit_job(user, "fai-cls", dataset.pk, FAST_FAI_CLS)
         run_job(job.pk)
     return ModelVersion.objects.get(job=job)
+
+
+@pytest.fixture
+def no_queue():
+    """Nothing is sent to a broker: the test runs jobs and imports itself. Yields the mock
+    that stands for the training queue."""
+    with queued(TRAIN_JOB, IMPORT_DATASET) as (train, _):
+        yield train
+
+
+@pytest.fixture
+def dataset(user, tmp_path, no_queue):
+    """A small classification dataset imported in this process (a module may define its own)."""
+    return import_in_process(user, classification_zip(tmp_path / "d.zip"))

@@ -9,9 +9,6 @@ from platform_api.training.lifecycle import TRAINING_JOBS
 from platform_api.training.models import Job, MetricsEntry
 from platform_api.training.runner import run_job
 from platform_api.training.services import submit_job
-from tests.factories import classification_zip
-from tests.platform.flows import import_in_process
-from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,15 +33,6 @@ def down_for(calls: int, real):
     return flaky
 
 
-@pytest.fixture
-def no_queue():
-    with queued(TRAIN_JOB, IMPORT_DATASET) as (train, _):
-        yield train
-
-
-@pytest.fixture
-def dataset(user, tmp_path, no_queue):
-    return import_in_process(user, classification_zip(tmp_path / "d.zip"))
 
 
 def test_a_database_restart_while_a_job_trains_does_not_fail_it(user, templates, dataset, monkeypatch):

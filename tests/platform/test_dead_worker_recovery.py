@@ -17,7 +17,7 @@ from platform_api.training.services import submit_job
 from tests.conftest import ROOT, WORKER_TEST_ENV, _database_url, _purge_queues, wait_for
 from tests.factories import classification_zip
 from tests.platform.flows import FAST_FAI_CLS, import_in_process
-from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
+from tests.queueing import IMPORT_DATASET, queued
 from platform_api.recovery import recover_dead_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,15 +29,6 @@ def owner_in(pid: int) -> str:
     return f"{process_prefix(pid)}0123abcd"
 
 
-@pytest.fixture
-def no_queue():
-    with queued(TRAIN_JOB, IMPORT_DATASET) as (train, _):
-        yield train
-
-
-@pytest.fixture
-def dataset(user, tmp_path, no_queue):
-    return import_in_process(user, classification_zip(tmp_path / "d.zip"))
 
 
 def test_a_dead_worker_s_job_is_queued_again_at_once_not_when_its_lease_runs_out(user, templates, dataset, no_queue):

@@ -23,7 +23,7 @@ from platform_api.training.runner import job_work_dir, run_job
 from platform_api.training.services import submit_job
 from tests.factories import classification_zip
 from tests.platform.flows import import_in_process
-from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
+from tests.queueing import IMPORT_DATASET, queued
 from trainers.engine import checkpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,15 +62,6 @@ class FillingFile(io.RawIOBase):
             self.file.close()
 
 
-@pytest.fixture
-def no_queue():
-    with queued(TRAIN_JOB, IMPORT_DATASET) as (train, _):
-        yield train
-
-
-@pytest.fixture
-def dataset(user, tmp_path, no_queue):
-    return import_in_process(user, classification_zip(tmp_path / "d.zip"))
 
 
 def files_under(folder: Path) -> list[str]:

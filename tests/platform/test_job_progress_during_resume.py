@@ -10,9 +10,6 @@ from platform_api.training.lifecycle import TRAINING_JOBS as lease
 from platform_api.training.models import Job
 from platform_api.training.runner import run_job
 from platform_api.training.services import submit_job
-from tests.factories import classification_zip
-from tests.platform.flows import import_in_process
-from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 from trainers.engine import loop
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,15 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TINY = {"backbone": "tiny_test", "resolution": 32, "epochs": 2, "batch_size": 4}  # 16 images: 4 steps an epoch
 
 
-@pytest.fixture
-def no_queue():
-    with queued(TRAIN_JOB, IMPORT_DATASET) as (train, _):
-        yield train
-
-
-@pytest.fixture
-def dataset(user, tmp_path, no_queue):
-    return import_in_process(user, classification_zip(tmp_path / "d.zip"))
 
 
 @pytest.fixture

@@ -10,25 +10,13 @@ from platform_api.training.lifecycle import TRAINING_JOBS as lease
 from platform_api.training.models import Job
 from platform_api.training.runner import run_job
 from platform_api.training.services import submit_job
-from tests.factories import classification_zip
-from tests.platform.flows import import_in_process
-from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
+from tests.queueing import TRAIN_JOB, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 recover_stale_jobs = lease.recover
 
 
-@pytest.fixture
-def no_queue():
-    """Nothing is sent to a broker: these tests run jobs themselves."""
-    with queued(TRAIN_JOB, IMPORT_DATASET) as (train, _):
-        yield train
-
-
-@pytest.fixture
-def dataset(user, tmp_path, no_queue):
-    return import_in_process(user, classification_zip(tmp_path / "d.zip"))
 
 
 def test_two_deliveries_of_one_job_cannot_both_take_it(user, templates, dataset):

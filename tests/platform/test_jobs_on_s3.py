@@ -16,7 +16,6 @@ from platform_api.training.runner import checkpoint_key, job_work_dir, run_job
 from platform_api.training.services import submit_job
 from tests.factories import classification_zip
 from tests.platform.flows import import_in_process
-from tests.queueing import IMPORT_DATASET, TRAIN_JOB, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,11 +31,6 @@ def s3(settings, monkeypatch):
         yield get_storage()
     get_storage.cache_clear()
 
-
-@pytest.fixture
-def no_queue():
-    with queued(TRAIN_JOB, IMPORT_DATASET) as (train, _):
-        yield train
 
 
 def stop_worker_after_first_upload(storage):
