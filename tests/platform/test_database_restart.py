@@ -33,8 +33,6 @@ def down_for(calls: int, real):
     return flaky
 
 
-
-
 def test_a_database_restart_while_a_job_trains_does_not_fail_it(user, templates, dataset, monkeypatch):
     record = down_for(2, MetricsEntry.objects.create)
     monkeypatch.setattr(MetricsEntry.objects, "create", record)

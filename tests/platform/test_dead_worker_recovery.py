@@ -29,8 +29,6 @@ def owner_in(pid: int) -> str:
     return f"{process_prefix(pid)}0123abcd"
 
 
-
-
 def test_a_dead_worker_s_job_is_queued_again_at_once_not_when_its_lease_runs_out(user, templates, dataset, no_queue):
     job = submit_job(user, "fai-cls", dataset.pk, {})
     no_queue.reset_mock()

@@ -62,8 +62,6 @@ class FillingFile(io.RawIOBase):
             self.file.close()
 
 
-
-
 def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 

@@ -17,8 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TINY = {"backbone": "tiny_test", "resolution": 32, "epochs": 2, "batch_size": 4}  # 16 images: 4 steps an epoch
 
 
-
-
 @pytest.fixture
 def steps(monkeypatch):
     """`steps.run(job_id, {n: hook})` runs the job, calling each hook before its run's step n."""

@@ -17,8 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 recover_stale_jobs = lease.recover
 
 
-
-
 def test_two_deliveries_of_one_job_cannot_both_take_it(user, templates, dataset):
     job = submit_job(user, "fai-cls", dataset.pk, {})
     assert lease.acquire(job.pk, "worker-a")

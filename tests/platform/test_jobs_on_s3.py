@@ -32,7 +32,6 @@ def s3(settings, monkeypatch):
     get_storage.cache_clear()
 
 
-
 def stop_worker_after_first_upload(storage):
     """The machine goes away right after its first checkpoint reached S3."""
     upload = storage.save_file
