@@ -23,8 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from sklearn.datasets import load_digits  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from torchvision import datasets, transforms  # noqa: E402
 
+from bench.api_client import Api  # noqa: E402
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 from trainers.engine import schedules  # noqa: E402
 from trainers.engine.precision import cpu_has_native_bf16  # noqa: E402
@@ -62,36 +61,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Api:
-    def __init__(self, port: int, token: str):
-        self.base, self.headers = f"http://127.0.0.1:{port}/api/v1", {"Authorization": f"Token {token}"}
-
-    def call(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None) -> dict:
-        headers = dict(self.headers, **({"Content-Type": content_type} if content_type else {}))
-        request = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
-
-    def upload(self, archive: Path) -> dict:
-        boundary = uuid.uuid4().hex
-        parts = []
-        for name, value in (("name", "digits"), ("format", "classification_folder")):
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="archive"; filename="digits.zip"\r\n'
-                     f"Content-Type: application/zip\r\n\r\n".encode() + archive.read_bytes() + b"\r\n")
-        parts.append(f"--{boundary}--\r\n".encode())
-        return self.call("POST", "/datasets/", b"".join(parts), f"multipart/form-data; boundary={boundary}")
-
-    def wait(self, path: str, done, timeout: float = 3600, interval: float = 0.1) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            body = self.call("GET", path)
-            if done(body):
-                return body
-            time.sleep(interval)
-        raise TimeoutError(path)
-
-
 def run_job(args, archive: Path, data_dir: Path) -> tuple[float, dict]:
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port), "LOG_LEVEL": "WARNING"}
@@ -115,7 +84,7 @@ def run_job(args, archive: Path, data_dir: Path) -> tuple[float, dict]:
                 break
             except OSError:
                 time.sleep(0.2)
-        dataset = api.upload(archive)
+        dataset = api.upload(archive, "digits")
         dataset = api.wait(f"/datasets/{dataset['id']}/", lambda d: d["status"] != "importing")
         assert dataset["status"] == "ready", dataset
         hyperparameters = {"backbone": args.backbone, "resolution": RESOLUTION, "epochs": args.epochs,

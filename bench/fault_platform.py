@@ -23,10 +23,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench import api_client
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = "postgres://postgres@127.0.0.1:5432/{name}"
@@ -188,15 +189,8 @@ class Platform:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-class Api:
-    def __init__(self, port: int, token: str):
-        self.base, self.headers = f"http://127.0.0.1:{port}/api/v1", {"Authorization": f"Token {token}"}
-
-    def call(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None) -> dict:
-        headers = dict(self.headers, **({"Content-Type": content_type} if content_type else {}))
-        request = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
+class Api(api_client.Api):
+    """The benchmarks' client, with the polls and calls the fault suite makes."""
 
     def get(self, path: str, tries: int = 20) -> dict:
         """A poll, retried through a moment when the database is restarting."""
@@ -212,15 +206,6 @@ class Api:
     def submit(self, dataset_id: int, hyperparameters: dict) -> dict:
         body = json.dumps({"template": "fai-cls", "dataset": dataset_id, "hyperparameters": hyperparameters})
         return self.call("POST", "/jobs/", body.encode(), "application/json")
-
-    def upload(self, archive: Path, name: str) -> dict:
-        boundary = uuid.uuid4().hex
-        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-                 for key, value in (("name", name), ("format", "classification_folder"))]
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="archive"; filename="{archive.name}"\r\n'
-                     f"Content-Type: application/zip\r\n\r\n".encode() + archive.read_bytes() + b"\r\n")
-        parts.append(f"--{boundary}--\r\n".encode())
-        return self.call("POST", "/datasets/", b"".join(parts), f"multipart/form-data; boundary={boundary}")
 
     def up(self) -> bool:
         """The web server answers (a 401 is an answer)."""
