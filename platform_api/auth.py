@@ -9,8 +9,6 @@ processes follow within TOKEN_CACHE_SECONDS.
 """
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
@@ -18,38 +16,26 @@ from django.dispatch import receiver
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-MAX_ENTRIES = 10_000  # past this expired entries go, then all: memory stays bounded
+from platform_api.ttl_cache import TtlCache
 
-_known: dict[str, tuple[tuple, float]] = {}  # key -> ((user, token), expiry on the monotonic clock)
+_known = TtlCache(lambda: settings.TOKEN_CACHE_SECONDS)  # key -> (user, token)
 
 
 class CachedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
-        now = time.monotonic()
-        entry = _known.get(key)
-        if entry is not None:
-            if entry[1] > now:
-                return entry[0]
-            forget_token(key)
-        credentials = super().authenticate_credentials(key)  # raises AuthenticationFailed
-        if settings.TOKEN_CACHE_SECONDS > 0:
-            if len(_known) >= MAX_ENTRIES:
-                for stale in [k for k, (_, expiry) in list(_known.items()) if expiry <= now]:
-                    forget_token(stale)
-                if len(_known) >= MAX_ENTRIES:
-                    _known.clear()
-            _known[key] = (credentials, now + settings.TOKEN_CACHE_SECONDS)
+        credentials = _known.get(key)
+        if credentials is None:
+            credentials = super().authenticate_credentials(key)  # raises AuthenticationFailed
+            _known.put(key, credentials)
         return credentials
 
 
 def forget_token(key: str) -> None:
-    _known.pop(key, None)
+    _known.forget(key)
 
 
 def forget_user(user_id: int) -> None:
-    for key, ((user, _), _) in list(_known.items()):
-        if user.pk == user_id:
-            _known.pop(key, None)
+    _known.forget_where(lambda key, credentials: credentials[0].pk == user_id)
 
 
 @receiver(post_delete, sender=Token)

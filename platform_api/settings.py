@@ -174,6 +174,9 @@ REST_FRAMEWORK = {
 }
 # How long a web process trusts a token it has looked up (platform_api/auth.py).
 TOKEN_CACHE_SECONDS = env_float("TOKEN_CACHE_SECONDS", 10.0, minimum=0.0)
+# How long a web process trusts a ready deployment it has looked up for predict
+# (platform_api/deployments/services.py).
+DEPLOYMENT_CACHE_SECONDS = env_float("DEPLOYMENT_CACHE_SECONDS", 1.0, minimum=0.0)
 # How long a web process reuses a job's rendered status for polls (platform_api/training/queries.py).
 JOB_STATUS_CACHE_SECONDS = env_float("JOB_STATUS_CACHE_SECONDS", 1.0, minimum=0.0)
 SPECTACULAR_SETTINGS = {

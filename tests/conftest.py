@@ -60,10 +60,12 @@ def _temporary_data_dir() -> Path | None:
 def _forget_cached_lookups():
     """Ids are reused from test to test: what a web process remembers must not outlive one."""
     from platform_api import auth
+    from platform_api.deployments import services
     from platform_api.training import queries
 
     yield
     auth._known.clear()
+    services._ready.clear()
     for job_id in list(queries._bodies):
         queries.forget_status(job_id)
 

@@ -2,12 +2,13 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiRequest, extend_schema
 from rest_framework import mixins, parsers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from platform_api.api import OwnedQuerysetMixin
 from platform_api.openapi import problem
 from platform_api.parsers import JSONParser
-from platform_api.problems import Conflict, Invalid
+from platform_api.problems import Invalid
 from platform_api.deployments import services
 from platform_api.deployments.batching import client_gone_check
 from platform_api.deployments.models import Deployment
@@ -36,9 +37,9 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, parsers.MultiPartParser])
     def predict(self, request, pk=None):
-        deployment = self.get_object()
-        if deployment.status != Deployment.Status.READY:
-            raise Conflict(f"deployment {deployment.pk} is {deployment.status}, not ready", "deployment_not_ready")
+        deployment = services.ready_deployment(request.user, pk)
+        if deployment is None:
+            raise NotFound()
         errors = {}
         multipart = request.content_type.startswith("multipart/")
         if multipart:

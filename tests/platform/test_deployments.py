@@ -5,7 +5,10 @@ from datetime import datetime
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from platform_api import ttl_cache
 from platform_api.deployments import runtime, services
 from platform_api.deployments.models import Deployment
 from tests.factories import colour_image, image_bytes
@@ -87,6 +90,7 @@ def test_predict_refuses_an_empty_request_and_too_many_images(api, deployment, s
 
 
 def test_a_stopped_deployment_refuses_predictions_and_frees_its_model(api, deployment):
+    assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200  # its lookup is remembered
     ready_at = api.get(f"/api/v1/deployments/{deployment.pk}/").json()["updated_at"]
     stopped = api.post(f"/api/v1/deployments/{deployment.pk}/stop/").json()
     assert stopped["status"] == "stopped"
@@ -94,6 +98,38 @@ def test_a_stopped_deployment_refuses_predictions_and_frees_its_model(api, deplo
     assert all(key[0] != deployment.pk for key in runtime._models)
     response = predict_base64(api, deployment.pk, held_out(("red",)))
     assert response.status_code == 409
+
+
+def deployment_queries(api, deployment_id) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert predict_base64(api, deployment_id, held_out(("red",))).status_code == 200
+    return sum('"deployments_deployment"' in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_ready_deployment_is_looked_up_once_for_many_predictions(api, deployment):
+    assert deployment_queries(api, deployment.pk) == 1
+    assert deployment_queries(api, deployment.pk) == 0
+
+
+def test_a_deployment_stopped_through_another_web_process_is_refused_once_its_lookup_expires(
+        api, deployment, settings, monkeypatch):
+    settings.DEPLOYMENT_CACHE_SECONDS = 1.0
+    clock = [1000.0]
+    monkeypatch.setattr(ttl_cache.time, "monotonic", lambda: clock[0])
+    assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200
+    Deployment.objects.filter(pk=deployment.pk).update(status="stopped")  # what stop() does in the other process
+    clock[0] += 0.9
+    assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200
+    clock[0] += 0.2
+    response = predict_base64(api, deployment.pk, held_out(("red",)))
+    assert response.status_code == 409 and response.json()["code"] == "deployment_not_ready"
+
+
+def test_a_pending_deployment_is_not_remembered_and_serves_once_ready(api, deployment):
+    Deployment.objects.filter(pk=deployment.pk).update(status="pending")
+    assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 409
+    Deployment.objects.filter(pk=deployment.pk).update(status="ready")
+    assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200
 
 
 def test_deploy_returns_a_pending_deployment_that_becomes_ready(api, model_version):
