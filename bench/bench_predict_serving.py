@@ -13,7 +13,7 @@ second raw); each pair gives a ratio, and the median and quartiles of those rati
 reported. These machines' speed drifts by 20-40% within seconds (shared cores): comparing
 the best of two long runs of each, as an earlier version did, compared quiet moments with
 busy ones and moved the ratio between 0.70 and 0.88 from one run to the next.
-Usage: .venv/bin/python bench/bench_predict_serving.py [--seconds 1] [--rounds 16] [--clients 1 8 32]
+Usage: .venv/bin/python bench/bench_predict_serving.py [--seconds 1] [--rounds 30] [--clients 1 8 32]
 """
 from __future__ import annotations
 
@@ -147,9 +147,11 @@ def start_server(env: dict, port: int) -> subprocess.Popen:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=1)
-    parser.add_argument("--rounds", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--clients", type=int, nargs="+", default=list(CLIENTS))
     args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2 (the ratio's quartiles need two pairs)")
     data_dir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     env = {**os.environ, "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "WEB_THREADS": "32",
            "DJANGO_SETTINGS_MODULE": "platform_api.settings"}

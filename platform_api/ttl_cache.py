@@ -3,7 +3,7 @@
 Each entry expires `seconds()` after it was put (read at each put, so a setting changed in a
 test takes effect); with `seconds() <= 0` nothing is kept. Memory stays bounded: past
 `max_entries`, expired entries go, then all. Safe across request threads: every operation is
-a single dict operation, or a pass over a copy of the entries.
+a single dict operation, or a pass over a copy of the entries (copying is atomic).
 """
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ import time
 from typing import Any, Callable, Hashable
 
 MAX_ENTRIES = 10_000
+
+
+def _now() -> float:
+    """The clock entries expire by (tests move it, without moving every other clock)."""
+    return time.monotonic()
 
 
 class TtlCache:
@@ -24,7 +29,7 @@ class TtlCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry[1] > time.monotonic():
+        if entry[1] > _now():
             return entry[0]
         self._entries.pop(key, None)
         return None
@@ -33,9 +38,9 @@ class TtlCache:
         seconds = self._seconds()
         if seconds <= 0:
             return
-        now = time.monotonic()
+        now = _now()
         if len(self._entries) >= self._max_entries:
-            for stale in [k for k, (_, expiry) in list(self._entries.items()) if expiry <= now]:
+            for stale in [k for k, (_, expiry) in self._entries.copy().items() if expiry <= now]:
                 self._entries.pop(stale, None)
             if len(self._entries) >= self._max_entries:
                 self._entries.clear()
@@ -46,7 +51,7 @@ class TtlCache:
 
     def forget_where(self, matches: Callable[[Hashable, Any], bool]) -> None:
         """Forgets every entry for which `matches(key, value)`."""
-        for key, (value, _) in list(self._entries.items()):
+        for key, (value, _) in self._entries.copy().items():
             if matches(key, value):
                 self._entries.pop(key, None)
 

@@ -101,6 +101,10 @@ def load_deployment(deployment_id: int) -> None:
 _ready = TtlCache(lambda: settings.DEPLOYMENT_CACHE_SECONDS)
 
 
+def _forget_lookups(deployment_ids: set[int]) -> None:
+    _ready.forget_where(lambda key, kept: key[1] in deployment_ids)
+
+
 def ready_deployment(owner, deployment_id) -> Deployment | None:
     """The owner's deployment to predict with; None if the owner has no such deployment,
     Conflict (deployment_not_ready) if it is pending, failed or stopped."""
@@ -121,7 +125,7 @@ def ready_deployment(owner, deployment_id) -> Deployment | None:
 
 def stop(deployment: Deployment) -> Deployment:
     Deployment.objects.filter(pk=deployment.pk).update(status=Deployment.Status.STOPPED, updated_at=timezone.now())
-    _ready.forget_where(lambda key, kept: key[1] == deployment.pk)
+    _forget_lookups({deployment.pk})
     runtime.unload(deployment.pk)
     deployment.refresh_from_db()
     return deployment
@@ -224,7 +228,7 @@ def predict_with_images(deployment: Deployment, raw_images: list[bytes | None],
     the request from its batch. `errors` and `field` are open_images'."""
     opened = open_images(raw_images, errors, field)
     _forget_stopped_deployments()
-    loaded = runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key, deployment.runtime)
+    loaded = _model_of_ready(deployment)
     try:
         with loaded.batcher.reserve(len(opened)) as reservation:
             images = load_pixels(opened, field)
@@ -236,6 +240,20 @@ def predict_with_images(deployment: Deployment, raw_images: list[bytes | None],
         raise ClientGone() from None
     except Closed:
         raise Conflict(f"deployment {deployment.pk} was stopped", "deployment_not_ready") from None
+
+
+def _model_of_ready(deployment: Deployment) -> runtime.LoadedModel:
+    """The deployment's model in this process, loaded if need be, but only while the database
+    still says it is ready: a remembered lookup (ready_deployment) may be up to
+    DEPLOYMENT_CACHE_SECONDS old, and a stopped deployment's model must not come back."""
+    artifact_key = deployment.model_version.artifact_key
+    loaded = runtime.loaded(deployment.pk, artifact_key)
+    if loaded is None:
+        if not Deployment.objects.filter(pk=deployment.pk, status=Deployment.Status.READY).exists():
+            _forget_lookups({deployment.pk})
+            raise Conflict(f"deployment {deployment.pk} is not ready", "deployment_not_ready")
+        loaded = runtime.get_or_load(deployment.pk, artifact_key, deployment.runtime)
+    return loaded
 
 
 def _busy(deployment: Deployment, full: QueueFull) -> Unavailable:
@@ -257,5 +275,6 @@ def _forget_stopped_deployments() -> None:
     _last_sweep = now
     ready = set(Deployment.objects.filter(status=Deployment.Status.READY).values_list("pk", flat=True))
     forgotten = runtime.keep_only(ready)
+    _forget_lookups(set(forgotten))
     if forgotten:
         log.info("freed the models of deployments stopped elsewhere: %s", forgotten)

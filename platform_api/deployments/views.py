@@ -39,7 +39,7 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
     def predict(self, request, pk=None):
         deployment = services.ready_deployment(request.user, pk)
         if deployment is None:
-            raise NotFound()
+            raise NotFound("No Deployment matches the given query.")  # as retrieve and stop say
         errors = {}
         multipart = request.content_type.startswith("multipart/")
         if multipart:

@@ -1,6 +1,7 @@
 """Deploy and predict, on a model trained in-process by the real runner."""
 import io
 import threading
+import time
 from datetime import datetime
 from unittest import mock
 
@@ -106,7 +107,8 @@ def deployment_queries(api, deployment_id) -> int:
     return sum('"deployments_deployment"' in query["sql"] for query in queries.captured_queries)
 
 
-def test_a_ready_deployment_is_looked_up_once_for_many_predictions(api, deployment):
+def test_a_ready_deployment_is_looked_up_once_for_many_predictions(api, deployment, monkeypatch):
+    monkeypatch.setattr(services, "_last_sweep", time.monotonic())  # no sweep of stopped models in between
     assert deployment_queries(api, deployment.pk) == 1
     assert deployment_queries(api, deployment.pk) == 0
 
@@ -115,7 +117,7 @@ def test_a_deployment_stopped_through_another_web_process_is_refused_once_its_lo
         api, deployment, settings, monkeypatch):
     settings.DEPLOYMENT_CACHE_SECONDS = 1.0
     clock = [1000.0]
-    monkeypatch.setattr(ttl_cache.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(ttl_cache, "_now", lambda: clock[0])
     assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200
     Deployment.objects.filter(pk=deployment.pk).update(status="stopped")  # what stop() does in the other process
     clock[0] += 0.9
@@ -123,6 +125,31 @@ def test_a_deployment_stopped_through_another_web_process_is_refused_once_its_lo
     clock[0] += 0.2
     response = predict_base64(api, deployment.pk, held_out(("red",)))
     assert response.status_code == 409 and response.json()["code"] == "deployment_not_ready"
+
+
+def test_a_remembered_lookup_never_loads_the_model_of_a_deployment_stopped_elsewhere(api, deployment, monkeypatch):
+    """The sweep frees the model of a deployment stopped through another process; a lookup
+    remembered from before the stop must not load it again."""
+    assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200
+    loads = runtime.load_count
+    Deployment.objects.filter(pk=deployment.pk).update(status="stopped")  # what stop() does in the other process
+    monkeypatch.setattr(services, "_last_sweep", float("-inf"))
+    response = predict_base64(api, deployment.pk, held_out(("red",)))
+    assert response.status_code == 409 and response.json()["code"] == "deployment_not_ready"
+    assert runtime.load_count == loads
+    assert deployment.pk not in {key[0] for key in runtime._models}
+
+
+def test_a_stop_racing_a_predict_s_lookup_does_not_bring_the_model_back(api, deployment):
+    """A predict that read the deployment as ready just before a stop in this process may
+    remember it; the next predict still finds it stopped, and nothing is loaded."""
+    services.stop(deployment)
+    services._ready.put((deployment.owner_id, deployment.pk), deployment)  # the racing predict's stale entry
+    loads = runtime.load_count
+    response = predict_base64(api, deployment.pk, held_out(("red",)))
+    assert response.status_code == 409 and response.json()["code"] == "deployment_not_ready"
+    assert runtime.load_count == loads
+    assert services._ready.get((deployment.owner_id, deployment.pk)) is None
 
 
 def test_a_pending_deployment_is_not_remembered_and_serves_once_ready(api, deployment):
@@ -140,6 +167,7 @@ def test_deploy_returns_a_pending_deployment_that_becomes_ready(api, model_versi
 
 
 def test_another_user_cannot_deploy_or_call_a_model(api, other_api, deployment, model_version):
+    assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200  # the owner's lookup is remembered
     assert other_api.post(f"/api/v1/models/{model_version.pk}/deploy/").status_code == 404
     assert predict_base64(other_api, deployment.pk, held_out(("red",))).status_code == 404
     for url in (f"/api/v1/models/{model_version.pk}/", f"/api/v1/deployments/{deployment.pk}/",
@@ -150,6 +178,12 @@ def test_another_user_cannot_deploy_or_call_a_model(api, other_api, deployment, 
     assert other_api.post(f"/api/v1/deployments/{deployment.pk}/stop/").status_code == 404
     assert other_api.get("/api/v1/models/").json()["count"] == 0
     assert api.get("/api/v1/models/").json()["count"] == 1
+
+
+@pytest.mark.parametrize("deployment_id", ["abc", "99999999999999999999", "-1"])
+def test_predict_on_an_id_that_names_no_deployment_is_404(api, deployment_id):
+    response = api.post(f"/api/v1/deployments/{deployment_id}/predict/", {"images": []}, format="json")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
 
 
 def test_predict_refuses_an_oversized_upload_without_reading_it(api, deployment, settings):
