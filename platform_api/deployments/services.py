@@ -228,7 +228,7 @@ def predict_with_images(deployment: Deployment, raw_images: list[bytes | None],
     the request from its batch. `errors` and `field` are open_images'."""
     opened = open_images(raw_images, errors, field)
     _forget_stopped_deployments()
-    loaded = _model_of_ready(deployment)
+    loaded = _model_of_live(deployment)
     try:
         with loaded.batcher.reserve(len(opened)) as reservation:
             images = load_pixels(opened, field)
@@ -242,16 +242,17 @@ def predict_with_images(deployment: Deployment, raw_images: list[bytes | None],
         raise Conflict(f"deployment {deployment.pk} was stopped", "deployment_not_ready") from None
 
 
-def _model_of_ready(deployment: Deployment) -> runtime.LoadedModel:
+def _model_of_live(deployment: Deployment) -> runtime.LoadedModel:
     """The deployment's model in this process, loaded if need be, but only while the database
-    still says it is ready: a remembered lookup (ready_deployment) may be up to
+    still says it is live (ready, or pending: the Clarifai front predicts through a deployment
+    still loading). A remembered lookup (ready_deployment) may be up to
     DEPLOYMENT_CACHE_SECONDS old, and a stopped deployment's model must not come back."""
     artifact_key = deployment.model_version.artifact_key
     loaded = runtime.loaded(deployment.pk, artifact_key)
     if loaded is None:
-        if not Deployment.objects.filter(pk=deployment.pk, status=Deployment.Status.READY).exists():
+        if not Deployment.objects.filter(pk=deployment.pk, status__in=Deployment.LIVE).exists():
             _forget_lookups({deployment.pk})
-            raise Conflict(f"deployment {deployment.pk} is not ready", "deployment_not_ready")
+            raise Conflict(f"deployment {deployment.pk} was stopped", "deployment_not_ready")
         loaded = runtime.get_or_load(deployment.pk, artifact_key, deployment.runtime)
     return loaded
 
