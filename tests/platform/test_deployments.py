@@ -116,6 +116,7 @@ def test_a_ready_deployment_is_looked_up_once_for_many_predictions(api, deployme
 def test_a_deployment_stopped_through_another_web_process_is_refused_once_its_lookup_expires(
         api, deployment, settings, monkeypatch):
     settings.DEPLOYMENT_CACHE_SECONDS = 1.0
+    monkeypatch.setattr(services, "_last_sweep", time.monotonic())  # the 30 s sweep would free it regardless
     clock = [1000.0]
     monkeypatch.setattr(ttl_cache, "_now", lambda: clock[0])
     assert predict_base64(api, deployment.pk, held_out(("red",))).status_code == 200
