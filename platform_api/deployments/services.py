@@ -228,8 +228,8 @@ def predict_with_images(deployment: Deployment, raw_images: list[bytes | None],
     the request from its batch. `errors` and `field` are open_images'."""
     opened = open_images(raw_images, errors, field)
     _forget_stopped_deployments()
-    loaded = _model_of_live(deployment)
     try:
+        loaded = _model_of_live(deployment)
         with loaded.batcher.reserve(len(opened)) as reservation:
             images = load_pixels(opened, field)
             ticket = reservation.submit(loaded.prepare(images), len(images), client_gone)
@@ -252,7 +252,7 @@ def _model_of_live(deployment: Deployment) -> runtime.LoadedModel:
     if loaded is None:
         if not Deployment.objects.filter(pk=deployment.pk, status__in=Deployment.LIVE).exists():
             _forget_lookups({deployment.pk})
-            raise Conflict(f"deployment {deployment.pk} was stopped", "deployment_not_ready")
+            raise Closed()  # answered as a model unloaded by a stop
         loaded = runtime.get_or_load(deployment.pk, artifact_key, deployment.runtime)
     return loaded
 
@@ -276,6 +276,6 @@ def _forget_stopped_deployments() -> None:
     _last_sweep = now
     ready = set(Deployment.objects.filter(status=Deployment.Status.READY).values_list("pk", flat=True))
     forgotten = runtime.keep_only(ready)
-    _forget_lookups(set(forgotten))
     if forgotten:
+        _forget_lookups(set(forgotten))
         log.info("freed the models of deployments stopped elsewhere: %s", forgotten)
