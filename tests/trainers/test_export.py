@@ -10,8 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from trainers.core import DatasetSpec
+from trainers.core import DatasetSpec, TrainerError
 from trainers.export import OnnxPredictor, export_model, load_onnx_predictor
+from trainers.export.onnx_graph import export_onnx
+from trainers.export.package import check_onnx
 from trainers.fai_mf.trainer import FaiMfTrainer
 from trainers.trainer_registry import build_trainer, load_exportable, load_predictor
 
@@ -28,7 +30,7 @@ CLARIFAI = {
     "clarifai_inception_transfer_embed_norm": {"logreg": 0, "average_horizontal_flips": True},
     "clarifai_resnet50_rsb_a1": {"pretrained_weights": "None", "warmup_iters": 2},
 }
-FAST = {"fai_cls"}  # the others export in 10-40 s each (torch.export of BN-Inception, Mask2Former)
+FAST = {"fai_cls"}  # the others train and export in 3-10 s each
 
 
 def fit_fai_cls(root):
@@ -148,3 +150,27 @@ def test_the_onnx_readme_s_own_code_runs_the_model_as_the_platform_does(tmp_path
         [Image.open(exported / name) for name in ("a.png", "b.png")])
     assert [label for label, _ in by_readme] == [p[0]["label"] for p in platform]
     assert [float(conf) for _, conf in by_readme] == pytest.approx([p[0]["conf"] for p in platform], abs=0.05)
+
+
+class ScalesByItsFirstPixel(torch.nn.Module):
+    """Reads a value out of its input as a Python number: a trace freezes the example's."""
+
+    def forward(self, images):
+        return images.flatten(1)[:, :4] * (10 * images[0, 0, 0, 0].item())
+
+
+class ToyExportable:
+    classes = ["a", "b", "c", "d"]
+    input_size = (2, 2)
+    output_names = ("logits",)
+
+    def probabilities(self, outputs):
+        return {"logits": outputs["logits"].softmax(-1)}
+
+
+def test_an_onnx_file_that_does_not_reproduce_its_graph_is_refused(tmp_path):
+    graph = ScalesByItsFirstPixel().eval()
+    path = export_onnx(graph, ToyExportable.input_size, ToyExportable.output_names, tmp_path / "model.onnx")
+    with pytest.raises(TrainerError) as refused:
+        check_onnx(ToyExportable(), graph, path)
+    assert refused.value.code == "export_mismatch" and "logits probabilities differ" in refused.value.message

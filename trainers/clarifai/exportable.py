@@ -21,7 +21,6 @@ RSB_TEST_RESIZE = 236 / 224  # square_transform's evaluation resize of the short
 
 class ClarifaiExportable:
     output_names = ("logits",)
-    traceable = True
 
     def __init__(self, artifact_dir: str | Path):
         self.artifact_dir = Path(artifact_dir)

@@ -15,9 +15,6 @@ class Exportable(Protocol):
     classes: list[str]
     input_size: tuple[int, int]  # (height, width) of the graph's input images
     output_names: tuple[str, ...]  # the graph's outputs, in order
-    # True when the graph runs the same operations whatever its input's values (no
-    # data-dependent control flow or shapes): it may be exported by tracing (onnx_graph.py).
-    traceable: bool
 
     def build_graph(self) -> nn.Module:
         """The trained model in eval mode: a preprocessed float32 batch (B, 3, H, W) in,

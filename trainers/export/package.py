@@ -15,7 +15,7 @@ from trainers.core import TrainerError
 from trainers.trainer_registry import load_exportable
 
 from .exportable import Exportable
-from .onnx_graph import INPUT_NAME, OPSET, export_onnx, exporter_name
+from .onnx_graph import EXPORTER, INPUT_NAME, OPSET, export_onnx
 from .onnx_predictor import OnnxPredictor
 from .readme import render_readme
 
@@ -39,13 +39,13 @@ def export_model(artifact_dir: str | Path, fmt: str, out_dir: str | Path) -> Pat
                   "torch": torch.__version__}
     else:
         graph = exportable.build_graph()
-        export_onnx(graph, exportable.input_size, exportable.output_names, out_dir / ONNX_FILE, exportable.traceable)
+        export_onnx(graph, exportable.input_size, exportable.output_names, out_dir / ONNX_FILE)
         check_onnx(exportable, graph, out_dir / ONNX_FILE)
         height, width = exportable.input_size
         export = {"file": ONNX_FILE, "opset": OPSET,
                   "input": {"name": INPUT_NAME, "shape": ["batch", 3, height, width], "dtype": "float32"},
                   "outputs": list(exportable.output_names), "torch": torch.__version__,
-                  "exporter": exporter_name(exportable.traceable),
+                  "exporter": EXPORTER,
                   "onnx": onnx.__version__, "checked_with_onnxruntime": onnxruntime.__version__}
     config = {**json.loads((artifact_dir / "config.json").read_text()), **exportable.describe(),
               "format": fmt, "export": export}

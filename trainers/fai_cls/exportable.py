@@ -21,7 +21,6 @@ from .recipe import TRAINER_KEY
 @register_exportable(TRAINER_KEY)
 class FaiClsExportable:
     output_names = ("logits",)
-    traceable = True
 
     def __init__(self, artifact_dir: str | Path):
         self.artifact_dir = Path(artifact_dir)

@@ -36,7 +36,6 @@ class MaskLogitsGraph(nn.Module):
 @register_exportable(TRAINER_KEY)
 class FaiMfExportable:
     output_names = ("pred_logits", "pred_masks")
-    traceable = False
 
     def __init__(self, artifact_dir: str | Path):
         self.artifact_dir = Path(artifact_dir)
