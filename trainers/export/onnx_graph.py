@@ -46,14 +46,12 @@ def export_onnx(graph: nn.Module, input_size: tuple[int, int], output_names: tup
 def _quiet():
     """The exporter warns that it is deprecated and at each shape check inside torch's own
     attention code, and its logger narrates."""
-    loggers = [logging.getLogger("torch.onnx")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+        logger.setLevel(level)
