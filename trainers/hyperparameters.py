@@ -62,6 +62,15 @@ class Hyperparameters(pydantic.BaseModel):
         """The worker's check: every problem becomes one TrainerError."""
         return parse_strict(cls, values)
 
+    @classmethod
+    def resolve(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """`values` with every null that the trainer's rules fill (an `auto` default whose value
+        follows from other parameters) replaced by the value training will use, so that a job
+        records what it ran with. Raises TrainerError as `parse` does."""
+        parsed = cls.parse(values)
+        return {name: getattr(parsed, name) if value is None and name in cls.model_fields else value
+                for name, value in values.items()}
+
 
 def declarations(model: type[Hyperparameters]) -> list[dict[str, Any]]:
     """The declared hyperparameters in field order, each as {name, type, default, min, max,

@@ -113,6 +113,13 @@ def check_hyperparameters(key: str, hyperparameters: dict[str, Any],
     return _WEIGHTS_NEEDED[key](parsed)
 
 
+def resolve_hyperparameters(key: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The values trainer `key` will train with: its `auto` defaults (nulls that its rules fill
+    from other parameters, such as a learning rate that depends on pretrained weights)
+    replaced by what they resolve to (Hyperparameters.resolve)."""
+    return hyperparameter_model(key).resolve(dict(hyperparameters))
+
+
 def _import_package(package: str) -> None:
     try:
         importlib.import_module(package)

@@ -18,7 +18,7 @@ from templates_registry.models import Template
 from templates_registry.hyperparameter_specs import HyperparameterErrors
 from templates_registry.services import resolve_for_template
 from trainers.core import TrainerError
-from trainers.trainer_registry import check_hyperparameters
+from trainers.trainer_registry import check_hyperparameters, resolve_hyperparameters
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
     except HyperparameterErrors as exc:
         raise JobRejected({"hyperparameters": exc.errors}) from None
     _check_with_the_trainer(owner, template.trainer, resolved, dataset)
+    resolved = resolve_hyperparameters(template.trainer, resolved)  # auto values as the job will use them
     with transaction.atomic():
         job = Job.objects.create(
             owner=owner,

@@ -178,3 +178,30 @@ def test_the_job_body_matches_its_declared_schema_fields(api, templates, ready_d
     drf = {name: field.to_representation(field.get_attribute(job)) for name, field in JobSerializer().fields.items()
            if name not in ("error", "model")}
     assert {k: v for k, v in body.items() if k in drf} == drf
+
+
+@pytest.fixture
+def segmentation_dataset(user):
+    return store_manifest(Dataset.objects.create(
+        owner=user, name="scenes", format="roboflow_seg", task="semantic_segmentation", status="ready",
+        classes=["background", "cell"], splits={"train": 4, "valid": 2}, num_images=6,
+    ))
+
+
+def test_a_fai_mf_job_records_the_auto_values_it_will_train_with(api, user, templates, segmentation_dataset):
+    from_scratch = submit(api, segmentation_dataset, {"backbone": "resnet18"}, template="fai-mf")
+    assert from_scratch.status_code == 201, from_scratch.content
+    values = from_scratch.json()["hyperparameters"]
+    assert (values["backbone_multiplier"], values["grad_clip_norm"]) == (1.0, 1.0)
+    assert isinstance(values["learning_rate"], float)
+
+    PretrainedWeights.objects.create(owner=user, name="imagenet", architecture="resnet18", file_key="w/1")
+    fine_tune = submit(api, segmentation_dataset, {"backbone": "resnet18", "pretrained_weights": "imagenet"},
+                       template="fai-mf")
+    values = fine_tune.json()["hyperparameters"]
+    assert (values["learning_rate"], values["backbone_multiplier"], values["grad_clip_norm"]) == (0.0001, 0.1, 0.01)
+    # What the API returned is what the worker reads.
+    assert Job.objects.get(pk=fine_tune.json()["id"]).hyperparameters == values
+
+    chosen = submit(api, segmentation_dataset, {"backbone_multiplier": 0.3, "pretrained_weights": ""}, template="fai-mf")
+    assert chosen.json()["hyperparameters"]["backbone_multiplier"] == 0.3

@@ -9,7 +9,7 @@ import torch
 from trainers.core import TrainerError
 from trainers.fai_mf.data import CocoInstanceDataset, SemanticDataset, load_coco
 from trainers.fai_mf.evaluation import coco_detections, evaluate_detections
-from trainers.fai_mf.hyperparameters import FaiMfHyperparameters, parse_hyperparameters
+from trainers.fai_mf.hyperparameters import AUTO_DEFAULTS, FaiMfHyperparameters, parse_hyperparameters
 from trainers.fai_mf.postprocessing import masks_to_boxes
 from trainers.hyperparameters import declarations
 from trainers.fai_mf.transforms import SquareTransform
@@ -143,14 +143,16 @@ def test_the_declaration_is_what_the_trainer_enforces():
     assert set(declared) == set(fields)
     defaults = FaiMfHyperparameters()
     for name, spec in declared.items():
-        assert spec["default"] == getattr(defaults, name), name
+        # A null default is "auto": the rule for a model from random weights fills it.
+        expected = AUTO_DEFAULTS["random"][name] if spec["default"] is None else spec["default"]
+        assert expected == getattr(defaults, name), name
         assert spec["description"], name
         if spec["min"] is not None:  # the bounds are enforced by the trainer too
             with pytest.raises(TrainerError):
-                parse_hyperparameters({name: type(spec["default"])(spec["min"]) - (spec["step"] or 1)})
+                parse_hyperparameters({name: type(expected)(spec["min"]) - (spec["step"] or 1)})
         if spec["max"] is not None:
             with pytest.raises(TrainerError):
-                parse_hyperparameters({name: type(spec["default"])(spec["max"]) + (spec["step"] or 1)})
+                parse_hyperparameters({name: type(expected)(spec["max"]) + (spec["step"] or 1)})
         if spec["choices"]:
             for choice in spec["choices"]:
                 parse_hyperparameters({name: choice})

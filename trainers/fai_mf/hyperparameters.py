@@ -10,6 +10,15 @@ from pydantic import model_validator
 
 from trainers.hyperparameters import Hyperparameters, WeightsNeed, param
 
+# Defaults that follow how the model starts, filled where a job leaves the value null ("auto").
+# Mask2Former's settings assume a pretrained backbone: it learns at a tenth of the rate, and the
+# whole gradient is clipped to 0.01. From random weights the backbone has as much to learn as the
+# rest, and its early gradients are large, so clipping at 0.01 would cut every step to a crawl.
+AUTO_DEFAULTS = {
+    "pretrained": {"learning_rate": 0.0001, "backbone_multiplier": 0.1, "grad_clip_norm": 0.01},
+    "random": {"learning_rate": 0.0001, "backbone_multiplier": 1.0, "grad_clip_norm": 1.0},
+}
+
 # tiny_test is a few-channel network for tests; the shipped template does not offer it.
 BACKBONES = ("resnet50", "resnet101", "resnet18", "resnet34", "resnext50_32x4d",
              "efficientnet_b0", "mobilenet_v3_large", "stdc1", "stdc2", "tiny_test")
@@ -57,13 +66,15 @@ class FaiMfHyperparameters(Hyperparameters):
         'Semantic only: give every pixel a class (argmax over classes of the query-weighted mask '
         'probabilities) and return one segment per class present, instead of one segment per '
         'confident query. Usually better for semantic segmentation. Default false.')
-    learning_rate: float = param(0.0001,
+    learning_rate: float | None = param(None,
         'AdamW learning rate of the pixel decoder and transformer decoder; the backbone gets '
         'learning_rate x backbone_multiplier. Linear warmup, then cosine decay to 0 at the last '
-        'step. Default 1e-4 (Mask2Former).', ge=1e-07, le=0.1, log_scale=True)
-    backbone_multiplier: float = param(0.1,
+        'step. null = auto (see "Defaults that follow pretrained_weights" in the description).',
+        ge=1e-07, le=0.1, log_scale=True)
+    backbone_multiplier: float | None = param(None,
         'Backbone learning rate as a fraction of learning_rate; 0 freezes the backbone in effect. '
-        'Default 0.1 (Mask2Former).', ge=0.0, le=1.0)
+        'null = auto: 0.1 (Mask2Former) with pretrained_weights, 1.0 from random weights, where the '
+        'backbone has as much to learn as the rest.', ge=0.0, le=1.0)
     weight_decay: float = param(0.05,
         'AdamW weight decay (not applied to normalisation layers and query/level embeddings). '
         'Default 0.05 (Mask2Former).', ge=0.0, le=1.0)
@@ -72,9 +83,10 @@ class FaiMfHyperparameters(Hyperparameters):
     warmup_iters: int = param(10,
         'Optimizer steps of linear learning-rate warmup from 0.1% of learning_rate. Default 10 '
         '(Mask2Former).', ge=0, le=100000, step=1)
-    grad_clip_norm: float = param(0.01,
-        'Clip the global gradient norm of the whole model to this value; 0 = no clipping. Default '
-        "0.01 (Mask2Former's full-model clipping).", ge=0.0, le=100.0)
+    grad_clip_norm: float | None = param(None,
+        "Clip the global gradient norm of the whole model to this value; 0 = no clipping. null = "
+        "auto: 0.01 (Mask2Former's full-model clipping) with pretrained_weights, 1.0 from random "
+        "weights, whose early gradients are large and would be cut to a crawl.", ge=0.0, le=100.0)
     augmentation_strength: float = param(0.5,
         'Training augmentation: 0 = none; s > 0 = horizontal flip with probability 0.5 and a random'
         ' rescale by a factor in [1 - 0.5 s, 1 + s] followed by a random crop/pad back to '
@@ -83,6 +95,14 @@ class FaiMfHyperparameters(Hyperparameters):
     early_stopping_patience: int = param(0,
         'Stop after this many evaluations without improvement of the monitored metric (segm AP for '
         'instance, mIoU for semantic); 0 = never. Default 0.', ge=0, le=100, step=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _auto_values_follow_pretrained_weights(cls, data):
+        if isinstance(data, dict):
+            start = "pretrained" if data.get("pretrained_weights") else "random"
+            data = {**data, **{name: value for name, value in AUTO_DEFAULTS[start].items() if data.get(name) is None}}
+        return data
 
     @model_validator(mode="after")
     def _batch_norm_can_train(self):
