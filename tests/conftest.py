@@ -52,6 +52,20 @@ def _simulated_cpu_bf16():
     patch.undo()
 
 
+# A test whose outcome can depend on the database or the broker: .ci/run's second pass runs
+# these again on PostgreSQL + Redis; pure-trainer and pure-function tests run once.
+SERVICE_FIXTURES = {"db", "transactional_db", "live_server"}
+SERVICE_FOLDERS = ("platform", "clarifai")  # HTTP, services, workers, leases, recovery, schemathesis
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        if (folder in SERVICE_FOLDERS or SERVICE_FIXTURES & set(item.fixturenames)
+                or item.get_closest_marker("django_db") or item.get_closest_marker("worker")):
+            item.add_marker(pytest.mark.services)
+
+
 def _temporary_data_dir() -> Path | None:
     return Path(settings.DATA_DIR) if getattr(settings, "TEST_DATA_DIR_IS_TEMPORARY", False) else None
 
