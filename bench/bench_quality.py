@@ -2,7 +2,7 @@
 would pick instead, on the same data, epochs, batch and machine, in one run.
 
     .venv/bin/python bench/bench_quality.py [--epochs 40] [--train 24] [--valid 8] [--test 16]
-                                            [--kinds small,large] [--tasks instance,semantic]
+                                            [--kinds small,large] [--tasks instance,semantic,classification]
 
 Data: synthetic scenes that read like photos (bench/scenes.py): three classes of textured,
 shaded, rotated objects, touching and occluding, on textured backgrounds with blur, noise and
@@ -14,6 +14,10 @@ both sides are scored on the test split, which neither saw.
   mask IoU >= 0.5 (each model's predictions above its own predict threshold, 0.5 for both,
   matched greedily by score within a class) and COCO segm AP (pycocotools, every prediction).
 - semantic: FAI-MF (ResNet-18) against DeepLabV3-MobileNetV3; mIoU.
+- classification: each Clarifai template with its defaults against a bare AdamW + cosine
+  loop of its own architecture, one object per scene, 32 px (bench/quality_classification.py);
+  held-out top-1 through the template's predictor (target >= 0.98). fai-cls against a bare
+  loop is bench_fai_cls_job.py.
 
 Both sides start from random weights at 128 px. Printed: each metric, its ratio (FAI-MF /
 reference; target >= 1.0) and the wall-time ratio of training (reference / FAI-MF, so above
@@ -165,6 +169,20 @@ def run_semantic(kind: str, args, base: Path) -> None:
            ours, reference, ("mIoU", "pixel_accuracy"), our_seconds, reference_seconds, args.epochs)
 
 
+def run_classification(args, base: Path) -> None:
+    from quality_classification import TEMPLATES, train_bare, train_template, write_classification_dataset
+
+    root = write_classification_dataset(base / "classification", args.cls_train, args.cls_valid, args.cls_test)
+    print(f"\nclassification: {args.cls_train} train / {args.cls_valid} valid / {args.cls_test} test scenes at "
+          f"{args.cls_size} px, {args.cls_epochs} epochs, batch {args.cls_batch}; held-out top-1")
+    for key, (name, architecture, overrides) in TEMPLATES.items():
+        ours, our_seconds, precision = train_template(root, key, overrides, args.cls_size, args.cls_epochs,
+                                                      args.cls_batch)
+        bare, bare_seconds = train_bare(root, architecture, args.cls_size, args.cls_epochs, args.cls_batch)
+        print(f"  {name:38s} template {ours:.3f} ({precision})   bare {architecture} loop {bare:.3f}   "
+              f"ratio {ratio(ours, bare)} (target >= 0.98)   speed ratio {bare_seconds / our_seconds:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=40)
@@ -172,12 +190,21 @@ def main() -> None:
     parser.add_argument("--valid", type=int, default=8)
     parser.add_argument("--test", type=int, default=16)
     parser.add_argument("--kinds", default="small,large")
-    parser.add_argument("--tasks", default="instance,semantic")
+    parser.add_argument("--tasks", default="instance,semantic,classification")
+    parser.add_argument("--cls-train", type=int, default=600)
+    parser.add_argument("--cls-valid", type=int, default=150)
+    parser.add_argument("--cls-test", type=int, default=300)
+    parser.add_argument("--cls-size", type=int, default=32)
+    parser.add_argument("--cls-epochs", type=int, default=10)
+    parser.add_argument("--cls-batch", type=int, default=64)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.train} train / {args.valid} valid / "
           f"{args.test} test images at {RESOLUTION} px, {args.epochs} epochs, batch {BATCH_SIZE}, random init")
     with tempfile.TemporaryDirectory() as tmp:
         for task in args.tasks.split(","):
+            if task == "classification":
+                run_classification(args, Path(tmp))
+                continue
             for kind in args.kinds.split(","):
                 (run_instance if task == "instance" else run_semantic)(kind, args, Path(tmp))
 

@@ -7,7 +7,7 @@ rotated; instances touching and occluding one another (a mask is the visible par
 textured background; then blur, sensor noise and JPEG compression.
 
 Two kinds of scene, as the issue asks:
-- ``small``: many small instances per image (8-20 objects of 7-20 px at 128 px);
+- ``small``: many small instances per image (6-14 objects of 10-28 px at 128 px);
 - ``large``: a few large ones, as in photos (1-4 objects of 30-80 px).
 
 `write_instance_dataset` writes a COCO export (as the platform imports it);
@@ -36,7 +36,8 @@ class SceneKind:
     size: tuple[int, int]  # object diameter in pixels at 128 px (inclusive)
 
 
-KINDS = {"small": SceneKind(objects=(8, 20), size=(7, 20)), "large": SceneKind(objects=(1, 4), size=(30, 80))}
+KINDS = {"small": SceneKind(objects=(6, 14), size=(10, 28)), "large": SceneKind(objects=(1, 4), size=(30, 80)),
+         "single": SceneKind(objects=(1, 1), size=(40, 100))}  # one object: a classification photo
 
 
 def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:

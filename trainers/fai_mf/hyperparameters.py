@@ -69,7 +69,7 @@ class FaiMfHyperparameters(Hyperparameters):
     learning_rate: float | None = param(None,
         'AdamW learning rate of the pixel decoder and transformer decoder; the backbone gets '
         'learning_rate x backbone_multiplier. Linear warmup, then cosine decay to 0 at the last '
-        'step. null = auto (see "Defaults that follow pretrained_weights" in the description).',
+        'step. null = auto: 1e-4 (Mask2Former) with pretrained_weights and from random weights alike.',
         ge=1e-07, le=0.1, log_scale=True)
     backbone_multiplier: float | None = param(None,
         'Backbone learning rate as a fraction of learning_rate; 0 freezes the backbone in effect. '
