@@ -1,8 +1,10 @@
 """The references a user would pick instead of FAI-MF, as bare torchvision training loops.
 
 - Instance: torchvision's Mask R-CNN with an FPN on ResNet-18 (the same backbone as the
-  FAI-MF run), no pretrained weights; SGD 0.02 with momentum, linear warmup then cosine,
-  horizontal flips, 128 sampled RoIs per image (the loop the issue measured).
+  FAI-MF run), no pretrained weights, trainable batch norm; SGD 0.02 with momentum, linear
+  warmup then cosine, horizontal flips, 128 sampled RoIs per image. The rate is torchvision's detection
+  reference's, 0.02 at batch 16, scaled linearly to the batch (0.005 at 4): 0.02 at batch 4
+  diverged (NaN) from random weights here.
 - Semantic: torchvision's DeepLabV3 with a MobileNetV3-Large backbone (about the size of
   ResNet-18), no pretrained weights; SGD 0.02, poly decay, flips, as torchvision's
   segmentation references train it.
@@ -30,6 +32,7 @@ from trainers.fai_mf.transforms import SquareTransform, image_to_tensor, resize_
 from trainers.metrics.segmentation import ConfusionMatrix, semantic_metrics
 
 LEARNING_RATE = 0.02
+DETECTION_RATE_PER_IMAGE = 0.02 / 16  # torchvision's detection reference: 0.02 at batch 16, scaled linearly
 MOMENTUM = 0.9
 WEIGHT_DECAY = 1e-4
 WARMUP_FRACTION = 0.05
@@ -51,13 +54,17 @@ def train_mask_rcnn(root: Path, num_classes: int, resolution: int, epochs: int, 
                     seed: int = 0) -> tuple[MaskRCNN, float]:
     """(trained model in eval mode, wall seconds of training)."""
     torch.manual_seed(seed)
-    backbone = resnet_fpn_backbone(backbone_name="resnet18", weights=None, trainable_layers=5)
+    # Trainable batch norm, as torchvision's maskrcnn_resnet50_fpn builder picks without pretrained
+    # weights (resnet_fpn_backbone's default, frozen statistics, is for a pretrained backbone).
+    backbone = resnet_fpn_backbone(backbone_name="resnet18", weights=None, trainable_layers=5,
+                                   norm_layer=torch.nn.BatchNorm2d)
     model = MaskRCNN(backbone, num_classes=num_classes + 1, min_size=resolution, max_size=resolution,
                      box_batch_size_per_image=128, box_score_thresh=0.0, box_detections_per_img=100)
     dataset = CocoInstanceDataset(root, "annotations/train.json", SquareTransform(resolution, 0.0))
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=collate,
                         generator=torch.Generator().manual_seed(seed))
-    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    optimizer = torch.optim.SGD(model.parameters(), lr=DETECTION_RATE_PER_IMAGE * batch_size, momentum=MOMENTUM,
+                                weight_decay=WEIGHT_DECAY)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(epochs * len(loader)))
     start = time.perf_counter()
     model.train()
@@ -74,6 +81,8 @@ def train_mask_rcnn(root: Path, num_classes: int, resolution: int, epochs: int, 
             if not inputs:
                 continue
             loss = sum(model(inputs, detection_targets).values())
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"Mask R-CNN's loss became {float(loss)}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -128,6 +137,8 @@ def train_deeplab(root: Path, items: list[dict], num_classes: int, resolution: i
         for images, maps in _semantic_batches(root, items, resolution, batch_size, generator):
             logits = model((images - mean) / std)["out"]
             loss = F.cross_entropy(logits, maps, ignore_index=ignore_index)
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"DeepLabV3's loss became {float(loss)}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
