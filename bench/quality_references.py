@@ -44,6 +44,15 @@ def _warmup_cosine(total_steps: int):
         0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
 
 
+def _step(loss: torch.Tensor, optimizer, scheduler, name: str) -> None:
+    if not torch.isfinite(loss):  # a reference that diverged would make every ratio meaningless
+        raise RuntimeError(f"{name}'s loss became {float(loss)}")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+
+
 def _flip(image: torch.Tensor, target_masks: torch.Tensor):
     if torch.rand(()) < 0.5:
         return image.flip(-1), target_masks.flip(-1)
@@ -80,13 +89,7 @@ def train_mask_rcnn(root: Path, num_classes: int, resolution: int, epochs: int, 
                                           "masks": masks.to(torch.uint8)})
             if not inputs:
                 continue
-            loss = sum(model(inputs, detection_targets).values())
-            if not torch.isfinite(loss):
-                raise RuntimeError(f"Mask R-CNN's loss became {float(loss)}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            _step(sum(model(inputs, detection_targets).values()), optimizer, scheduler, "Mask R-CNN")
     return model.eval(), time.perf_counter() - start
 
 
@@ -136,13 +139,7 @@ def train_deeplab(root: Path, items: list[dict], num_classes: int, resolution: i
     for _ in range(epochs):
         for images, maps in _semantic_batches(root, items, resolution, batch_size, generator):
             logits = model((images - mean) / std)["out"]
-            loss = F.cross_entropy(logits, maps, ignore_index=ignore_index)
-            if not torch.isfinite(loss):
-                raise RuntimeError(f"DeepLabV3's loss became {float(loss)}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            _step(F.cross_entropy(logits, maps, ignore_index=ignore_index), optimizer, scheduler, "DeepLabV3")
     model.eval()
     model.normalise = lambda images: (images - mean) / std
     return model, time.perf_counter() - start
