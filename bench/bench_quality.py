@@ -19,7 +19,8 @@ both sides are scored on the test split, which neither saw.
   held-out top-1 through the template's predictor (target >= 0.98). fai-cls against a bare
   loop is bench_fai_cls_job.py.
 
-Both sides start from random weights at 128 px. Printed: each metric, its ratio (FAI-MF /
+Both sides start from random weights at 128 px. The whole run takes about 80 minutes on 2
+cores (Mask R-CNN's epochs are most of it); --tasks and --kinds pick parts. Printed: each metric, its ratio (FAI-MF /
 reference; target >= 1.0) and the wall-time ratio of training (reference / FAI-MF, so above
 1.0 means FAI-MF was faster; FAI-MF's time includes its evaluation after every epoch).
 """
