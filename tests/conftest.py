@@ -60,7 +60,8 @@ SERVICE_FOLDERS = ("platform", "clarifai")  # HTTP, services, workers, leases, r
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        path = Path(str(item.fspath))
+        folder = path.relative_to(ROOT / "tests").parts[0] if path.is_relative_to(ROOT / "tests") else ""
         if (folder in SERVICE_FOLDERS or SERVICE_FIXTURES & set(item.fixturenames)
                 or item.get_closest_marker("django_db") or item.get_closest_marker("worker")):
             item.add_marker(pytest.mark.services)
