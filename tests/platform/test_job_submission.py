@@ -192,8 +192,7 @@ def test_a_fai_mf_job_records_the_auto_values_it_will_train_with(api, user, temp
     from_scratch = submit(api, segmentation_dataset, {"backbone": "resnet18"}, template="fai-mf")
     assert from_scratch.status_code == 201, from_scratch.content
     values = from_scratch.json()["hyperparameters"]
-    assert (values["backbone_multiplier"], values["grad_clip_norm"]) == (1.0, 1.0)
-    assert isinstance(values["learning_rate"], float)
+    assert (values["learning_rate"], values["backbone_multiplier"], values["grad_clip_norm"]) == (0.0001, 1.0, 1.0)
 
     PretrainedWeights.objects.create(owner=user, name="imagenet", architecture="resnet18", file_key="w/1")
     fine_tune = submit(api, segmentation_dataset, {"backbone": "resnet18", "pretrained_weights": "imagenet"},

@@ -11,14 +11,15 @@ from trainers.trainer_registry import resolve_hyperparameters
 
 from fai_mf_toys import TINY_HYPERPARAMETERS, TINY_MODEL_OVERRIDES, write_coco_dataset
 
-AUTO_NAMES = ("learning_rate", "backbone_multiplier", "grad_clip_norm")
+AUTO_NAMES = ("backbone_multiplier", "grad_clip_norm")
+LEARNING_RATE = 0.0001  # Mask2Former's, whichever the start
 
 
 def test_random_initialisation_trains_the_backbone_at_the_full_rate_with_loose_clipping():
     hp = parse_hyperparameters({})
     assert hp.backbone_multiplier == 1.0
     assert hp.grad_clip_norm == 1.0
-    assert hp.learning_rate == AUTO_DEFAULTS["random"]["learning_rate"]
+    assert hp.learning_rate == LEARNING_RATE
 
 
 def test_pretrained_weights_keep_mask2formers_settings():
@@ -55,13 +56,12 @@ def test_every_auto_value_lies_within_its_declared_bounds():
 
 
 def test_resolving_replaces_only_the_nulls_the_rule_fills():
-    values = {"backbone": "resnet18", "pretrained_weights": "", "learning_rate": None,
+    values = {"backbone": "resnet18", "pretrained_weights": "", "learning_rate": 0.001,
               "backbone_multiplier": None, "grad_clip_norm": 0.5, "epochs": 3}
     resolved = resolve_hyperparameters("fai_mf", values)
-    assert resolved == {**values, "learning_rate": AUTO_DEFAULTS["random"]["learning_rate"],
-                        "backbone_multiplier": 1.0}
-    pretrained = resolve_hyperparameters("fai_mf", {**values, "pretrained_weights": "mine"})
-    assert pretrained["backbone_multiplier"] == 0.1 and pretrained["learning_rate"] == 0.0001
+    assert resolved == {**values, "backbone_multiplier": 1.0}
+    pretrained = resolve_hyperparameters("fai_mf", {**values, "pretrained_weights": "mine", "grad_clip_norm": None})
+    assert (pretrained["backbone_multiplier"], pretrained["grad_clip_norm"]) == (0.1, 0.01)
 
 
 def test_a_clarifai_null_that_no_rule_fills_stays_null():
@@ -90,7 +90,7 @@ def test_the_trainer_optimises_with_the_values_the_rule_chose(tmp_path, weights,
                            model_overrides=TINY_MODEL_OVERRIDES)
     model = trainer.recipe.build_model()
     rates = {id(p): group["lr"] for group in trainer.recipe.build_optimizer(model).param_groups for p in group["params"]}
-    learning_rate = AUTO_DEFAULTS["pretrained" if weights else "random"]["learning_rate"]
+    learning_rate = hp["learning_rate"]
     assert rates[id(next(model.backbone.parameters()))] == pytest.approx(learning_rate * multiplier)
     assert rates[id(next(model.transformer_decoder.parameters()))] == pytest.approx(learning_rate)
     assert trainer.recipe.config.grad_clip_norm == clip

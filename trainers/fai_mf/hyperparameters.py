@@ -15,8 +15,8 @@ from trainers.hyperparameters import Hyperparameters, WeightsNeed, param
 # whole gradient is clipped to 0.01. From random weights the backbone has as much to learn as the
 # rest, and its early gradients are large, so clipping at 0.01 would cut every step to a crawl.
 AUTO_DEFAULTS = {
-    "pretrained": {"learning_rate": 0.0001, "backbone_multiplier": 0.1, "grad_clip_norm": 0.01},
-    "random": {"learning_rate": 0.0001, "backbone_multiplier": 1.0, "grad_clip_norm": 1.0},
+    "pretrained": {"backbone_multiplier": 0.1, "grad_clip_norm": 0.01},
+    "random": {"backbone_multiplier": 1.0, "grad_clip_norm": 1.0},
 }
 
 # tiny_test is a few-channel network for tests; the shipped template does not offer it.
@@ -66,10 +66,10 @@ class FaiMfHyperparameters(Hyperparameters):
         'Semantic only: give every pixel a class (argmax over classes of the query-weighted mask '
         'probabilities) and return one segment per class present, instead of one segment per '
         'confident query. Usually better for semantic segmentation. Default false.')
-    learning_rate: float | None = param(None,
+    learning_rate: float = param(0.0001,
         'AdamW learning rate of the pixel decoder and transformer decoder; the backbone gets '
         'learning_rate x backbone_multiplier. Linear warmup, then cosine decay to 0 at the last '
-        'step. null = auto: 1e-4 (Mask2Former) with pretrained_weights and from random weights alike.',
+        'step. Default 1e-4 (Mask2Former), with pretrained_weights and from random weights alike.',
         ge=1e-07, le=0.1, log_scale=True)
     backbone_multiplier: float | None = param(None,
         'Backbone learning rate as a fraction of learning_rate; 0 freezes the backbone in effect. '
