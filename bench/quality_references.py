@@ -26,6 +26,7 @@ from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 from torchvision.models.segmentation import deeplabv3_mobilenet_v3_large
 from torchvision.ops import masks_to_boxes
 
+from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD
 from trainers.data.images import open_rgb
 from trainers.fai_mf.data import CocoInstanceDataset, collate, load_coco, read_class_map
 from trainers.fai_mf.transforms import SquareTransform, image_to_tensor, resize_image
@@ -108,6 +109,13 @@ def mask_rcnn_detections(model: MaskRCNN, root: Path, coco_file: str, resolution
     return results
 
 
+def _normalised(images: torch.Tensor) -> torch.Tensor:
+    """ImageNet normalisation of (B, 3, H, W) images in [0, 1], as FAI-MF applies it."""
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (images - mean) / std
+
+
 def _semantic_batches(root: Path, items: list[dict], resolution: int, batch_size: int, generator):
     order = torch.randperm(len(items), generator=generator).tolist()
     for start in range(0, len(order), batch_size):
@@ -131,18 +139,14 @@ def train_deeplab(root: Path, items: list[dict], num_classes: int, resolution: i
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
     steps = epochs * math.ceil(len(items) / batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: (1 - step / steps) ** 0.9)
-    mean = torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)
-    std = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
     generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
     model.train()
     for _ in range(epochs):
         for images, maps in _semantic_batches(root, items, resolution, batch_size, generator):
-            logits = model((images - mean) / std)["out"]
+            logits = model(_normalised(images))["out"]
             _step(F.cross_entropy(logits, maps, ignore_index=ignore_index), optimizer, scheduler, "DeepLabV3")
-    model.eval()
-    model.normalise = lambda images: (images - mean) / std
-    return model, time.perf_counter() - start
+    return model.eval(), time.perf_counter() - start
 
 
 @torch.no_grad()
@@ -151,7 +155,7 @@ def deeplab_scores(model, root: Path, items: list[dict], class_names: list[str],
     confusion = ConfusionMatrix(len(class_names), ignore_index)
     for item in items:
         image = image_to_tensor(open_rgb(Path(root) / item["image"]))
-        logits = model(model.normalise(resize_image(image, resolution)[None]))["out"]
+        logits = model(_normalised(resize_image(image, resolution)[None]))["out"]
         logits = F.interpolate(logits, size=tuple(image.shape[-2:]), mode="bilinear", align_corners=False)
         confusion.update(logits[0].argmax(0).numpy(), np.asarray(read_class_map(Path(root) / item["mask"])))
     return semantic_metrics(confusion.matrix, class_names)
