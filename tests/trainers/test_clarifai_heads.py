@@ -25,9 +25,20 @@ def test_logreg_0_gives_a_softmax_distribution():
 
 
 def test_logreg_1_trains_with_binary_cross_entropy():
-    # -(log 0.5 + log(1 - 0.75)) / 2 = (log 2 + log 4) / 2
+    # -(log 0.5 + log(1 - 0.75)) = log 2 + log 4, summed over concepts
     loss = classification_loss(LOGITS, torch.tensor([[1.0, 0.0]]), logreg=True)
-    assert loss.item() == pytest.approx(1.5 * math.log(2.0))
+    assert loss.item() == pytest.approx(3.0 * math.log(2.0))
+
+
+def test_binary_cross_entropy_is_averaged_over_images_not_concepts():
+    # The per-image loss must not shrink as concepts are added: that would slow learning.
+    two_images = torch.cat([LOGITS, LOGITS])
+    targets = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    assert classification_loss(two_images, targets, logreg=True).item() == pytest.approx(3.0 * math.log(2.0))
+    ten_concepts = torch.zeros(1, 10)
+    target = torch.zeros(1, 10)
+    target[0, 0] = 1.0
+    assert classification_loss(ten_concepts, target, logreg=True).item() == pytest.approx(10 * math.log(2.0))
 
 
 def test_logreg_0_trains_with_cross_entropy():
@@ -76,7 +87,7 @@ def test_flip_averaging_makes_predictions_mirror_invariant():
 
 
 @pytest.mark.parametrize("logreg, reference", [
-    (1, nn.functional.binary_cross_entropy_with_logits),
+    (1, lambda logits, target: nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="sum") / len(logits)),
     (0, lambda logits, target: nn.functional.cross_entropy(logits, target.argmax(1))),
 ])
 def test_the_trainer_loss_follows_logreg(tmp_path, logreg, reference):

@@ -102,6 +102,10 @@ class TransferEmbedNormParams(_ConceptClassifierParams):
         'mirrored. Default true (not stated by Clarifai).')
 
 
+# RSB A1's per-item rate by pretrained_weights, where a job leaves it null (auto).
+RSB_AUTO_PER_ITEM_LRATE = {"ImageNet-1k": 2.44140625e-06, "None": 7.8125e-05}
+
+
 class ResNetRSBA1Params(_TrainsBatchNormalization):
     image_size: int = param(224,
         'Side of the square training/inference image. Smaller is faster and uses less memory; '
@@ -113,10 +117,13 @@ class ResNetRSBA1Params(_TrainsBatchNormalization):
     num_epochs: int = param(100,
         'Total number of epochs (an epoch is one pass over the training split). Default 100 (not '
         'stated by Clarifai); RSB A1 itself trains 600.', ge=1, le=600, step=1)
-    per_item_lrate: float = param(2.44140625e-06,
+    per_item_lrate: float | None = param(None,
         'Initial learning rate per item; the rate of each optimizer step is batch_size * '
-        "per_item_lrate (reached at the end of the warmup). Default 2.44140625e-06 = RSB A1's 5e-3 "
-        'at batch 2048 (not stated by Clarifai). No maximum (not stated by Clarifai).', ge=0.0)
+        'per_item_lrate (reached at the end of the warmup). null (the default) = auto, from '
+        "pretrained_weights: 2.44140625e-06 with ImageNet-1k weights (RSB A1's 5e-3 at batch 2048, "
+        "gentle enough to fine-tune); 7.8125e-05 from random weights (RSB A1's 5e-3 at batch 64: "
+        "LAMB scales each layer's step by its weight norm, so a network learning from scratch "
+        'needs the full rate). No maximum (not stated by Clarifai).', ge=0.0)
     weight_decay: float = param(0.01,
         'Weight decay of LAMB (on convolution and linear weights; normalization layers and biases '
         "are not decayed). Default 0.01, RSB A1's value (not stated by Clarifai).", ge=0.0, le=1.0)
@@ -124,11 +131,13 @@ class ResNetRSBA1Params(_TrainsBatchNormalization):
         'Learning rate per item at the end of the cosine schedule; the final step rate is '
         'batch_size * per_item_min_lrate (times the warmup scale if the warmup outlasts the run). '
         "Default 4.8828125e-10 = RSB A1's 1e-6 at batch 2048 (not stated by Clarifai).", ge=0.0)
-    warmup_iters: int = param(500,
+    warmup_iters: int = param(20,
         'Optimizer steps of linear warmup: the cosine-annealed rate is scaled from warmup_ratio x '
         "up to 1x over these steps (mmcv's linear warmup); the cosine itself spans the whole run, "
-        'so training ends at the minimum however long the warmup. 0 = no warmup. Default 500 and '
-        'step 1 (not stated by Clarifai).', ge=0, step=1)
+        'so training ends at the minimum however long the warmup. 0 = no warmup. Default 20: RSB '
+        "A1 warms up for 1% of its run, and 20 steps is 2% of the default 100 epochs over 640 "
+        'images; a warmup near the run\'s length keeps the rate low throughout (not stated by '
+        'Clarifai).', ge=0, step=1)
     warmup_ratio: float = param(0.0001,
         'Learning-rate multiplier at the first warmup step (the warmup rises linearly from '
         "warmup_ratio x lr to lr). Default 0.0001, RSB A1's value; bounds 0-1 (not stated by "
@@ -141,6 +150,15 @@ class ResNetRSBA1Params(_TrainsBatchNormalization):
     flip_direction: Literal['horizontal', 'vertical'] = param('horizontal',
         "Direction of the random training flip: 'horizontal' mirrors left-right, 'vertical' upside-"
         "down. Default 'horizontal'.")
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _auto_rate_follows_pretrained_weights(cls, data):
+        if isinstance(data, dict) and data.get("per_item_lrate") is None:
+            start = data.get("pretrained_weights", cls.model_fields["pretrained_weights"].default)
+            if start in RSB_AUTO_PER_ITEM_LRATE:  # anything else fails the field's own check
+                data = {**data, "per_item_lrate": RSB_AUTO_PER_ITEM_LRATE[start]}
+        return data
 
 
 def parse(model: type[ClarifaiHyperparameters], hyperparameters: dict) -> ClarifaiHyperparameters:
