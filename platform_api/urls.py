@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from platform_api.datasets.views import DatasetViewSet
-from platform_api.deployments.views import DeploymentViewSet
+from platform_api.deployments.views import DeploymentViewSet, ModelDeployViewSet
 from platform_api.registry.views import ModelVersionViewSet, PretrainedWeightsViewSet
 from platform_api.training.views import JobViewSet, job_detail
 from platform_api.template_api import TemplateViewSet
@@ -17,6 +17,7 @@ router.register("templates", TemplateViewSet, basename="template")  # listed in 
 router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("jobs", JobViewSet, basename="job")
 router.register("models", ModelVersionViewSet, basename="model")
+router.register("models", ModelDeployViewSet, basename="model-deploy")  # /models/{id}/deploy/
 router.register("weights", PretrainedWeightsViewSet, basename="weights")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 

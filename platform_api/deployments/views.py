@@ -1,6 +1,6 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiRequest, extend_schema
-from rest_framework import mixins, parsers, viewsets
+from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -12,12 +12,31 @@ from platform_api.problems import Invalid
 from platform_api.deployments import services
 from platform_api.deployments.batching import client_gone_check
 from platform_api.deployments.models import Deployment
+from platform_api.registry.models import ModelVersion
 from platform_api.deployments.serializers import (
     DeploymentSerializer,
+    DeployRequestSerializer,
     PredictJSONRequestSerializer,
     PredictMultipartRequestSerializer,
     PredictResponseSerializer,
 )
+
+
+class ModelDeployViewSet(OwnedQuerysetMixin, viewsets.GenericViewSet):
+    """POST /models/{id}/deploy/: the route sits under the model it deploys, the work is this
+    app's (the registry below knows nothing of deployments)."""
+
+    queryset = ModelVersion.objects.all()
+    serializer_class = DeploymentSerializer
+
+    @extend_schema(request=DeployRequestSerializer, responses={200: DeploymentSerializer, 201: DeploymentSerializer})
+    @action(detail=True, methods=["post"])
+    def deploy(self, request, pk=None):
+        body = DeployRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        deployment, created = services.deploy(request.user, self.get_object(), body.validated_data.get("runtime"))
+        return Response(DeploymentSerializer(deployment).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

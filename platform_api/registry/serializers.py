@@ -1,9 +1,45 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from platform_api.api import TextField
 from platform_api.registry.models import ModelVersion, PretrainedWeights
-from platform_api.training.serializers import EvaluationMetricsField
 from trainers.trainer_registry import weight_architectures
+
+
+class ClassFiguresSerializer(serializers.Serializer):
+    precision = serializers.FloatField()
+    recall = serializers.FloatField()
+    f1 = serializers.FloatField()
+    support = serializers.IntegerField()
+
+
+class EvaluationMetricsSerializer(serializers.Serializer):
+    """One evaluation's figures; which ones depends on the task. Classification: accuracy (or
+    exact_match_accuracy and the micro averages, multi-label), macro precision, recall and F1,
+    per_class, confusion_matrix. Semantic segmentation: mIoU, pixel_accuracy and `IoU/<class>`
+    (percent). Instance segmentation: COCO mask AP figures (percent). `{}` before the first."""
+
+    accuracy = serializers.FloatField(required=False)
+    exact_match_accuracy = serializers.FloatField(required=False)
+    precision_macro = serializers.FloatField(required=False)
+    recall_macro = serializers.FloatField(required=False)
+    f1_macro = serializers.FloatField(required=False)
+    precision_micro = serializers.FloatField(required=False)
+    recall_micro = serializers.FloatField(required=False)
+    f1_micro = serializers.FloatField(required=False)
+    per_class = serializers.DictField(child=ClassFiguresSerializer(), required=False, help_text="class name -> figures")
+    confusion_matrix = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
+                                             required=False, help_text="rows: true class, columns: predicted")
+    num_samples = serializers.IntegerField(required=False)
+    mIoU = serializers.FloatField(required=False)
+    pixel_accuracy = serializers.FloatField(required=False)
+
+
+# Stored JSON, shown as it is stored (a nested serializer would drop the task's other figures
+# and add the keys a row lacks); the OpenAPI document describes it with the serializer above.
+@extend_schema_field(EvaluationMetricsSerializer)
+class EvaluationMetricsField(serializers.JSONField):
+    pass
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

@@ -2,8 +2,6 @@
 (nothing is ever downloaded)."""
 from __future__ import annotations
 
-import logging
-import uuid
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
@@ -11,11 +9,6 @@ from django.db import IntegrityError, transaction
 from platform_api.problems import Invalid
 from platform_api.registry.models import ModelVersion, PretrainedWeights
 from platform_api.storage import get_storage
-from platform_api.training.lifecycle import finish
-from platform_api.training.models import Job
-from trainers.core import FitResult
-
-log = logging.getLogger(__name__)
 
 
 class WeightsRejected(Invalid):
@@ -76,37 +69,19 @@ def weights_resolver(owner_id: int):
     return resolve
 
 
-def register_model(job: Job, owner: str, result: FitResult) -> None:
-    # A key of this attempt's own: a worker that lost its lease while saving can never
-    # overwrite the files of the model its successor registered.
-    artifact_key = f"models/job-{job.pk}-{uuid.uuid4().hex[:12]}"
-    storage = get_storage()
-    try:
-        storage.save_dir(result.artifact_dir, artifact_key)
-    except BaseException:  # a full disk, say: no half-copied model is left in storage
-        storage.delete(artifact_key)
-        raise
-    with transaction.atomic():
-        # The job keeps its latest evaluation's metrics (API.md); the model has the best epoch's.
-        registered = finish(job.pk, owner, Job.Status.SUCCEEDED)
-        if registered:
-            ModelVersion.objects.get_or_create(
-                job=job,
-                defaults=dict(
-                    owner=job.owner,
-                    template_id=job.template_id,
-                    dataset_id=job.dataset_id,
-                    trainer=job.trainer,
-                    hyperparameters=job.hyperparameters,
-                    metrics=result.metrics,
-                    classes=job.dataset.classes,
-                    artifact_key=artifact_key,
-                ),
-            )
-            progress = Job.objects.filter(pk=job.pk).values_list("progress", flat=True).first() or {}
-            Job.objects.filter(pk=job.pk).update(progress={**progress, "percent": 100.0, "eta_seconds": 0})
-    if not registered:
-        log.warning("job %s: lease lost before the model was registered; leaving it to its new owner", job.pk)
-        storage.delete(artifact_key)
-        return
-    log.info("job %s succeeded (best epoch %s)", job.pk, result.best_epoch)
+def record_model_version(job, artifact_key: str, metrics: dict) -> None:
+    """The model a succeeded job made, from the job's row (called by training, inside the
+    transaction that ends the job; a retry finds the row already there)."""
+    ModelVersion.objects.get_or_create(
+        job=job,
+        defaults=dict(
+            owner=job.owner,
+            template_id=job.template_id,
+            dataset_id=job.dataset_id,
+            trainer=job.trainer,
+            hyperparameters=job.hyperparameters,
+            metrics=metrics,
+            classes=job.dataset.classes,
+            artifact_key=artifact_key,
+        ),
+    )

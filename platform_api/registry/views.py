@@ -9,8 +9,6 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from platform_api.api import IgnoreFormatParameter, OwnedQuerysetMixin
-from platform_api.deployments import services as deployment_services
-from platform_api.deployments.serializers import DeploymentSerializer, DeployRequestSerializer
 from platform_api.registry import exports, services
 from trainers.export import FORMATS as EXPORT_FORMATS
 from platform_api.registry.models import ModelVersion, PretrainedWeights
@@ -21,14 +19,6 @@ class ModelVersionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retr
     queryset = ModelVersion.objects.all()
     serializer_class = ModelVersionSerializer
     filterset_fields = ["template", "dataset", "job"]
-
-    @extend_schema(request=DeployRequestSerializer, responses={200: DeploymentSerializer, 201: DeploymentSerializer})
-    @action(detail=True, methods=["post"])
-    def deploy(self, request, pk=None):
-        body = DeployRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        deployment, created = deployment_services.deploy(request.user, self.get_object(), body.validated_data.get("runtime"))
-        return Response(DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(parameters=[OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), required=True)],
                    responses={(200, "application/zip"): OpenApiTypes.BINARY})

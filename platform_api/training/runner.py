@@ -15,10 +15,11 @@ from platform_api.datasets.services import local_dataset_dir
 from platform_api.db_outage import best_effort, database_unreachable, through_outage
 from platform_api.disk_space import out_of_space
 from platform_api.leased_work import Heartbeat, new_worker_id
-from platform_api.registry.services import register_model, weights_resolver
+from platform_api.registry.services import weights_resolver
 from platform_api.storage import get_storage
 from platform_api.training.files import checkpoint_key, discard_job_files, job_work_dir
 from platform_api.training.models import Job
+from platform_api.training.registration import register_model
 from platform_api.training import callbacks
 from platform_api.training.lifecycle import TRAINING_JOBS, finish
 from platform_api.training.stopping import worker_stopping
