@@ -19,8 +19,8 @@ import torch  # noqa: E402
 
 from bench.serving_models import write_fai_cls_artifact  # noqa: E402
 from trainers.export import OnnxPredictor, export_model  # noqa: E402
-from trainers.fai_cls.predictor import FaiClsPredictor  # noqa: E402
-from trainers.trainer_registry import load_exportable  # noqa: E402
+from trainers.predictor import TorchPredictor  # noqa: E402
+from trainers.trainer_registry import load_exportable, load_predictor  # noqa: E402
 
 TARGET = 1.5
 
@@ -34,7 +34,7 @@ def seconds(run, repeats: int = 3) -> float:
     return best
 
 
-def torch_forward(predictor: FaiClsPredictor, batch: torch.Tensor):
+def torch_forward(predictor: TorchPredictor, batch: torch.Tensor):
     batch = batch.contiguous(memory_format=torch.channels_last)
 
     def run():
@@ -48,8 +48,8 @@ def compare(backbone: str, batches: list[int], rounds: int, work: Path) -> dict[
     artifact = write_fai_cls_artifact(backbone, 224, work / backbone / "artifact")
     exported = export_model(artifact, "onnx", work / backbone / "onnx")
     onnx = OnnxPredictor(load_exportable(artifact), exported / "model.onnx", device="cpu")
-    platform = FaiClsPredictor(artifact, device="cpu", precision="auto")
-    fp32 = platform if platform.precision.name == "fp32" else FaiClsPredictor(artifact, device="cpu", precision="fp32")
+    platform = load_predictor(artifact, device="cpu", precision="auto")
+    fp32 = platform if platform.precision.name == "fp32" else load_predictor(artifact, device="cpu", precision="fp32")
     ratios = {}
     for size in batches:
         batch = torch.rand(size, 3, 224, 224, generator=torch.Generator().manual_seed(size))

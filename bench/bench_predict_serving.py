@@ -41,8 +41,7 @@ from bench.bench_job_polling import free_port, manage  # noqa: E402
 from platform_api.web_command import web_command  # noqa: E402
 from bench.serving_models import photo, write_fai_cls_artifact  # noqa: E402
 from trainers.export import OnnxPredictor  # noqa: E402
-from trainers.fai_cls.predictor import FaiClsPredictor  # noqa: E402
-from trainers.trainer_registry import load_exportable  # noqa: E402
+from trainers.trainer_registry import load_exportable, load_predictor  # noqa: E402
 
 CLIENTS = (1, 8, 32)
 MAX_BATCH = 32  # PREDICT_MAX_BATCH's default
@@ -110,7 +109,7 @@ def raw_forward(runtime: str, artifact: Path, onnx_path: Path):
         predictor = OnnxPredictor(load_exportable(artifact), onnx_path, device="cpu")
         forward = predictor.outputs
     else:
-        predictor = FaiClsPredictor(artifact, device="cpu", precision=os.environ.get("PREDICT_PRECISION", "auto"))
+        predictor = load_predictor(artifact, device="cpu", precision=os.environ.get("PREDICT_PRECISION", "auto"))
 
         def forward(batch):
             with torch.inference_mode(), predictor.precision.autocast():

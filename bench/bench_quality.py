@@ -49,9 +49,8 @@ from trainers.data.images import open_rgb  # noqa: E402
 from trainers.fai_mf.data import load_coco  # noqa: E402
 from trainers.fai_mf.evaluation import coco_detections, evaluate_detections, forward_resized, semantic_scores  # noqa: E402
 from trainers.fai_mf.postprocessing import instance  # noqa: E402
-from trainers.fai_mf.predictor import FaiMfPredictor  # noqa: E402
-from trainers.fai_mf.trainer import FaiMfTrainer  # noqa: E402
 from trainers.fai_mf.transforms import image_to_tensor  # noqa: E402
+from trainers.trainer_registry import build_trainer, load_predictor  # noqa: E402
 
 RESOLUTION = 128
 BATCH_SIZE = 4
@@ -103,8 +102,13 @@ def instance_scores(coco, detections: dict[int, dict], threshold: float) -> dict
     return {"F1": f1, "precision": precision, "recall": recall, "segm/AP": ap["segm/AP"], "segm/AP50": ap["segm/AP50"]}
 
 
+def mask_former(predictor) -> torch.nn.Module:
+    """The deployed MaskFormer with its dict outputs (the served graph wraps it, MaskLogitsGraph)."""
+    return predictor.model.model
+
+
 @torch.no_grad()
-def fai_mf_detections(predictor: FaiMfPredictor, root: Path, coco_file: str) -> dict[int, dict]:
+def fai_mf_detections(predictor, root: Path, coco_file: str) -> dict[int, dict]:
     """Every segment the deployed model's post-processing gives (threshold 0), by image id."""
     coco = load_coco(root / coco_file)
     results = {}
@@ -112,9 +116,9 @@ def fai_mf_detections(predictor: FaiMfPredictor, root: Path, coco_file: str) -> 
         info = coco.imgs[image_id]
         image = image_to_tensor(open_rgb(root / info["file_name"]))
         with predictor.precision.autocast():
-            outputs = forward_resized(predictor.model, [image], RESOLUTION, predictor.device)
+            outputs = forward_resized(mask_former(predictor), [image], RESOLUTION, predictor.device)
         results[image_id] = instance(outputs, [(info["height"], info["width"])], 0.0,
-                                     predictor.config.mask_threshold)[0]
+                                     predictor.exportable.config.mask_threshold)[0]
     return results
 
 
@@ -145,7 +149,7 @@ def train_fai_mf(root: Path, epochs: int, backbone: str = "resnet18") -> tuple[P
     work_dir = Path(tempfile.mkdtemp(prefix="bench_quality_"))
     clock = TrainingClock()
     start = time.perf_counter()
-    result = FaiMfTrainer(hyperparameters, DatasetSpec.load(root), work_dir).fit(clock.callbacks())
+    result = build_trainer("fai_mf", hyperparameters, DatasetSpec.load(root), work_dir).fit(clock.callbacks())
     return result.artifact_dir, clock.seconds, time.perf_counter() - start, result.precision
 
 
@@ -171,7 +175,7 @@ def run_instance(kind: str, args, base: Path) -> None:
     root = write_instance_dataset(base / f"instance_{kind}", kind, args.train, args.valid, args.test)
     artifact, train_seconds, fit_seconds, precision = train_fai_mf(root, args.epochs)
     coco = load_coco(root / "annotations/test.json")
-    ours = instance_scores(coco, fai_mf_detections(FaiMfPredictor(artifact), root, "annotations/test.json"),
+    ours = instance_scores(coco, fai_mf_detections(load_predictor(artifact), root, "annotations/test.json"),
                            PREDICT_THRESHOLD)
     model, reference_seconds = train_mask_rcnn(root, len(CLASSES), RESOLUTION, args.epochs, BATCH_SIZE)
     reference = instance_scores(coco, mask_rcnn_detections(model, root, "annotations/test.json", RESOLUTION),
@@ -186,9 +190,9 @@ def run_semantic(kind: str, args, base: Path) -> None:
     manifest = json.loads((root / "manifest.json").read_text())
     classes, test_items = manifest["classes"], manifest["splits"]["test"]["items"]
     artifact, train_seconds, fit_seconds, precision = train_fai_mf(root, args.epochs, args.semantic_backbone)
-    predictor = FaiMfPredictor(artifact)
+    predictor = load_predictor(artifact)
     with predictor.precision.autocast():
-        ours = semantic_scores(predictor.model, root, test_items, classes, RESOLUTION, BATCH_SIZE, predictor.device)
+        ours = semantic_scores(mask_former(predictor), root, test_items, classes, RESOLUTION, BATCH_SIZE, predictor.device)
     model, reference_seconds = train_deeplab(root, manifest["splits"]["train"]["items"], len(classes), RESOLUTION,
                                              args.epochs, BATCH_SIZE, manifest["ignore_index"])
     reference = deeplab_scores(model, root, test_items, classes, RESOLUTION, manifest["ignore_index"])

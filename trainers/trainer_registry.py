@@ -1,100 +1,81 @@
-"""Trainers and predictors by key (the template's `trainer` field).
+"""Trainer families by key (the template's `trainer` field, and an artifact's config.json).
 
-Trainer packages register themselves on import with `@register_trainer(key)` and
-`@register_predictor(key)`; this module imports the known packages lazily, so callers
-never import trainer modules by hand. A package that does not exist yet is skipped.
+A family package registers each of its trainers once, on import, with one record,
+`register_family(TrainerFamily(...))`, as timm's `register_model` does for models. Every
+family trains through the one `RecipeTrainer` and serves through the one `TorchPredictor`.
+This module imports the known packages lazily, so callers never import trainer modules by
+hand; a package that does not exist yet is skipped.
 """
 from __future__ import annotations
 
 import importlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from trainers.core import DatasetSpec, Predictor, Trainer, TrainerError, WeightsResolver
+from trainers.core import DatasetSpec, Predictor, Trainer, TrainerError, WeightsResolver, check_dataset
 from trainers.hyperparameters import Hyperparameters, WeightsNeed, declarations
 
-# The packages whose import registers trainers and predictors; the keys come from the
-# registrations themselves.
+# The packages whose import registers trainer families; the keys come from the records.
 TRAINER_PACKAGES = ("trainers.fai_cls", "trainers.fai_mf", "trainers.clarifai")
 
-TrainerFactory = Callable[[dict, DatasetSpec, Path, "WeightsResolver | None", "str | None", str], Trainer]
-PredictorLoader = Callable[..., Predictor]
-
-_TRAINERS: dict[str, TrainerFactory] = {}
-_PREDICTORS: dict[str, PredictorLoader] = {}
-_HYPERPARAMETERS: dict[str, type[Hyperparameters]] = {}
-_WEIGHTS_NEEDED: dict[str, Callable[[Any], "WeightsNeed | None"]] = {}
-_DATASET_CHECKS: dict[str, Callable[[Any, DatasetSpec], None]] = {}
-_EXPORTABLES: dict[str, Callable[[Path], Any]] = {}
-_WEIGHT_ARCHITECTURES: set[str] = set()
+# (params, dataset, work_dir, weights_resolver, device, precision, **options) -> Recipe
+RecipeFactory = Callable[..., Any]
 
 
-def register_weight_architectures(*names: str) -> None:
-    """Architectures a trainer package looks registered pretrained weights up for."""
-    _WEIGHT_ARCHITECTURES.update(names)
+def no_weights_needed(params) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class TrainerFamily:
+    """Everything the platform and the engine need to know of one trainer."""
+
+    key: str
+    name: str  # how messages name it: "fai-cls"
+    hyperparameters: type[Hyperparameters]  # the one declaration (trainers.hyperparameters)
+    tasks: tuple[str, ...]  # the dataset tasks it trains on
+    # The parsed values and the dataset -> the Recipe the engine runs. It resolves the
+    # registered weights it needs through the resolver, failing before training without them.
+    recipe: RecipeFactory
+    # artifact_dir -> Exportable (trainers.export.exportable): graph, pre- and post-processing.
+    exportable: Callable[[Path], Any]
+    # The registered weights the parsed values name, checked at submission; None when none.
+    weights_needed: Callable[[Any], WeightsNeed | None] = no_weights_needed
+    # Architectures registered pretrained weights are looked up for.
+    weight_architectures: tuple[str, ...] = ()
+    # (parsed, dataset) raises TrainerError when the values cannot train on the dataset (its
+    # manifest and annotation files; images need not be present); checked at submission.
+    dataset_check: Callable[[Any, DatasetSpec], None] | None = None
+    predict_probe_batch: int = 8  # images in the forward pass timed for the precision decision
+    predict_channels_last: bool = False  # the memory format the graph serves fastest in
+
+
+_FAMILIES: dict[str, TrainerFamily] = {}
+
+
+def register_family(family: TrainerFamily) -> TrainerFamily:
+    _FAMILIES[family.key] = family
+    return family
+
+
+def family(key: str) -> TrainerFamily:
+    if key not in _FAMILIES:
+        _ensure_registered()
+    if key not in _FAMILIES:
+        raise TrainerError("unknown_trainer", f"no trainer registered as {key!r}; known: {sorted(_FAMILIES)}")
+    return _FAMILIES[key]
 
 
 def weight_architectures() -> list[str]:
     """Every architecture some trainer looks pretrained weights up for."""
     _ensure_registered()
-    return sorted(_WEIGHT_ARCHITECTURES)
-
-
-def register_trainer(key: str):
-    """Decorator on `factory(hyperparameters, dataset, work_dir, weights_resolver, device, precision) -> Trainer`
-    (`precision`: auto|fp32|bf16|fp16, see trainers.engine.precision)."""
-
-    def decorator(factory):
-        _TRAINERS[key] = factory
-        return factory
-
-    return decorator
-
-
-def register_predictor(key: str):
-    """Decorator on `loader(artifact_dir, precision=...) -> Predictor` for artifacts whose
-    config.json says `key`."""
-
-    def decorator(loader):
-        _PREDICTORS[key] = loader
-        return loader
-
-    return decorator
-
-
-def register_hyperparameters(key: str, model: type[Hyperparameters],
-                             weights_needed: Callable[[Any], "WeightsNeed | None"] | None = None,
-                             dataset_check: Callable[[Any, DatasetSpec], None] | None = None) -> None:
-    """Trainer `key` declares its hyperparameters with `model`: the one declaration the
-    platform derives templates, validation and schemas from, and the trainer parses with.
-    `weights_needed(parsed)` names the registered weights those values ask for, if any;
-    `dataset_check(parsed, dataset)` raises TrainerError when those values cannot train on
-    the dataset (its manifest and annotation files; images need not be present)."""
-    _HYPERPARAMETERS[key] = model
-    _WEIGHTS_NEEDED[key] = weights_needed or (lambda parsed: None)
-    if dataset_check is not None:
-        _DATASET_CHECKS[key] = dataset_check
-
-
-def register_exportable(key: str):
-    """Decorator on `loader(artifact_dir) -> Exportable` (trainers.export.exportable): the
-    family's graph (preprocessed batch in, raw outputs out) with its own pre- and
-    post-processing, which export and every runtime share."""
-
-    def decorator(loader):
-        _EXPORTABLES[key] = loader
-        return loader
-
-    return decorator
+    return sorted({name for registered in _FAMILIES.values() for name in registered.weight_architectures})
 
 
 def hyperparameter_model(key: str) -> type[Hyperparameters]:
-    if key not in _HYPERPARAMETERS:
-        _ensure_registered()
-    if key not in _HYPERPARAMETERS:
-        raise TrainerError("unknown_trainer", f"no trainer registered as {key!r}")
-    return _HYPERPARAMETERS[key]
+    return family(key).hyperparameters
 
 
 def hyperparameter_declarations(key: str) -> list[dict[str, Any]]:
@@ -107,10 +88,11 @@ def check_hyperparameters(key: str, hyperparameters: dict[str, Any],
     """Raises TrainerError when trainer `key` would refuse these hyperparameters (or, given
     the dataset, would refuse them on it); else the registered weights they name (which
     the platform checks exist), or None."""
-    parsed = hyperparameter_model(key).parse(dict(hyperparameters))
-    if dataset is not None and key in _DATASET_CHECKS:
-        _DATASET_CHECKS[key](parsed, dataset)
-    return _WEIGHTS_NEEDED[key](parsed)
+    registered = family(key)
+    parsed = registered.hyperparameters.parse(dict(hyperparameters))
+    if dataset is not None and registered.dataset_check is not None:
+        registered.dataset_check(parsed, dataset)
+    return registered.weights_needed(parsed)
 
 
 def resolve_hyperparameters(key: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
@@ -136,38 +118,42 @@ def _ensure_registered() -> None:
 def trainer_keys() -> list[str]:
     """Keys of every trainer whose package is importable."""
     _ensure_registered()
-    return sorted(_TRAINERS)
+    return sorted(_FAMILIES)
 
 
 def build_trainer(key: str, hyperparameters: dict[str, Any], dataset: DatasetSpec, work_dir: Path,
                   weights_resolver: WeightsResolver | None = None, device: str | None = None,
-                  precision: str = "auto") -> Trainer:
-    if key not in _TRAINERS:
-        _ensure_registered()
-    if key not in _TRAINERS:
-        raise TrainerError("unknown_trainer", f"no trainer registered as {key!r}; known: {sorted(_TRAINERS)}")
-    return _TRAINERS[key](dict(hyperparameters), dataset, Path(work_dir), weights_resolver, device, precision)
+                  precision: str = "auto", **recipe_options) -> Trainer:
+    """Trainer `key` on `dataset`, refusing values or data it cannot train on before any
+    training (TrainerError). `precision`: auto|fp32|bf16|fp16 (trainers.engine.precision);
+    `recipe_options` go to the family's recipe factory (tiny test configurations)."""
+    from trainers.trainer import RecipeTrainer
+
+    registered = family(key)
+    params = registered.hyperparameters.parse(dict(hyperparameters))
+    check_dataset(dataset, registered.name, registered.tasks)
+    recipe = registered.recipe(params, dataset, Path(work_dir), weights_resolver, device, precision, **recipe_options)
+    return RecipeTrainer(recipe, Path(work_dir))
 
 
-def _artifact_trainer(artifact_dir: Path, loaders: dict[str, Callable], what: str) -> Callable:
+def _artifact_family(artifact_dir: Path) -> TrainerFamily:
     config_path = artifact_dir / "config.json"
     if not config_path.exists():
         raise TrainerError("artifact_incomplete", f"{config_path} is missing")
-    key = json.loads(config_path.read_text()).get("trainer")
-    if key not in loaders:
-        _ensure_registered()
-    if key not in loaders:
-        raise TrainerError("unknown_trainer", f"no {what} registered for trainer {key!r}")
-    return loaders[key]
+    return family(json.loads(config_path.read_text()).get("trainer"))
 
 
-def load_predictor(artifact_dir: str | Path, precision: str = "auto") -> Predictor:
-    """The artifact's predictor, computing in `precision` (auto|fp32|bf16|fp16)."""
+def load_predictor(artifact_dir: str | Path, precision: str = "auto", device: str | None = None) -> Predictor:
+    """The artifact's PyTorch predictor, computing in `precision` (auto|fp32|bf16|fp16)."""
+    from trainers.predictor import TorchPredictor
+
     artifact_dir = Path(artifact_dir)
-    return _artifact_trainer(artifact_dir, _PREDICTORS, "predictor")(artifact_dir, precision=precision)
+    registered = _artifact_family(artifact_dir)
+    return TorchPredictor(registered.exportable(artifact_dir), device, precision,
+                          registered.predict_probe_batch, registered.predict_channels_last)
 
 
 def load_exportable(artifact_dir: str | Path):
     """The artifact's Exportable (trainers.export.exportable): graph, pre- and post-processing."""
     artifact_dir = Path(artifact_dir)
-    return _artifact_trainer(artifact_dir, _EXPORTABLES, "exporter")(artifact_dir)
+    return _artifact_family(artifact_dir).exportable(artifact_dir)

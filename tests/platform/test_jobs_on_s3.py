@@ -9,8 +9,7 @@ from moto import mock_aws
 
 from platform_api.registry.models import ModelVersion
 from platform_api.storage import get_storage
-from platform_api.registry import services as registry_services
-from platform_api.training import callbacks, runner
+from platform_api.training import callbacks, registration, runner
 from platform_api.training.models import Job
 from platform_api.training.runner import checkpoint_key, job_work_dir, run_job
 from platform_api.training.services import submit_job
@@ -104,14 +103,14 @@ def test_a_job_back_on_a_machine_it_left_resumes_from_s3_not_its_older_local_che
 def test_a_worker_that_lost_its_lease_while_saving_the_model_leaves_no_files(user, templates, tmp_path, s3, no_queue):
     dataset = import_in_process(user, classification_zip(tmp_path / "d.zip"))
     job = submit_job(user, "fai-cls", dataset.pk, {"backbone": "tiny_test", "resolution": 32, "epochs": 1})
-    finish = registry_services.finish  # the model is registered by the registry app
+    finish = registration.finish  # training ends the job and records its model in one transaction
 
     def lease_lost_at_registration(job_id, owner, status, **fields):
         if status == Job.Status.SUCCEEDED:
             return False  # another worker owns the job now
         return finish(job_id, owner, status, **fields)
 
-    with mock.patch.object(registry_services, "finish", side_effect=lease_lost_at_registration):
+    with mock.patch.object(registration, "finish", side_effect=lease_lost_at_registration):
         run_job(job.pk)
     assert not ModelVersion.objects.filter(job=job).exists()
     assert not s3.exists(f"models/job-{job.pk}") and not any(

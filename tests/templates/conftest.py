@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from templates_registry.models import HyperParameter, Template
 from trainers.hyperparameters import Hyperparameters, param
-from trainers.trainer_registry import register_hyperparameters
+from trainers.trainer_registry import TrainerFamily, register_family
 
 # The language's own tests use small made-up templates of a made-up trainer that declares
 # wide bounds, so the templates can narrow them. Real trainers are tested with the real
@@ -29,7 +29,14 @@ class WideHyperparameters(Hyperparameters):
     epochs: int = param(10, "passes over the data", ge=1, le=1000, step=1)
 
 
-register_hyperparameters(PERMISSIVE_TRAINER, WideHyperparameters)
+
+
+def _not_trainable(*args, **kwargs):
+    raise AssertionError(f"{PERMISSIVE_TRAINER} only declares hyperparameters")
+
+
+register_family(TrainerFamily(key=PERMISSIVE_TRAINER, name="a test trainer", hyperparameters=WideHyperparameters,
+                              tasks=("classification",), recipe=_not_trainable, exportable=_not_trainable))
 
 # Bounds and steps as the seeds declare them for Clarifai_InceptionBatchNorm.
 INCEPTION_PARAMS = [

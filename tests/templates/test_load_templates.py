@@ -1,4 +1,5 @@
 """The catalogue loader and `manage.py load_templates`."""
+import dataclasses
 import json
 from pathlib import Path
 
@@ -82,7 +83,8 @@ def test_loading_twice_changes_nothing(db, tmp_path):
 def test_it_updates_renames_reorders_and_deletes_parameters_by_name(db, tmp_path, monkeypatch):
     load_catalogue(write(tmp_path, entry()))
     batch_id = HyperParameter.objects.get(name="batch_size").pk
-    monkeypatch.setitem(trainer_registry._HYPERPARAMETERS, PERMISSIVE_TRAINER, RedeclaredHyperparameters)
+    redeclared = dataclasses.replace(trainer_registry.family(PERMISSIVE_TRAINER), hyperparameters=RedeclaredHyperparameters)
+    monkeypatch.setitem(trainer_registry._FAMILIES, PERMISSIVE_TRAINER, redeclared)
     changed = entry(description="new text", hyperparameters=[], not_offered=[])
     report = load_catalogue(write(tmp_path, changed))
     assert report.updated == ["fai-cls"]

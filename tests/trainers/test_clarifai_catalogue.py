@@ -109,7 +109,8 @@ def test_the_trainer_accepts_the_catalogue_defaults(template_id):
     key = TRAINER_KEYS[template_id]
     defaults = resolve_hyperparameters(load(template_id)["hyperparameters"], {})
     params = hp.parse(TEMPLATES[key].params, defaults)
-    assert {name: getattr(params, name) for name in defaults} == defaults
+    # An `auto` default (null) is what the template's rule fills in, as the job records it.
+    assert {name: getattr(params, name) for name in defaults} == TEMPLATES[key].params.resolve(defaults)
 
 
 def _probes(spec: dict) -> list:
@@ -165,5 +166,9 @@ def test_num_items_per_epoch_accepts_null_for_the_dataset_size():
 
 def test_rsb_a1_defaults_are_the_recipe_rates_per_item():
     defaults = resolve_hyperparameters(load("MMClassification_ResNet_50_RSB_A1")["hyperparameters"], {})
-    assert math.isclose(defaults["per_item_lrate"] * 2048, 5e-3)
+    assert defaults["per_item_lrate"] is None  # auto: it follows pretrained_weights
+    fine_tuning = hp.ResNetRSBA1Params.parse({**defaults, "pretrained_weights": "ImageNet-1k"})
+    from_scratch = hp.ResNetRSBA1Params.parse({**defaults, "pretrained_weights": "None"})
+    assert math.isclose(fine_tuning.per_item_lrate * 2048, 5e-3)  # RSB A1's rate at its batch
+    assert math.isclose(from_scratch.per_item_lrate * 64, 5e-3)  # the same rate at batch 64
     assert math.isclose(defaults["per_item_min_lrate"] * 2048, 1e-6)

@@ -48,7 +48,7 @@ def test_it_trains_and_predicts_every_concept_sorted_by_confidence(tmp_path, key
         confs = [p["conf"] for p in prediction]
         assert confs == sorted(confs, reverse=True) and all(0.0 <= c <= 1.0 for c in confs)
 
-    logits = predictor.model(torch.stack([predictor.transform(image) for image in images])).detach()
+    logits = predictor.model(torch.stack([predictor.exportable.transform(image) for image in images])).detach()
     softmax = key == "clarifai_inception_v2" or key == "clarifai_inception_transfer_embed_norm"
     expected = torch.softmax(logits, 1) if softmax else torch.sigmoid(logits)
     for row, prediction in zip(expected, predictions):

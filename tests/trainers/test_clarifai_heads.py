@@ -7,7 +7,7 @@ from torch import nn
 
 from trainers.clarifai.heads import EmbedNormHead, activation, classification_loss
 from trainers.clarifai.model import ClarifaiClassifier, build_feature_extractor
-from trainers.clarifai.templates import TEMPLATES, build
+from trainers.trainer_registry import build_trainer
 from trainers.core import TrainerError
 from trainers.trainer_registry import check_hyperparameters
 
@@ -92,7 +92,7 @@ def test_flip_averaging_makes_predictions_mirror_invariant():
 ])
 def test_the_trainer_loss_follows_logreg(tmp_path, logreg, reference):
     dataset = make_dataset(tmp_path / "data")
-    trainer = build(TEMPLATES["clarifai_inception_v2"], {"logreg": logreg, "image_size": 32, "batch_size": 2},
+    trainer = build_trainer("clarifai_inception_v2", {"logreg": logreg, "image_size": 32, "batch_size": 2},
                     dataset, tmp_path / "work", device="cpu")
     recipe = trainer.recipe
     torch.manual_seed(0)
@@ -106,7 +106,7 @@ def test_the_trainer_loss_follows_logreg(tmp_path, logreg, reference):
 def test_batch_of_one_at_32_pixels_is_refused_with_an_actionable_error(tmp_path, key):
     dataset = make_dataset(tmp_path / "data")
     with pytest.raises(TrainerError) as error:
-        build(TEMPLATES[key], {"image_size": 32, "batch_size": 1}, dataset, tmp_path / "work", device="cpu")
+        build_trainer(key, {"image_size": 32, "batch_size": 1}, dataset, tmp_path / "work", device="cpu")
     assert error.value.code == "invalid_hyperparameters"
     assert "batch_size 1 at image_size 32 leaves 1x1 feature maps" in error.value.message
     check_hyperparameters(key, {"image_size": 48, "batch_size": 1})  # larger maps: allowed

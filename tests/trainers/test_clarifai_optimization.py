@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from trainers.clarifai.lamb import Lamb
-from trainers.clarifai.templates import TEMPLATES, build
+from trainers.trainer_registry import build_trainer
 from trainers.core import Callbacks
 
 from clarifai_toys import make_dataset, one_torch_thread  # noqa: F401  (autouse)
@@ -15,7 +15,7 @@ INCEPTION_FAMILY = ["clarifai_inception_batchnorm", "clarifai_inception_v2", "cl
 
 
 def _recipe(tmp_path, key, **hyperparameters):
-    return build(TEMPLATES[key], {"image_size": 32, **hyperparameters}, make_dataset(tmp_path / "data"),
+    return build_trainer(key, {"image_size": 32, **hyperparameters}, make_dataset(tmp_path / "data"),
                  tmp_path / "work", device="cpu").recipe
 
 
@@ -149,7 +149,7 @@ def test_base_gradient_multiplier_zero_leaves_the_base_weights_untouched(tmp_pat
 
 def _fit_recording_batches(tmp_path, key, **hyperparameters):
     # fp32 outright: where bf16 is native, auto would time a few extra train_steps first.
-    trainer = build(TEMPLATES[key], {"num_epochs": 1, **hyperparameters}, make_dataset(tmp_path / "data"),
+    trainer = build_trainer(key, {"num_epochs": 1, **hyperparameters}, make_dataset(tmp_path / "data"),
                     tmp_path / "work", device="cpu", precision="fp32")
     shapes = []
     original = trainer.recipe.train_step

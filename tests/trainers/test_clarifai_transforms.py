@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from trainers.clarifai.templates import TEMPLATES, build
+from trainers.trainer_registry import build_trainer
 from trainers.clarifai.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomFlip, min_side_transform
 
 from clarifai_toys import make_dataset, one_torch_thread  # noqa: F401  (autouse)
@@ -34,7 +34,7 @@ def unnormalise(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def _recipe(tmp_path, key, **hyperparameters):
-    return build(TEMPLATES[key], hyperparameters, make_dataset(tmp_path / "data"), tmp_path / "work",
+    return build_trainer(key, hyperparameters, make_dataset(tmp_path / "data"), tmp_path / "work",
                  device="cpu").recipe
 
 

@@ -14,8 +14,8 @@ from trainers.core import DatasetSpec, TrainerError
 from trainers.export import OnnxPredictor, export_model, load_onnx_predictor
 from trainers.export.onnx_graph import export_onnx
 from trainers.export.package import check_onnx
-from trainers.fai_mf.trainer import FaiMfTrainer
-from trainers.trainer_registry import build_trainer, load_exportable, load_predictor
+from trainers.trainer_registry import build_trainer
+from trainers.trainer_registry import load_exportable, load_predictor
 
 import clarifai_toys
 import fai_cls_data
@@ -48,7 +48,7 @@ def fit_clarifai(key, root):
 def fit_fai_mf(root, semantic=False):
     data = write_semantic_dataset(root / "data") if semantic else write_coco_dataset(root / "data")
     hp = {**TINY_HYPERPARAMETERS, "epochs": 1}
-    trainer = FaiMfTrainer(hp, data, root / "work", model_overrides=TINY_MODEL_OVERRIDES,
+    trainer = build_trainer("fai_mf", hp, data, root / "work", model_overrides=TINY_MODEL_OVERRIDES,
                            engine_overrides={**TINY_ENGINE_OVERRIDES, "items_per_epoch": 4})
     return trainer.fit().artifact_dir
 

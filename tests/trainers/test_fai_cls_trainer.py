@@ -10,7 +10,6 @@ from trainers.backbones import build_backbone
 from trainers.core import DatasetSpec, TrainerError
 from trainers.fai_cls.hyperparameters import FaiClsHyperparameters
 from trainers.hyperparameters import declarations
-from trainers.fai_cls.predictor import FaiClsPredictor
 from trainers.trainer_registry import build_trainer, load_predictor
 
 from fai_cls_data import draw, write_dataset
@@ -152,8 +151,8 @@ def test_the_declaration_states_each_parameter_once_with_its_bounds():
 
 def test_bf16_and_fp32_predictors_agree_on_the_top_class(single_label_run):
     images = [image for _, image in _held_out([["red"], ["blue"]], n=3, seed=7)]
-    fp32 = FaiClsPredictor(single_label_run.artifact_dir, device="cpu", precision="fp32").predict(images)
-    bf16 = FaiClsPredictor(single_label_run.artifact_dir, device="cpu", precision="bf16").predict(images)
+    fp32 = load_predictor(single_label_run.artifact_dir, device="cpu", precision="fp32").predict(images)
+    bf16 = load_predictor(single_label_run.artifact_dir, device="cpu", precision="bf16").predict(images)
     assert [p[0]["cls_id"] for p in fp32] == [p[0]["cls_id"] for p in bf16]
     assert all(abs(a[0]["conf"] - b[0]["conf"]) < 0.05 for a, b in zip(fp32, bf16))
 

@@ -3,7 +3,7 @@ learning for the backbone and looser clipping from random weights; explicit valu
 import pytest
 
 from trainers.core import TrainerError
-from trainers.fai_mf.trainer import FaiMfTrainer
+from trainers.trainer_registry import build_trainer
 from trainers.fai_mf.hyperparameters import AUTO_DEFAULTS, FaiMfHyperparameters, parse_hyperparameters
 from trainers.fai_mf.recipe import model_config_from
 from trainers.hyperparameters import declarations
@@ -85,7 +85,7 @@ def test_a_mask_is_sampled_at_no_more_points_than_it_has_pixels(resolution, poin
 def test_the_trainer_optimises_with_the_values_the_rule_chose(tmp_path, weights, multiplier, clip):
     dataset = write_coco_dataset(tmp_path / "data")
     hp = {k: v for k, v in TINY_HYPERPARAMETERS.items() if k not in AUTO_NAMES}
-    trainer = FaiMfTrainer({**hp, "pretrained_weights": weights}, dataset, tmp_path / "work",
+    trainer = build_trainer("fai_mf", {**hp, "pretrained_weights": weights}, dataset, tmp_path / "work",
                            weights_resolver=lambda architecture, name: tmp_path / "weights.pt",
                            model_overrides=TINY_MODEL_OVERRIDES)
     model = trainer.recipe.build_model()

@@ -8,8 +8,8 @@ from PIL import Image
 
 from trainers.core import Callbacks, Cancelled, TrainerError
 from trainers.fai_mf.mask_codec import decode_mask
-from trainers.fai_mf.trainer import FaiMfTrainer
-from trainers.trainer_registry import build_trainer, load_predictor
+from trainers.trainer_registry import build_trainer
+from trainers.trainer_registry import load_predictor
 
 from fai_mf_toys import (CLASSES, SEMANTIC_CLASSES, TINY_ENGINE_OVERRIDES, TINY_HYPERPARAMETERS,
                          TINY_MODEL_OVERRIDES, draw, write_coco_dataset, write_semantic_dataset)
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools.
 
 
 def tiny_trainer(dataset, work_dir, epochs, precision=TINY_ENGINE_OVERRIDES, **engine):
-    return FaiMfTrainer({**TINY_HYPERPARAMETERS, "epochs": epochs}, dataset, work_dir,
+    return build_trainer("fai_mf", {**TINY_HYPERPARAMETERS, "epochs": epochs}, dataset, work_dir,
                         model_overrides=TINY_MODEL_OVERRIDES,
                         engine_overrides={**precision, "items_per_epoch": 8, **engine})
 
@@ -109,7 +109,7 @@ def test_it_loads_registered_pretrained_weights_into_the_backbone(tmp_path):
     torch.manual_seed(123)
     backbone_state = build_backbone("tiny_test").state_dict()
     torch.save(backbone_state, tmp_path / "tiny.pt")
-    trainer = FaiMfTrainer({**TINY_HYPERPARAMETERS, "pretrained_weights": "mine", "epochs": 1}, dataset,
+    trainer = build_trainer("fai_mf", {**TINY_HYPERPARAMETERS, "pretrained_weights": "mine", "epochs": 1}, dataset,
                            tmp_path / "work", weights_resolver=lambda b, n: tmp_path / "tiny.pt" if n == "mine" else None,
                            model_overrides=TINY_MODEL_OVERRIDES, engine_overrides=TINY_ENGINE_OVERRIDES)
     model = trainer.recipe.build_model()
@@ -127,7 +127,7 @@ def test_it_rejects_a_classification_dataset(tmp_path):
     from trainers.core import DatasetSpec
 
     with pytest.raises(TrainerError) as error:
-        FaiMfTrainer(dict(TINY_HYPERPARAMETERS), DatasetSpec.load(tmp_path), tmp_path / "work")
+        build_trainer("fai_mf", dict(TINY_HYPERPARAMETERS), DatasetSpec.load(tmp_path), tmp_path / "work")
     assert error.value.code == "unsupported_task"
 
 

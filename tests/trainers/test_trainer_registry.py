@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from trainers import trainer_registry
 from trainers.core import TrainerError
@@ -16,10 +17,31 @@ def test_an_unknown_trainer_key_is_a_trainer_error(tmp_path):
     assert error.value.code == "unknown_trainer"
 
 
+class _FlatExportable:
+    """The smallest Exportable: the graph flattens the batch."""
+    classes, input_size, output_names = ["a"], (4, 4), ("logits",)
+
+    def __init__(self, artifact_dir):
+        self.artifact_dir = artifact_dir
+
+    def build_graph(self):
+        return torch.nn.Flatten().eval()
+
+    def preprocess(self, images):
+        return torch.ones(len(images), 3, 4, 4)
+
+    def postprocess(self, outputs, images):
+        return [[{"shape": list(outputs["logits"].shape), "sum": float(outputs["logits"].sum())}] for _ in images]
+
+
 def test_load_predictor_dispatches_on_the_artifacts_trainer_key(tmp_path, monkeypatch):
-    monkeypatch.setitem(trainer_registry._PREDICTORS, "test_only", lambda artifact_dir, precision: ("loaded", artifact_dir))
+    family = trainer_registry.TrainerFamily(key="test_only", name="test", hyperparameters=None, tasks=(),
+                                            recipe=None, exportable=_FlatExportable)
+    monkeypatch.setitem(trainer_registry._FAMILIES, "test_only", family)
     (tmp_path / "config.json").write_text(json.dumps({"trainer": "test_only"}))
-    assert trainer_registry.load_predictor(tmp_path) == ("loaded", tmp_path)
+    predictor = trainer_registry.load_predictor(tmp_path, precision="fp32", device="cpu")
+    assert predictor.exportable.artifact_dir == tmp_path
+    assert predictor.predict(["an image"]) == [[{"shape": [1, 48], "sum": 48.0}]]
 
 
 def test_a_missing_trainer_package_is_skipped_but_a_broken_one_is_not(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
-"""The five Clarifai visual-classification templates (seed 003) as Recipes of the shared engine.
+"""The five Clarifai visual-classification templates as Recipes of the shared engine.
 
-Importing the package registers their trainer keys (`templates.TEMPLATES`) with
-`trainers.trainer_registry`, and their exportable model (`export_registration`).
+Importing the package registers each template's trainer family (`templates.TEMPLATES`) with
+`trainers.trainer_registry`.
 """
-from . import export_registration, templates  # noqa: F401  (registration)
+from . import templates  # noqa: F401  (registration)

@@ -1,6 +1,6 @@
 """The five templates: trainer key -> hyperparameters, recipe, architecture, pretraining.
 
-Each is registered with `trainers.trainer_registry` as a trainer factory and a predictor loader.
+Each is registered with `trainers.trainer_registry` as one trainer family.
 """
 from __future__ import annotations
 
@@ -8,26 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from trainers.core import (
-    TASK_CLASSIFICATION,
-    Callbacks,
-    DatasetSpec,
-    FitResult,
-    WeightsResolver,
-    check_dataset,
-)
-from trainers.engine import fit
+from trainers.core import TASK_CLASSIFICATION, DatasetSpec, WeightsResolver
 from trainers.hyperparameters import WeightsNeed, registered_weights
-from trainers.trainer_registry import (
-    register_hyperparameters,
-    register_predictor,
-    register_trainer,
-    register_weight_architectures,
-)
+from trainers.trainer_registry import TrainerFamily, register_family
 
 from . import hyperparameters as hp
+from .exportable import ClarifaiExportable
 from .model import BN_INCEPTION
-from .predictor import ClarifaiPredictor
 from .shared_recipe import Architecture, ClarifaiRecipe
 from .template_recipes import InceptionFamilyRecipe, ResNetRSBA1Recipe, TransferEmbedNormRecipe
 
@@ -103,33 +90,25 @@ TEMPLATES = {t.key: t for t in (
 )}
 
 
-class ClarifaiTrainer:
-    def __init__(self, recipe: ClarifaiRecipe, work_dir: Path):
-        self.recipe = recipe
-        self.work_dir = Path(work_dir)
-
-    def fit(self, callbacks: Callbacks | None = None) -> FitResult:
-        return fit(self.recipe, self.work_dir, callbacks)
-
-
-def build(template: ClarifaiTemplate, hyperparameters: dict, dataset: DatasetSpec, work_dir: Path,
-          weights_resolver: WeightsResolver | None = None, device: str | None = None,
-          precision: str = "auto") -> ClarifaiTrainer:
-    params = hp.parse(template.params, hyperparameters)
-    check_dataset(dataset, "the Clarifai templates", (TASK_CLASSIFICATION,))
+def build_recipe(template: ClarifaiTemplate, params, dataset: DatasetSpec, work_dir: Path,
+                 weights_resolver: WeightsResolver | None = None, device: str | None = None,
+                 precision: str = "auto") -> ClarifaiRecipe:
     architecture = template.architecture(params)
     pretrained = template.pretrained(architecture.name, params, weights_resolver)  # fails before training
-    recipe = template.recipe(template.key, params, dataset, work_dir, architecture, template.logreg(params), pretrained, device,
-                              precision)
-    return ClarifaiTrainer(recipe, work_dir)
+    return template.recipe(template.key, params, dataset, work_dir, architecture, template.logreg(params),
+                           pretrained, device, precision)
 
 
 def _register(template: ClarifaiTemplate) -> None:
-    register_weight_architectures(template.architecture(template.params()).name)
-    register_hyperparameters(template.key, template.params,
-                             lambda params: template.weights_named(template.architecture(params).name, params))
-    register_trainer(template.key)(lambda *args, **kwargs: build(template, *args, **kwargs))
-    register_predictor(template.key)(ClarifaiPredictor)
+    architecture = template.architecture(template.params()).name
+    register_family(TrainerFamily(
+        key=template.key, name="the Clarifai templates", hyperparameters=template.params,
+        tasks=(TASK_CLASSIFICATION,),
+        recipe=lambda *args, **kwargs: build_recipe(template, *args, **kwargs),
+        exportable=ClarifaiExportable,
+        weights_needed=lambda params: template.weights_named(template.architecture(params).name, params),
+        weight_architectures=(architecture,),
+    ))
 
 
 for _template in TEMPLATES.values():

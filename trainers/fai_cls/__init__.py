@@ -1,3 +1,3 @@
-"""FAI-CLS image classification (seeds 000/001). Importing registers the `fai_cls`
-trainer and predictor with trainers.trainer_registry."""
-from . import predictor, trainer  # noqa: F401  (registration)
+"""FAI-CLS image classification. Importing registers the `fai_cls` trainer family with
+trainers.trainer_registry (family.py)."""
+from . import family  # noqa: F401  (registration)

@@ -10,15 +10,12 @@ import torch
 from torch import Tensor, nn
 
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD, preprocess_batch
-from trainers.trainer_registry import register_exportable
 
 from .hyperparameters import FaiClsHyperparameters
 from .model import build_model
 from .postprocess import postprocess
-from .recipe import TRAINER_KEY
 
 
-@register_exportable(TRAINER_KEY)
 class FaiClsExportable:
     output_names = ("logits",)
 

@@ -3,7 +3,7 @@
 The meta-architecture (`model.MaskFormer`) is built from separate parts, each in its
 own module with no training-loop imports: a backbone adapter, `pixel_decoder`,
 `transformer_decoder`, `matcher`, `criterion` and `postprocessing`. `recipe` plugs it
-into the shared engine; `predictor` serves an artifact directory.
+into the shared engine; `exportable` serves an artifact directory; `family` registers it.
 """
 
-from . import predictor, trainer  # noqa: E402,F401  (registers "fai_mf" with trainers.trainer_registry)
+from . import family  # noqa: F401  (registers "fai_mf" with trainers.trainer_registry)

@@ -10,13 +10,11 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from trainers.trainer_registry import register_exportable
 
 from .config import MaskFormerConfig
 from .mask_codec import encode_mask
 from .model import IMAGENET_MEAN, IMAGENET_STD, MaskFormer, build_mask_former
 from .postprocessing import postprocess
-from .recipe import TRAINER_KEY
 from .transforms import image_to_tensor, resize_image
 
 
@@ -33,7 +31,6 @@ class MaskLogitsGraph(nn.Module):
         return outputs["pred_logits"], outputs["pred_masks"]
 
 
-@register_exportable(TRAINER_KEY)
 class FaiMfExportable:
     output_names = ("pred_logits", "pred_masks")
 
