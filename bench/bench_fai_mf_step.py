@@ -4,7 +4,7 @@ The platform's run uses what `trainers.engine.precision` chooses for this CPU ("
 channels_last, as the fai_mf trainer does; it is compared with the *faster* of the bare fp32
 and bare bf16-autocast runs (both channels_last), so a wrong choice shows as a low ratio.
 
-ResNet-50 configuration (seed 002 defaults: 256-dim pixel decoder and transformer, 100
+ResNet-50 configuration (the template's defaults: 256-dim pixel decoder and transformer, 100
 queries, 6 decoder layers, 12544 points), 512x512 images, batch 2, 80 classes. Both paths
 start from the same initial weights and see the same batch and the same matcher/point
 sampling seed, so their first-step losses are comparable.

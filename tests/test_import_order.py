@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["trainers", "templates_registry", "platform_api"]
 # The platform's apps, lowest first: each builds on the ones before it.
 APPS = ["datasets", "registry", "training", "deployments", "clarifai", "console"]
+# The trainers' public face: the only trainer modules the platform may import
+# (docs/ARCHITECTURE.md, "Boundaries").
+TRAINERS_PUBLIC = {"trainers.core", "trainers.trainer_registry", "trainers.export", "trainers.hyperparameters",
+                   "trainers.data.images", "trainers.data.masks"}
 # Never imported by the trainers, which run in a worker without the web stack.
 WEB_STACK = {"django", "rest_framework", "drf_spectacular", "django_filters", "celery"}
 
@@ -52,6 +56,14 @@ def test_a_package_imports_only_the_packages_below_it(package):
 def test_the_trainers_never_import_the_web_stack():
     wrong = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.split(".")[0] in WEB_STACK)
              for p in _sources("trainers")}
+    assert {file: names for file, names in wrong.items() if names} == {}
+
+
+@pytest.mark.parametrize("package", ["platform_api", "templates_registry", "workers"])
+def test_the_platform_imports_only_the_public_face_of_the_trainers(package):
+    wrong = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p)
+                                              if m.split(".")[0] == "trainers" and m not in TRAINERS_PUBLIC)
+             for p in _sources(package)}
     assert {file: names for file, names in wrong.items() if names} == {}
 
 

@@ -41,6 +41,11 @@ class TrainerError(Exception):
         self.message = message
 
 
+# The split a fit evaluates on is the first of these with data: a held-out one when there is
+# one (figures on the training split are optimistic).
+EVALUATION_SPLITS = ("valid", "test", "train")
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """An imported dataset on local disk.
@@ -64,6 +69,12 @@ class DatasetSpec:
     @property
     def classes(self) -> list[str]:
         return list(self.manifest["classes"])
+
+    def evaluation_split(self) -> str | None:
+        """The first of EVALUATION_SPLITS with items or annotations; None when none has."""
+        splits = self.manifest.get("splits", {})
+        return next((name for name in EVALUATION_SPLITS
+                     if splits.get(name) and (splits[name].get("items") or splits[name].get("coco"))), None)
 
     def split(self, *names: str) -> dict[str, Any] | None:
         """The first split present among `names` (e.g. "valid", "val", "validation")."""
@@ -168,5 +179,5 @@ class Predictor(Protocol):
         ...
 
     def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
-        """PIL images in, one list of detections per image out (the seed's inference output)."""
+        """PIL images in, one list of detections per image out (see trainers/README.md)."""
         ...

@@ -72,6 +72,20 @@ class Hyperparameters(pydantic.BaseModel):
                 for name, value in values.items()}
 
 
+# Below this side a ResNet-like backbone's stride-32 maps are 1x1.
+MIN_SIDE_FOR_SINGLE_IMAGE_BATCHES = 48
+
+
+def check_batch_norm_can_train(batch_size: int, side: int, side_name: str) -> None:
+    """One image whose stride-32 maps are 1x1 gives batch normalization one value per channel,
+    which it cannot train on: refuse batch_size 1 at such a size (a ValueError, as a validator
+    raises)."""
+    if batch_size == 1 and side < MIN_SIDE_FOR_SINGLE_IMAGE_BATCHES:
+        raise ValueError(f"batch_size 1 needs {side_name} >= {MIN_SIDE_FOR_SINGLE_IMAGE_BATCHES}: batch_size 1 at "
+                         f"{side_name} {side} leaves 1x1 feature maps, and batch normalization cannot train on one "
+                         f"value per channel; use batch_size >= 2 or {side_name} >= {MIN_SIDE_FOR_SINGLE_IMAGE_BATCHES}")
+
+
 def declarations(model: type[Hyperparameters]) -> list[dict[str, Any]]:
     """The declared hyperparameters in field order, each as {name, type, default, min, max,
     step, choices, log_scale, description} (the shape templates and the API use)."""

@@ -13,7 +13,7 @@ from platform_api.clarifai.models import App, Input
 from platform_api.clarifai.namespace import check_id, id_or_new
 from platform_api.deployments.services import BadImages, decode_images
 from platform_api.problems import Invalid
-from trainers.fai_mf.mask_codec import decode_mask
+from trainers.data.masks import decode_mask
 
 # Formats the dataset importers read, by the extension an image is stored under.
 EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "BMP": "bmp", "WEBP": "webp", "GIF": "gif", "TIFF": "tif"}

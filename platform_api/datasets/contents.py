@@ -22,7 +22,7 @@ from platform_api.problems import Conflict
 from platform_api.storage import get_storage
 from trainers.core import MANIFEST_NAME, TASK_CLASSIFICATION, TASK_INSTANCE_SEGMENTATION, DatasetSpec
 from trainers.data.images import open_rgb
-from trainers.fai_mf.data import annotation_mask
+from trainers.data.masks import annotation_mask
 
 THUMBNAIL_PIXELS = 256  # the longer side
 SAMPLES_PER_SPLIT = 8

@@ -1,4 +1,4 @@
-"""FAI-CLS trains on Roboflow-COCO datasets as multi-label classification (seed 001)."""
+"""FAI-CLS trains on Roboflow-COCO datasets as multi-label classification."""
 
 import pytest
 

@@ -4,7 +4,7 @@ import pytest
 
 from tests.factories import coco_zip
 from tests.platform.flows import deploy_ready, predict_multipart, upload_dataset, wait_dataset, wait_job
-from trainers.fai_mf.mask_codec import decode_mask
+from trainers.data.masks import decode_mask
 
 pytestmark = [pytest.mark.slow, pytest.mark.worker]
 

@@ -38,7 +38,7 @@ def _not_trainable(*args, **kwargs):
 register_family(TrainerFamily(key=PERMISSIVE_TRAINER, name="a test trainer", hyperparameters=WideHyperparameters,
                               tasks=("classification",), recipe=_not_trainable, exportable=_not_trainable))
 
-# Bounds and steps as the seeds declare them for Clarifai_InceptionBatchNorm.
+# Bounds and steps as Clarifai's documentation declares them for Clarifai_InceptionBatchNorm.
 INCEPTION_PARAMS = [
     dict(name="logreg", type="int", default=1, minimum=0, maximum=1, step=1),
     dict(name="image_size", type="int", default=256, minimum=32, maximum=1024, step=16),

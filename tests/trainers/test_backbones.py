@@ -2,7 +2,8 @@ import pytest
 import torch
 import torchvision
 
-from trainers.backbones import BACKBONES, build_backbone, register_backbone
+from trainers.backbone_names import BACKBONE_NAMES
+from trainers.backbones import BACKBONE_FACTORIES, build_backbone, register_backbone
 
 
 def _shapes(backbone, size=64):
@@ -26,7 +27,11 @@ def test_resnet50_channels_match_the_paper():
 def test_every_required_backbone_is_registered():
     for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
                  "resnext101_32x8d", "efficientnet_b0", "mobilenet_v3_large", "stdc1", "stdc2", "tiny_test"):
-        assert name in BACKBONES
+        assert name in BACKBONE_FACTORIES
+
+
+def test_every_backbone_a_family_offers_is_registered():
+    assert set(BACKBONE_NAMES) <= set(BACKBONE_FACTORIES)
 
 
 @pytest.mark.parametrize("name,head", [("resnet18", "fc."), ("efficientnet_b0", "classifier.")])
@@ -47,7 +52,7 @@ def test_register_backbone_adds_a_named_factory_and_refuses_duplicates():
         with pytest.raises(ValueError):
             register_backbone("test_only_identity")(lambda: None)
     finally:
-        BACKBONES.pop("test_only_identity")
+        BACKBONE_FACTORIES.pop("test_only_identity")
 
 
 def test_an_unknown_backbone_names_the_registered_ones():

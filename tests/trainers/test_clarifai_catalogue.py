@@ -1,5 +1,5 @@
 """The five Clarifai templates, as the catalogue offers them from their trainers' one
-declaration, state every bound, step, choice and default of seed 003, and the trainers'
+declaration, state every bound, step, choice and default Clarifai's documentation states, and the trainers'
 own validation agrees with them."""
 import math
 
@@ -11,8 +11,8 @@ from trainers.clarifai import hyperparameters as hp
 from trainers.clarifai.templates import TEMPLATES
 from trainers.core import TrainerError
 
-# What seed 003 states, written out by hand: name -> (type, min, max, step, choices, default).
-# `ANY` marks what the seed leaves open (we chose it; the description must say so).
+# What Clarifai's documentation states, written out by hand: name -> (type, min, max, step, choices, default).
+# `ANY` marks what the documentation leaves open (we chose it; the description must say so).
 ANY = object()
 LOGREG = ("int", 0, 1, 1, None, 1)
 MIN_SIDE = ("int", 32, 1024, 16, None, ANY)

@@ -75,7 +75,7 @@ def test_a_query_with_an_empty_mask_attends_everything_instead_of_nothing():
     assert torch.isfinite(outputs["pred_logits"]).all()
 
 
-@pytest.mark.parametrize("backbone", ["tiny_test", "stdc1"])  # stdc2 is the seed's fai-mf-m-ade backbone
+@pytest.mark.parametrize("backbone", ["tiny_test", "stdc1"])  # stdc2 is fai-mf-m-ade's backbone
 def test_model_trains_every_part(backbone):
     config = MaskFormerConfig(num_classes=2, num_queries=4, resolution=64, backbone=backbone,
                               pixel_decoder_out_dim=32, pixel_decoder_feat_dim=32, pixel_decoder_encoder_layers=1,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.fai_mf.mask_codec import decode_mask, encode_mask
+from trainers.data.masks import decode_mask, encode_mask
 from trainers.fai_mf.postprocessing import masks_to_boxes, postprocess
 
 NUM_CLASSES = 3

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from trainers.core import Callbacks, Cancelled, TrainerError
-from trainers.fai_mf.mask_codec import decode_mask
+from trainers.data.masks import decode_mask
 from trainers.trainer_registry import build_trainer
 from trainers.trainer_registry import load_predictor
 

@@ -12,16 +12,16 @@ from torch import nn
 LEVELS = ("res2", "res3", "res4", "res5")
 STRIDES = {"res2": 4, "res3": 8, "res4": 16, "res5": 32}
 
-BACKBONES: dict[str, Callable[..., nn.Module]] = {}
+BACKBONE_FACTORIES: dict[str, Callable[..., nn.Module]] = {}
 
 
 def register_backbone(name: str):
     """Decorator: `@register_backbone("resnet50") def resnet50(**kw) -> nn.Module`."""
 
     def decorator(factory: Callable[..., nn.Module]):
-        if name in BACKBONES and BACKBONES[name] is not factory:
+        if name in BACKBONE_FACTORIES and BACKBONE_FACTORIES[name] is not factory:
             raise ValueError(f"backbone {name!r} is already registered")
-        BACKBONES[name] = factory
+        BACKBONE_FACTORIES[name] = factory
         return factory
 
     return decorator
@@ -29,7 +29,7 @@ def register_backbone(name: str):
 
 def build_backbone(name: str, **kwargs) -> nn.Module:
     try:
-        factory = BACKBONES[name]
+        factory = BACKBONE_FACTORIES[name]
     except KeyError:
-        raise KeyError(f"unknown backbone {name!r}; registered: {sorted(BACKBONES)}") from None
+        raise KeyError(f"unknown backbone {name!r}; registered: {sorted(BACKBONE_FACTORIES)}") from None
     return factory(**kwargs)

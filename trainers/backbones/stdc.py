@@ -1,6 +1,6 @@
 """STDC backbones (Fan et al., "Rethinking BiSeNet for Real-time Semantic Segmentation", CVPR 2021).
 
-`stdc1` is STDCNet813 (the seeds' STDC-Small), `stdc2` is STDCNet1446 (STDC-Large, STDC-2).
+`stdc1` is STDCNet813 (STDC-Small), `stdc2` is STDCNet1446 (STDC-Large, STDC-2).
 A Short-Term Dense Concatenate module runs a chain of convolutions whose widths halve
 (out/2, out/4, out/8, out/8 for four blocks) and concatenates every block's output, so the
 module sees several receptive fields at a small cost. Module names follow the authors'

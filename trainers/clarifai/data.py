@@ -14,8 +14,6 @@ from torch.utils.data import Dataset
 from trainers.core import DatasetSpec, TrainerError
 from trainers.data import classification as shared
 
-EVAL_SPLITS = ("valid", "val", "validation", "test")
-
 
 def split_items(dataset: DatasetSpec, *names: str) -> list[dict]:
     """Items of the first split present among `names` ([] when none is)."""

@@ -1,6 +1,6 @@
 """Hyperparameters of the five Clarifai templates: their one declaration (trainers.hyperparameters).
 
-Bounds the Clarifai documentation states (seed 003) are hard requirements; the others are
+Bounds the Clarifai documentation states are hard requirements; the others are
 ours, and their descriptions say "not stated by Clarifai".
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Literal
 
 import pydantic
 
-from trainers.hyperparameters import Hyperparameters, param
+from trainers.hyperparameters import Hyperparameters, check_batch_norm_can_train, param
 
 
 def _num_items_per_epoch():
@@ -30,12 +30,9 @@ class _TrainsBatchNormalization(ClarifaiHyperparameters):
 
     @pydantic.model_validator(mode="after")
     def _batch_normalization_has_values_to_normalize(self):
-        # At image_size 32 the last feature maps are 1x1, so a batch of one image gives batch
-        # normalization a single value per channel, which it cannot train on. Averaging the
-        # image with its mirror (TransferEmbedNorm) makes two.
-        if self.batch_size == 1 and self.image_size < 48 and not getattr(self, "average_horizontal_flips", False):
-            raise ValueError(f"batch_size 1 at image_size {self.image_size} leaves 1x1 feature maps that batch "
-                             "normalization cannot train on; use batch_size >= 2 or image_size >= 48")
+        # Averaging the image with its mirror (TransferEmbedNorm) gives two values per channel.
+        if not getattr(self, "average_horizontal_flips", False):
+            check_batch_norm_can_train(self.batch_size, self.image_size, "image_size")
         return self
 
 
@@ -45,16 +42,16 @@ class _ConceptClassifierParams(_TrainsBatchNormalization):
         'so several concepts can be true (P > 0.5) for one input; prediction returns every concept '
         'with its own probability. 0 = softmax trained with cross-entropy for mutually exclusive '
         'concepts; the predicted probabilities sum to 1 (a multi-label training target is spread '
-        'evenly over its concepts). Default 1.', ge=0, le=1, step=1)
+        'evenly over its concepts).', ge=0, le=1, step=1)
     image_size: int = param(256,
         'Input image size: the minimum side. Each image is resized keeping its aspect ratio so its '
         'short side equals image_size, then cropped to an image_size x image_size square so images '
         'batch together (random crop in training, centre crop at evaluation and inference). Smaller'
-        ' is faster and uses less memory; larger keeps more detail. Default 256 (not stated by '
+        ' is faster and uses less memory; larger keeps more detail. Our default (not stated by '
         'Clarifai).', ge=32, le=1024, step=16)
     batch_size: int = param(64,
         'Images per training step (stochastic gradient descent on a random batch). Consider about '
-        '2x the number of concepts. Default 64 (not stated by Clarifai).', ge=1, le=128, step=1)
+        '2x the number of concepts. Our default (not stated by Clarifai).', ge=1, le=128, step=1)
 
 
 class InceptionFamilyParams(_ConceptClassifierParams):
@@ -62,17 +59,17 @@ class InceptionFamilyParams(_ConceptClassifierParams):
 
     init_epochs: int = param(25,
         'Epochs run at the initial learning rate before its first decrease; the rate is then '
-        'multiplied by 0.1. Default 25 (not stated by Clarifai).', ge=1, le=200, step=1)
+        'multiplied by 0.1. Our default (not stated by Clarifai).', ge=1, le=200, step=1)
     step_epochs: int = param(7,
         'Epochs between learning-rate decreases after init_epochs; each decrease multiplies the '
-        'rate by 0.1. Default 7 (not stated by Clarifai).', ge=1, le=200, step=1)
+        'rate by 0.1. Our default (not stated by Clarifai).', ge=1, le=200, step=1)
     num_epochs: int = param(60,
-        'Total number of epochs to train (an epoch is num_items_per_epoch images). Default 60 (not '
+        'Total number of epochs to train (an epoch is num_items_per_epoch images). Our default (not '
         'stated by Clarifai).', ge=1, le=200, step=1)
     per_item_lrate: float = param(0.00015625,
         'Initial learning rate per item; the rate of each optimizer step is batch_size * '
-        'per_item_lrate. Default 0.00015625 (0.01 per step at batch 64; not stated by Clarifai). No'
-        ' maximum (not stated by Clarifai).', ge=0.0)
+        'per_item_lrate. The default is 0.01 per step at batch 64; it and the absence of a maximum '
+        'are ours (not stated by Clarifai).', ge=0.0)
     num_items_per_epoch: int | None = _num_items_per_epoch()
 
 
@@ -80,26 +77,26 @@ class InceptionV2Params(InceptionFamilyParams):
     # From random weights: BN-Inception's 0.045 per step (the paper's rate) at batch 64.
     per_item_lrate: float = param(0.000703125,
         'Initial learning rate per item; the rate of each optimizer step is batch_size * '
-        "per_item_lrate. Default 0.000703125 (0.045 per step at batch 64, the BN-Inception paper's "
-        'rate; not stated by Clarifai). No maximum (not stated by Clarifai).', ge=0.0)
+        "per_item_lrate. The default is the BN-Inception paper's 0.045 per step at batch 64; it and "
+        'the absence of a maximum are ours (not stated by Clarifai).', ge=0.0)
 
 
 class TransferEmbedNormParams(_ConceptClassifierParams):
     lrate: float = param(0.01,
         'Learning rate per minibatch (per optimizer step) of the classification head; constant '
-        'during training. Default 0.01 and no maximum (not stated by Clarifai).', ge=0.0)
+        'during training. Our default, and no maximum (not stated by Clarifai).', ge=0.0)
     base_gradient_multiplier: float = param(0.1,
         "The base (backbone) model's learning rate is lrate x base_gradient_multiplier; 0 freezes "
-        'its weights (batch-norm statistics still adapt). Default 0.1, minimum 0 and no maximum '
+        'its weights (batch-norm statistics still adapt). Our default, minimum 0 and no maximum '
         '(not stated by Clarifai).', ge=0.0)
     num_epochs: int = param(30,
-        'Total number of epochs to train (an epoch is num_items_per_epoch images). Default 30 (not '
+        'Total number of epochs to train (an epoch is num_items_per_epoch images). Our default (not '
         'stated by Clarifai).', ge=1, le=200, step=1)
     num_items_per_epoch: int | None = _num_items_per_epoch()
     average_horizontal_flips: bool = param(True,
         'If true, the embedding is the mean of the embeddings of the image and of its horizontal '
         'mirror (in training and at inference), so predictions do not change when an image is '
-        'mirrored. Default true (not stated by Clarifai).')
+        'mirrored. Our default (not stated by Clarifai).')
 
 
 # RSB A1's per-item rate by pretrained_weights, where a job leaves it null (auto).
@@ -109,13 +106,13 @@ RSB_AUTO_PER_ITEM_LRATE = {"ImageNet-1k": 2.44140625e-06, "None": 7.8125e-05}
 class ResNetRSBA1Params(_TrainsBatchNormalization):
     image_size: int = param(224,
         'Side of the square training/inference image. Smaller is faster and uses less memory; '
-        'larger keeps more detail. Default 224 and bounds 32-1024 step 16 (not stated by Clarifai '
-        "for this template; the Inception templates' grid).", ge=32, le=1024, step=16)
+        'larger keeps more detail. Our default, and the bounds and step of the Inception '
+        "templates' grid (not stated by Clarifai for this template).", ge=32, le=1024, step=16)
     batch_size: int = param(64,
-        'Images per training step; consider about 2x the number of concepts. Default 64 (not stated'
+        'Images per training step; consider about 2x the number of concepts. Our default (not stated'
         ' by Clarifai).', ge=1, le=256, step=1)
     num_epochs: int = param(100,
-        'Total number of epochs (an epoch is one pass over the training split). Default 100 (not '
+        'Total number of epochs (an epoch is one pass over the training split). Our default (not '
         'stated by Clarifai); RSB A1 itself trains 600.', ge=1, le=600, step=1)
     per_item_lrate: float | None = param(None,
         'Initial learning rate per item; the rate of each optimizer step is batch_size * '
@@ -126,30 +123,29 @@ class ResNetRSBA1Params(_TrainsBatchNormalization):
         'needs the full rate). No maximum (not stated by Clarifai).', ge=0.0)
     weight_decay: float = param(0.01,
         'Weight decay of LAMB (on convolution and linear weights; normalization layers and biases '
-        "are not decayed). Default 0.01, RSB A1's value (not stated by Clarifai).", ge=0.0, le=1.0)
+        "are not decayed). RSB A1's value (not stated by Clarifai).", ge=0.0, le=1.0)
     per_item_min_lrate: float = param(4.8828125e-10,
         'Learning rate per item at the end of the cosine schedule; the final step rate is '
         'batch_size * per_item_min_lrate (times the warmup scale if the warmup outlasts the run). '
-        "Default 4.8828125e-10 = RSB A1's 1e-6 at batch 2048 (not stated by Clarifai).", ge=0.0)
+        "The default is RSB A1's 1e-6 at batch 2048 (not stated by Clarifai).", ge=0.0)
     warmup_iters: int = param(20,
         'Optimizer steps of linear warmup: the cosine-annealed rate is scaled from warmup_ratio x '
         "up to 1x over these steps (mmcv's linear warmup); the cosine itself spans the whole run, "
-        'so training ends at the minimum however long the warmup. 0 = no warmup. Default 20: RSB '
+        'so training ends at the minimum however long the warmup. 0 = no warmup. The default: RSB '
         "A1 warms up for 1% of its run, and 20 steps is 2% of the default 100 epochs over 640 "
         'images; a warmup near the run\'s length keeps the rate low throughout (not stated by '
         'Clarifai).', ge=0, step=1)
     warmup_ratio: float = param(0.0001,
         'Learning-rate multiplier at the first warmup step (the warmup rises linearly from '
-        "warmup_ratio x lr to lr). Default 0.0001, RSB A1's value; bounds 0-1 (not stated by "
+        "warmup_ratio x lr to lr). RSB A1's value; bounds 0-1 (not stated by "
         'Clarifai).', ge=0.0, le=1.0)
     pretrained_weights: Literal['None', 'ImageNet-1k'] = param('ImageNet-1k',
         "Initial weights: 'None' = random, 'ImageNet-1k' = the ResNet-50 ImageNet-1k weights "
-        'registered on this platform (the job fails before training when none are registered). '
-        "Default 'ImageNet-1k'.")
-    flip_probability: float = param(0.5, 'Probability that a training image is flipped. Default 0.5 (not stated by Clarifai).', ge=0.0, le=1.0)
+        'registered on this platform (the job fails before training when none are registered).')
+    flip_probability: float = param(0.5, 'Probability that a training image is flipped. Our default (not stated by Clarifai).', ge=0.0, le=1.0)
     flip_direction: Literal['horizontal', 'vertical'] = param('horizontal',
         "Direction of the random training flip: 'horizontal' mirrors left-right, 'vertical' upside-"
-        "down. Default 'horizontal'.")
+        "down.")
 
     @pydantic.model_validator(mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from trainers.core import DatasetSpec
 from trainers.engine import EngineConfig, Recipe
 from trainers.weights import load_pretrained
 
-from .data import EVAL_SPLITS, ManifestImages, split_items
+from .data import ManifestImages, split_items
 from .evaluation import (MULTI_LABEL_MONITOR, SINGLE_LABEL_MONITOR, classification_metrics,
                          predict_probabilities)
 from .heads import classification_loss
@@ -52,7 +52,7 @@ class ClarifaiRecipe(Recipe):
         self.classes = dataset.classes
         self.train_items = split_items(dataset, "train")
         # The first held-out split present; without one, (optimistic) training-set metrics.
-        self.eval_split_name = next((n for n in EVAL_SPLITS if split_items(dataset, n)), "train")
+        self.eval_split_name = dataset.evaluation_split() or "train"
         self.eval_items = split_items(dataset, self.eval_split_name)
         self.multi_label = bool(dataset.manifest.get("multi_label")) or any(
             len(item["labels"]) != 1 for item in self.train_items)

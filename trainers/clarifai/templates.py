@@ -27,7 +27,7 @@ def random_weights(reason: str) -> dict[str, Any]:
 
 
 def imagenet_21k_if_registered(architecture: str, params, resolve: WeightsResolver | None) -> dict[str, Any]:
-    """The seed says these templates are pre-trained but offers no parameter: use registered
+    """Clarifai describes these templates as pre-trained but offers no parameter for it: use registered
     ImageNet-21K weights when there are some, else start from random weights."""
     path = resolve(architecture, IMAGENET_21K) if resolve else None
     if path is None:

@@ -4,7 +4,7 @@ PIL load -> RGB -> square resize to `resolution` -> random horizontal flip (trai
 tensor -> ImageNet normalisation. The resized pixels are decoded once and kept
 (trainers/data/decoded_cache.py); the flip and normalisation run on them each time. Targets: class index (single-label) or multi-hot
 float vector (multi-label). COCO manifests give image-level labels: the set of
-categories annotated on the image (the seed's ROBOFLOW_COCO multi-class support).
+categories annotated on the image (multi-class training on Roboflow COCO exports).
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ class Exportable(Protocol):
         ...
 
     def postprocess(self, outputs: dict[str, Tensor], images: list[Any]) -> list[list[dict[str, Any]]]:
-        """The graph's outputs for `images` -> the seed's inference output, one list per image."""
+        """The graph's outputs for `images` -> the inference output (trainers/README.md), one list per image."""
         ...
 
     def probabilities(self, outputs: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trainers.backbones import BACKBONES
+from trainers.backbone_names import BACKBONE_NAMES
 from trainers.core import TASK_CLASSIFICATION, TASK_INSTANCE_SEGMENTATION, DatasetSpec
 from trainers.data.classification import check_item_labels, split_items
 from trainers.hyperparameters import registered_weights
@@ -11,13 +11,13 @@ from trainers.trainer_registry import TrainerFamily, register_family
 
 from .exportable import FaiClsExportable
 from .hyperparameters import FaiClsHyperparameters, weights_needed
-from .recipe import TRAINER_KEY, FaiClsRecipe, eval_split_name
+from .recipe import TRAINER_KEY, FaiClsRecipe
 
 
 def check_labels(hp: FaiClsHyperparameters, dataset: DatasetSpec) -> None:
     """The labels the fit will read, checked as its datasets check them (at submission too):
     a single-label fit on images with several categories fails with multi_label_required."""
-    for split in dict.fromkeys(("train", eval_split_name(dataset))):
+    for split in dict.fromkeys(("train", dataset.evaluation_split())):
         if split is not None and dataset.split(split):
             check_item_labels(split_items(dataset, split), len(dataset.classes), hp.multi_label, split)
 
@@ -34,6 +34,6 @@ FAMILY = register_family(TrainerFamily(
     # COCO manifests train on image-level labels (the categories annotated on each image).
     tasks=(TASK_CLASSIFICATION, TASK_INSTANCE_SEGMENTATION),
     recipe=build_recipe, exportable=FaiClsExportable, weights_needed=weights_needed,
-    weight_architectures=tuple(BACKBONES),  # weights are looked up by the backbone's name
+    weight_architectures=BACKBONE_NAMES,  # weights are looked up by the backbone's name
     dataset_check=check_labels, predict_channels_last=True,
 ))

@@ -5,17 +5,13 @@ from typing import Literal
 
 import pydantic
 
-from trainers.hyperparameters import Hyperparameters, WeightsNeed, param
+from trainers.backbone_names import BACKBONE_NAMES
+from trainers.hyperparameters import Hyperparameters, WeightsNeed, check_batch_norm_can_train, param
 
-# tiny_test is a few-channel network for tests; the shipped template does not offer it.
-BACKBONE_CHOICES = ["resnet18", "resnet34", "resnet50", "resnet101", "resnext50_32x4d",
-                    "efficientnet_b0", "mobilenet_v3_large", "stdc1", "stdc2", "tiny_test"]
-
-MIN_RESOLUTION_FOR_SINGLE_IMAGE_BATCHES = 48
 
 
 class FaiClsHyperparameters(Hyperparameters):
-    backbone: Literal[tuple(BACKBONE_CHOICES)] = param('resnet50',
+    backbone: Literal[BACKBONE_NAMES] = param('resnet50',
         'Feature extractor, random init unless pretrained_weights is set: torchvision '
         'architectures, or STDC (stdc1 = STDC-Small / STDCNet813, stdc2 = STDC-Large / '
         'STDCNet1446).')
@@ -46,11 +42,7 @@ class FaiClsHyperparameters(Hyperparameters):
 
     @pydantic.model_validator(mode="after")
     def _batch_norm_can_train(self):
-        # Below 48 pixels the stride-32 maps are 1x1: one image gives BatchNorm one value per channel.
-        if self.batch_size == 1 and self.resolution < MIN_RESOLUTION_FOR_SINGLE_IMAGE_BATCHES:
-            raise ValueError(f"batch_size 1 needs resolution >= {MIN_RESOLUTION_FOR_SINGLE_IMAGE_BATCHES}: at "
-                             f"{self.resolution} the backbone's last maps are 1x1 and BatchNorm cannot train on one "
-                             "value per channel")
+        check_batch_norm_can_train(self.batch_size, self.resolution, "resolution")
         return self
 
 

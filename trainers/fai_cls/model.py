@@ -1,4 +1,4 @@
-"""FAI-CLS: a registry backbone, one selected feature level, and the seed's MLP head."""
+"""FAI-CLS: a registry backbone, one selected feature level, and a two-layer MLP head."""
 from __future__ import annotations
 
 import torch

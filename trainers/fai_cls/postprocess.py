@@ -1,4 +1,4 @@
-"""Logits -> the seed's inference output: per image a list of {cls_id, label, conf}, conf desc."""
+"""Logits -> the inference output: per image a list of {cls_id, label, conf}, conf desc."""
 from __future__ import annotations
 
 from typing import Any, Sequence

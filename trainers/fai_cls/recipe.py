@@ -26,14 +26,7 @@ from .model import build_model
 log = logging.getLogger("trainers.fai_cls")
 
 TRAINER_KEY = "fai_cls"
-EVAL_SPLIT_PREFERENCE = ("valid", "test", "train")
 PRETRAINED_REPORT_FILE = "pretrained_load_report.json"
-
-
-def eval_split_name(dataset: DatasetSpec) -> str | None:
-    """The split evaluated on: the first of EVAL_SPLIT_PREFERENCE the dataset has."""
-    splits = dataset.manifest.get("splits", {})
-    return next((name for name in EVAL_SPLIT_PREFERENCE if splits.get(name)), None)
 
 
 def _default_num_workers(device: str | None) -> int:
@@ -49,7 +42,7 @@ class FaiClsRecipe(Recipe):
                  weights_path: Path | None = None, device: str | None = None, precision: str = "auto"):
         self.hp, self.spec, self.work_dir, self.weights_path = hp, dataset, Path(work_dir), weights_path
         self.classes = dataset.classes
-        self.eval_split = eval_split_name(dataset)
+        self.eval_split = dataset.evaluation_split()
         self.monitor = "f1_macro" if hp.multi_label else "accuracy"
         self.config = EngineConfig(
             epochs=hp.epochs, batch_size=hp.batch_size, seed=hp.seed, device=device, precision=precision,

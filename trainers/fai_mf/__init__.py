@@ -1,4 +1,4 @@
-"""FAI-MF: Mask2Former instance and semantic segmentation (seeds 002 and 004).
+"""FAI-MF: Mask2Former instance and semantic segmentation.
 
 The meta-architecture (`model.MaskFormer`) is built from separate parts, each in its
 own module with no training-loop imports: a backbone adapter, `pixel_decoder`,

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
 from trainers.data.images import open_rgb
+from trainers.data.masks import annotation_mask
 
 from .transforms import SquareTransform, image_to_tensor
 
@@ -39,18 +39,6 @@ def load_coco(path: Path) -> COCO:
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
     return coco
-
-
-def annotation_mask(ann: dict, height: int, width: int) -> np.ndarray:
-    """(H, W) uint8 mask of a COCO annotation (polygons, uncompressed or compressed RLE)."""
-    segmentation = ann["segmentation"]
-    if isinstance(segmentation, list):
-        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-    elif isinstance(segmentation.get("counts"), list):
-        rle = mask_utils.frPyObjects(segmentation, height, width)
-    else:
-        rle = segmentation
-    return mask_utils.decode(rle).astype(np.uint8)
 
 
 def empty_target(resolution: int) -> dict[str, torch.Tensor]:

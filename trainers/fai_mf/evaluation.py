@@ -1,6 +1,6 @@
 """Validation metrics: COCO segm AP (instance) and mIoU / pixel accuracy (semantic).
 
-All metrics are percentages (0-100), as the seeds report them (e.g. segm/AP 41.45).
+All metrics are percentages (0-100), as COCO results are usually reported (e.g. segm/AP 41.45).
 Images are read at their original size, resized to the training resolution for the
 forward pass, and the predicted masks are mapped back to the original size before
 they are compared with the ground truth.

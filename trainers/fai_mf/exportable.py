@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 
 from .config import MaskFormerConfig
-from .mask_codec import encode_mask
+from trainers.data.masks import encode_mask
 from .model import IMAGENET_MEAN, IMAGENET_STD, MaskFormer, build_mask_former
 from .postprocessing import postprocess
 from .transforms import image_to_tensor, resize_image

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trainers.backbones import BACKBONES
+from trainers.backbone_names import BACKBONE_NAMES
 from trainers.core import TASK_INSTANCE_SEGMENTATION, TASK_SEMANTIC_SEGMENTATION, DatasetSpec, TrainerError
 from trainers.engine import EngineConfig
 from trainers.hyperparameters import registered_weights
@@ -40,6 +40,6 @@ FAMILY = register_family(TrainerFamily(
     key=TRAINER_KEY, name="fai-mf", hyperparameters=FaiMfHyperparameters,
     tasks=(TASK_INSTANCE_SEGMENTATION, TASK_SEMANTIC_SEGMENTATION),
     recipe=build_recipe, exportable=FaiMfExportable, weights_needed=weights_needed,
-    weight_architectures=tuple(BACKBONES),  # weights are looked up by the backbone's name
+    weight_architectures=BACKBONE_NAMES,  # weights are looked up by the backbone's name
     predict_probe_batch=2,
 ))

@@ -1,7 +1,7 @@
 """Pixel decoder: a transformer encoder on the 1/32 map followed by an FPN down to 1/4.
 
-Replaces Mask2Former's multi-scale deformable attention (seed 002: "deformable attention
-modules removed for improved portability"): standard encoder layers with a 2-D sine
+Replaces Mask2Former's multi-scale deformable attention (removed for portability: it needs a
+custom CUDA kernel): standard encoder layers with a 2-D sine
 positional encoding run on the coarsest map only, then a top-down FPN adds res4, res3
 and res2. Outputs the 1/4 mask features and the 1/32, 1/16, 1/8 maps the transformer
 decoder attends to (coarse to fine).

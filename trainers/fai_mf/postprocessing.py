@@ -1,4 +1,4 @@
-"""From raw Mask2Former outputs to per-image segments (seed 002's inference configuration).
+"""From raw Mask2Former outputs to per-image segments (postprocessing_type, threshold, mask_threshold, predict_all_pixels).
 
 Every function takes a batch of outputs and one (height, width) per image, upsamples
 that image's mask logits to its size (bilinear) and returns one dict per image:

@@ -13,7 +13,7 @@ from trainers.core import TASK_INSTANCE_SEGMENTATION, DatasetSpec, TrainerError
 from trainers.engine import EngineConfig, Recipe, optimizers, schedules
 from trainers.weights import load_pretrained
 
-from .config import TRAIN_NUM_POINTS, MaskFormerConfig
+from .config import SHARED_WITH_HYPERPARAMETERS, TRAIN_NUM_POINTS, MaskFormerConfig
 from .data import IGNORE_INDEX, CocoInstanceDataset, SemanticDataset, collate
 from .evaluation import coco_segm_ap, semantic_scores
 from .hyperparameters import FaiMfHyperparameters
@@ -21,7 +21,6 @@ from .model import build_mask_former
 from .transforms import SquareTransform
 
 TRAINER_KEY = "fai_mf"
-EVAL_SPLITS = ("valid", "test", "train")  # the first present is evaluated
 MONITOR = {TASK_INSTANCE_SEGMENTATION: "segm/AP", "semantic_segmentation": "mIoU"}
 NO_WEIGHT_DECAY_MODULES = (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm, nn.Embedding)
 
@@ -30,10 +29,7 @@ def model_config_from(hp: FaiMfHyperparameters, task: str, num_classes: int, **o
     postprocessing = hp.postprocessing_type
     if postprocessing == "auto":
         postprocessing = "instance" if task == TASK_INSTANCE_SEGMENTATION else "semantic"
-    fields = {name: getattr(hp, name) for name in (
-        "num_queries", "resolution", "backbone", "pixel_decoder_out_dim", "pixel_decoder_feat_dim",
-        "pixel_decoder_encoder_layers", "transformer_predictor_hidden_dim", "transformer_predictor_dec_layers",
-        "head_out_dim", "mask_threshold", "threshold", "predict_all_pixels")}
+    fields = {name: getattr(hp, name) for name in SHARED_WITH_HYPERPARAMETERS}
     fields["num_points"] = points_per_mask(hp.resolution)
     return MaskFormerConfig(num_classes=num_classes, postprocessing_type=postprocessing, **{**fields, **overrides})
 
@@ -55,7 +51,7 @@ class FaiMfRecipe(Recipe):
         self.pretrained_path = pretrained_path
         # What the pretrained load did, kept in the work dir so a resumed run still reports it.
         self.pretrained_report_path = Path(work_dir) / "pretrained_report.json"
-        self.eval_split_name = next(name for name in EVAL_SPLITS if dataset.split(name) is not None)
+        self.eval_split_name = dataset.evaluation_split()
 
     # --- model and data ---------------------------------------------------------------
     def build_model(self) -> nn.Module:
