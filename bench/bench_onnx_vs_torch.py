@@ -20,7 +20,7 @@ import torch  # noqa: E402
 from bench.serving_models import write_fai_cls_artifact  # noqa: E402
 from trainers.export import OnnxPredictor, export_model  # noqa: E402
 from trainers.predictor import TorchPredictor  # noqa: E402
-from trainers.trainer_registry import load_exportable, load_predictor  # noqa: E402
+from trainers.families import load_exportable, load_predictor  # noqa: E402
 
 TARGET = 1.5
 

@@ -41,7 +41,7 @@ from bench.bench_job_polling import free_port, manage  # noqa: E402
 from platform_api.web_command import web_command  # noqa: E402
 from bench.serving_models import photo, write_fai_cls_artifact  # noqa: E402
 from trainers.export import OnnxPredictor  # noqa: E402
-from trainers.trainer_registry import load_exportable, load_predictor  # noqa: E402
+from trainers.families import load_exportable, load_predictor  # noqa: E402
 
 CLIENTS = (1, 8, 32)
 MAX_BATCH = 32  # PREDICT_MAX_BATCH's default

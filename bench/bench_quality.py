@@ -50,7 +50,7 @@ from trainers.fai_mf.data import load_coco  # noqa: E402
 from trainers.fai_mf.evaluation import coco_detections, evaluate_detections, forward_resized, semantic_scores  # noqa: E402
 from trainers.fai_mf.postprocessing import instance  # noqa: E402
 from trainers.fai_mf.transforms import image_to_tensor  # noqa: E402
-from trainers.trainer_registry import build_trainer, load_predictor  # noqa: E402
+from trainers.families import build_trainer, load_predictor  # noqa: E402
 
 RESOLUTION = 128
 BATCH_SIZE = 4

@@ -24,7 +24,7 @@ from torchvision.transforms import v2 as T
 from scenes import CLASSES, draw_scene
 from trainers.core import DatasetSpec
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD
-from trainers.trainer_registry import build_trainer, load_predictor
+from trainers.families import build_trainer, load_predictor
 
 # Template key -> (catalogue name, architecture, values a short run from random weights needs).
 TEMPLATES = {
@@ -79,7 +79,7 @@ def _transform(image_size: int, train: bool):
 
 def train_bare(root: Path, architecture: str, image_size: int, epochs: int, batch_size: int, seed: int = 0):
     """(accuracy on the test split, wall seconds of training) of the bare loop."""
-    from trainers.clarifai.model import ClarifaiClassifier, build_feature_extractor
+    from trainers.clarifai_templates.model import ClarifaiClassifier, build_feature_extractor
 
     manifest = json.loads((root / "manifest.json").read_text())
     torch.manual_seed(seed)

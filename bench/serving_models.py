@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from trainers.core import DatasetSpec
-from trainers.trainer_registry import build_trainer
+from trainers.families import build_trainer
 
 CLASSES = [f"class{i}" for i in range(10)]
 

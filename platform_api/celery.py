@@ -18,8 +18,8 @@ IMPORT_DATASET = "datasets.import"
 # Training runs on the GPU workers' queue; imports and housekeeping on the default one.
 ROUTES = {"training.*": "training", "datasets.*": "default"}
 
-# The embedded broker, with whole message files (platform_api/filesystem_broker.py says why).
-TRANSPORT_ALIASES["filesystem"] = "platform_api.filesystem_broker:Transport"
+# The embedded broker, with whole message files (platform_api/work/filesystem_broker.py says why).
+TRANSPORT_ALIASES["filesystem"] = "platform_api.work.filesystem_broker:Transport"
 
 app = Celery("platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,6 +1,6 @@
 """What a service raises when it refuses: the one vocabulary every front maps to its answer.
 
-The REST API's exception handler (platform_api/errors.py) turns `Invalid` into
+The REST API's exception handler (platform_api/http/errors.py) turns `Invalid` into
 `{field: [messages]}` with its status and `Conflict` into `{"detail", "code"}` with 409;
 views never build error bodies themselves.
 """

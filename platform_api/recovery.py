@@ -1,6 +1,6 @@
 """The kinds of leased work the platform runs, and what is done when one of their workers dies.
 
-The mechanism is platform_api/leased_work.py. Every worker's recovery loop
+The mechanism is platform_api/work/leased_work.py. Every worker's recovery loop
 (workers/recovery.py) finds lapsed leases of LEASED_WORK; a supervisor that sees a worker
 process exit (`manage.py serve`) need not wait for the lease and calls `recover_dead_worker`.
 """

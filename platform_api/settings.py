@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "platform_api.errors.DatabaseOutageMiddleware",  # last: it sees the views' exceptions first
+    "platform_api.http.errors.DatabaseOutageMiddleware",  # last: it sees the views' exceptions first
 ]
 
 ROOT_URLCONF = "platform_api.urls"
@@ -156,23 +156,23 @@ REST_FRAMEWORK = {
     # Token first: a request without credentials is answered 401 with `WWW-Authenticate: Token`.
     # A signed-in person's session (the console, the browsable API, the docs) works too,
     # with Django's CSRF check on every unsafe method.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.CachedTokenAuthentication",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.http.auth.CachedTokenAuthentication",
                                        "rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "platform_api.openapi.ApiAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "platform_api.http.openapi.ApiAutoSchema",
     "DEFAULT_PARSER_CLASSES": [
-        "platform_api.parsers.JSONParser",
+        "platform_api.http.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["platform_api.filters.OwnedFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "platform_api.pagination.LimitOffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["platform_api.http.filters.OwnedFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "platform_api.http.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "platform_api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "platform_api.http.errors.exception_handler",
     # `?format=` is the datasets' filter; as DRF's renderer override it answered 404.
     "URL_FORMAT_OVERRIDE": None,
 }
-# How long a web process trusts a token it has looked up (platform_api/auth.py).
+# How long a web process trusts a token it has looked up (platform_api/http/auth.py).
 TOKEN_CACHE_SECONDS = env_float("TOKEN_CACHE_SECONDS", 10.0, minimum=0.0)
 # How long a web process trusts a ready deployment it has looked up for predict
 # (platform_api/deployments/services.py).

@@ -4,7 +4,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
-from platform_api.openapi import problem
+from platform_api.http.openapi import problem
 from templates_registry import services
 from templates_registry.hyperparameter_specs import TYPES
 from templates_registry.models import PRECISIONS, TASK_CHOICES, Template

@@ -36,7 +36,7 @@ urlpatterns = [
 
 # Under /api/, Django's own refusals, unmatched paths and crashes answer JSON like every
 # other API error.
-handler400 = "platform_api.errors.bad_request"
-handler403 = "platform_api.errors.permission_denied"
-handler404 = "platform_api.errors.not_found"
-handler500 = "platform_api.errors.server_error"
+handler400 = "platform_api.http.errors.bad_request"
+handler403 = "platform_api.http.errors.permission_denied"
+handler404 = "platform_api.http.errors.not_found"
+handler500 = "platform_api.http.errors.server_error"

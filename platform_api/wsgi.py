@@ -9,7 +9,7 @@ application = get_wsgi_application()
 
 # Models can be imported once the application (and so Django) is set up.
 from platform_api.deployments.services import resume_pending_loads  # noqa: E402
-from trainers.trainer_registry import trainer_keys  # noqa: E402
+from trainers.families import trainer_keys  # noqa: E402
 
 
 def _prepare_for_predictions() -> None:

@@ -24,7 +24,7 @@ from templates_registry.narrowing import offer
 from templates_registry.services import model_fields
 from trainers.core import REQUESTABLE_PRECISIONS as PRECISIONS
 from trainers.core import TrainerError
-from trainers.trainer_registry import check_hyperparameters
+from trainers.families import check_hyperparameters
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 

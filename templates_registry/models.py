@@ -21,7 +21,7 @@ class Template(models.Model):
     task = models.CharField(max_length=40, choices=TASK_CHOICES)
     # Dataset tasks this template can train on (fai-mf: instance and semantic).
     dataset_tasks = models.JSONField(default=list)
-    trainer = models.CharField(max_length=100, help_text="key in trainers.trainer_registry")
+    trainer = models.CharField(max_length=100, help_text="key in trainers.families")
     # Numeric precisions a job of this template may ask for (trainers.engine.precision).
     precisions = models.JSONField(default=_all_precisions, help_text="precisions a job may request")
     description = models.TextField(blank=True)

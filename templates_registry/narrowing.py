@@ -20,7 +20,7 @@ from templates_registry.hyperparameter_specs import (
     declaration_problems,
     show,
 )
-from trainers.trainer_registry import hyperparameter_declarations
+from trainers.families import hyperparameter_declarations
 
 # What a catalogue file may set for a parameter; staff edits may also reword it.
 NARROWABLE_FIELDS = ("default", "min", "max", "step", "choices")

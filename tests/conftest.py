@@ -74,7 +74,7 @@ def _temporary_data_dir() -> Path | None:
 @pytest.fixture(autouse=True)
 def _forget_cached_lookups():
     """Ids are reused from test to test: what a web process remembers must not outlive one."""
-    from platform_api import auth
+    from platform_api.http import auth
     from platform_api.deployments import services
     from platform_api.training import queries
 

@@ -1,6 +1,6 @@
 """The contract between the platform and its trainers.
 
-The platform (Django, Celery) sees only this module and `trainers.trainer_registry`:
+The platform (Django, Celery) sees only this module and `trainers.families`:
 - a `DatasetSpec` (root folder + manifest written by the dataset importer),
 - `Callbacks` it passes to `Trainer.fit`,
 - the artifact directory a finished fit leaves behind, which `load_predictor` reads.

@@ -4,7 +4,7 @@ periodically.
 This needs no beat process: any live worker notices a lapsed lease within half a lease
 period and queues the work again, whatever the broker does with unacknowledged messages.
 It also sends again work whose queue message was lost. The mechanism is
-platform_api/leased_work.py; platform_api/recovery.py lists the kinds it serves (and queues
+platform_api/work/leased_work.py; platform_api/recovery.py lists the kinds it serves (and queues
 a dead worker's work again at once for a supervisor that saw it exit).
 """
 import logging
@@ -14,7 +14,7 @@ from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from platform_api.leased_work import LostDeliveries
+from platform_api.work.leased_work import LostDeliveries
 from platform_api.recovery import LEASED_WORK
 from platform_api.training.stopping import worker_stopping
 

@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from rest_framework.exceptions import AuthenticationFailed
 
-from platform_api.auth import CachedTokenAuthentication
+from platform_api.http.auth import CachedTokenAuthentication
 from platform_api.clarifai import handlers_data as data
 from platform_api.clarifai import handlers_models as models
 from platform_api.clarifai.problems import BadKey, Unimplemented

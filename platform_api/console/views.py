@@ -9,7 +9,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from platform_api import tokens
+from platform_api.http import tokens
 from platform_api.datasets.models import Dataset
 from platform_api.deployments.models import Deployment
 from platform_api.training.models import Job

@@ -26,7 +26,7 @@ class Dataset(models.Model):
     num_images = models.PositiveIntegerField(default=0)
     classes = models.JSONField(default=list)
     splits = models.JSONField(default=dict)
-    # The worker importing it holds a lease (platform_api/leased_work.py); a dead worker's
+    # The worker importing it holds a lease (platform_api/work/leased_work.py); a dead worker's
     # import is taken over once the lease lapses.
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from platform_api.api import TextField
+from platform_api.http.views import TextField
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
 
 

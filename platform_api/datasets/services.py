@@ -16,7 +16,7 @@ from platform_api.celery import IMPORT_DATASET, enqueue
 from platform_api.datasets.importers import DatasetImportError, ImportLimits, check_archive, import_archive
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
 from platform_api.problems import Conflict, Invalid
-from platform_api.leased_work import LeasedWork, new_worker_id
+from platform_api.work.leased_work import LeasedWork, new_worker_id
 from platform_api.storage import get_storage
 
 log = logging.getLogger(__name__)

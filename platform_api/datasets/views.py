@@ -9,10 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.response import Response
 
-from platform_api.api import OwnedQuerysetMixin
+from platform_api.http.views import OwnedQuerysetMixin
 from platform_api.datasets import contents, services
-from platform_api.openapi import problem
-from platform_api.parsers import JSONParser
+from platform_api.http.openapi import problem
+from platform_api.http.parsers import JSONParser
 from platform_api.datasets.models import Dataset
 from platform_api.datasets.serializers import DatasetSerializer, DatasetSummarySerializer, DatasetUploadSerializer
 

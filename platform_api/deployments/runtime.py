@@ -22,7 +22,7 @@ from platform_api.deployments.batching import Batcher
 from platform_api.registry.exports import onnx_file
 from platform_api.storage import get_storage
 from trainers.export import load_onnx_predictor
-from trainers.trainer_registry import load_predictor
+from trainers.families import load_predictor
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from platform_api.api import OwnedQuerysetMixin
-from platform_api.openapi import problem
-from platform_api.parsers import JSONParser
+from platform_api.http.views import OwnedQuerysetMixin
+from platform_api.http.openapi import problem
+from platform_api.http.parsers import JSONParser
 from platform_api.problems import Invalid
 from platform_api.deployments import services
 from platform_api.deployments.batching import client_gone_check

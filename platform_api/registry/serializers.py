@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from platform_api.api import TextField
+from platform_api.http.views import TextField
 from platform_api.registry.models import ModelVersion, PretrainedWeights
-from trainers.trainer_registry import weight_architectures
+from trainers.families import weight_architectures
 
 
 class ClassFiguresSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from platform_api.api import IgnoreFormatParameter, OwnedQuerysetMixin
+from platform_api.http.views import IgnoreFormatParameter, OwnedQuerysetMixin
 from platform_api.registry import exports, services
 from trainers.export import FORMATS as EXPORT_FORMATS
 from platform_api.registry.models import ModelVersion, PretrainedWeights

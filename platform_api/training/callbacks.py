@@ -5,7 +5,7 @@ storage is remote; and the questions the engine asks between steps (stop? checkp
 
 A database restart does not fail the job: a progress report is skipped, a cancel is not
 seen until the database answers, and what the job must keep (evaluations, precision,
-resume point) waits for it (platform_api/db_outage.py).
+resume point) waits for it (platform_api/work/db_outage.py).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from platform_api.db_outage import best_effort, through_outage
-from platform_api.leased_work import Heartbeat
+from platform_api.work.db_outage import best_effort, through_outage
+from platform_api.work.leased_work import Heartbeat
 from platform_api.storage import get_storage
 from platform_api.training.files import checkpoint_key
 from platform_api.training.loss_history import LossRecorder

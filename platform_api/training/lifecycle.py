@@ -1,4 +1,4 @@
-"""The worker side of a job's life: its lease (`TRAINING_JOBS`, platform_api/leased_work.py),
+"""The worker side of a job's life: its lease (`TRAINING_JOBS`, platform_api/work/leased_work.py),
 ending it, and what recovery does with a job whose worker died.
 
 Workers (the runner, the recovery loop) use these; the web-facing services
@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from platform_api.celery import TRAIN_JOB
-from platform_api.leased_work import LeasedWork
+from platform_api.work.leased_work import LeasedWork
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
 

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db.models.functions import Coalesce, Now
 
 from platform_api.datasets.services import local_dataset_dir
-from platform_api.db_outage import best_effort, database_unreachable, through_outage
+from platform_api.work.db_outage import best_effort, database_unreachable, through_outage
 from platform_api.disk_space import out_of_space
-from platform_api.leased_work import Heartbeat, new_worker_id
+from platform_api.work.leased_work import Heartbeat, new_worker_id
 from platform_api.registry.services import weights_resolver
 from platform_api.storage import get_storage
 from platform_api.training.files import checkpoint_key, discard_job_files, job_work_dir
@@ -25,7 +25,7 @@ from platform_api.training.lifecycle import TRAINING_JOBS, finish
 from platform_api.training.stopping import worker_stopping
 from templates_registry.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
 from trainers.core import Cancelled, DatasetSpec, FitResult, TrainerError
-from trainers.trainer_registry import build_trainer
+from trainers.families import build_trainer
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from platform_api.api import TextField
+from platform_api.http.views import TextField
 from platform_api.registry.serializers import EvaluationMetricsField
 from platform_api.training.models import Job, MetricsEntry
 from trainers.core import REQUESTABLE_PRECISIONS

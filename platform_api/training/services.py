@@ -18,7 +18,7 @@ from templates_registry.models import Template
 from templates_registry.hyperparameter_specs import HyperparameterErrors
 from templates_registry.services import resolve_for_template
 from trainers.core import TrainerError
-from trainers.trainer_registry import check_hyperparameters, resolve_hyperparameters
+from trainers.families import check_hyperparameters, resolve_hyperparameters
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from platform_api.api import OwnedQuerysetMixin, conditional_json
-from platform_api.openapi import problem
+from platform_api.http.views import OwnedQuerysetMixin, conditional_json
+from platform_api.http.openapi import problem
 from platform_api.training import services
 from platform_api.training.loss_history import loss_series
 from platform_api.training.queries import status_body

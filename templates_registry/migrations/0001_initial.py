@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=200)),
                 ('task', models.CharField(choices=[('classification', 'classification'), ('instance_segmentation', 'instance segmentation'), ('semantic_segmentation', 'semantic segmentation')], max_length=40)),
                 ('dataset_tasks', models.JSONField(default=list)),
-                ('trainer', models.CharField(help_text='key in trainers.trainer_registry', max_length=100)),
+                ('trainer', models.CharField(help_text='key in trainers.families', max_length=100)),
                 ('description', models.TextField(blank=True)),
                 ('is_active', models.BooleanField(default=True, help_text='inactive templates take no new jobs')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

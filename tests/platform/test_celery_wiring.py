@@ -27,7 +27,7 @@ import django
 django.setup()
 import platform_api.urls  # noqa: F401  (everything a web process loads)
 from platform_api.celery import IMPORT_DATASET, TRAIN_JOB, enqueue
-from platform_api.leased_work import queue_depth
+from platform_api.work.leased_work import queue_depth
 enqueue(TRAIN_JOB, 12345)
 enqueue(IMPORT_DATASET, 678)
 print("workers.tasks" in sys.modules, queue_depth("training"), queue_depth("default"))

@@ -11,7 +11,7 @@ import pytest
 from platform_api.registry import exports
 from platform_api.storage import get_storage
 from tests.platform.flows import FAST_FAI_CLS, held_out
-from trainers.trainer_registry import load_exportable, load_predictor
+from trainers.families import load_exportable, load_predictor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

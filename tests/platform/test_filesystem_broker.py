@@ -8,8 +8,8 @@ from kombu import Connection
 from kombu.transport import resolve_transport
 
 import platform_api.celery  # noqa: F401  (makes filesystem:// this transport)
-from platform_api import filesystem_broker
-from platform_api.filesystem_broker import Transport
+from platform_api.work import filesystem_broker
+from platform_api.work.filesystem_broker import Transport
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from platform_api.datasets.services import DATASET_IMPORTS, create_dataset
-from platform_api.leased_work import LostDeliveries, queue_depth
+from platform_api.work.leased_work import LostDeliveries, queue_depth
 from platform_api.training.lifecycle import TRAINING_JOBS as lease
 from platform_api.training.models import Job
 from platform_api.training.services import submit_job

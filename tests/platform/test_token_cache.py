@@ -6,7 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from platform_api import auth, ttl_cache
+from platform_api import ttl_cache
+from platform_api.http import auth
 
 pytestmark = pytest.mark.django_db
 

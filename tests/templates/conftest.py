@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from templates_registry.models import HyperParameter, Template
 from trainers.hyperparameters import Hyperparameters, param
-from trainers.trainer_registry import TrainerFamily, register_family
+from trainers.families import TrainerFamily, register_family
 
 # The language's own tests use small made-up templates of a made-up trainer that declares
 # wide bounds, so the templates can narrow them. Real trainers are tested with the real

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from templates_registry.catalogue_loader import CATALOGUE_DIR, load_catalogue, read_catalogue
 from templates_registry.models import HyperParameter, Template
 
-from trainers import trainer_registry
+from trainers import families
 from trainers.hyperparameters import Hyperparameters, param
 
 from .conftest import PERMISSIVE_TRAINER
@@ -83,8 +83,8 @@ def test_loading_twice_changes_nothing(db, tmp_path):
 def test_it_updates_renames_reorders_and_deletes_parameters_by_name(db, tmp_path, monkeypatch):
     load_catalogue(write(tmp_path, entry()))
     batch_id = HyperParameter.objects.get(name="batch_size").pk
-    redeclared = dataclasses.replace(trainer_registry.family(PERMISSIVE_TRAINER), hyperparameters=RedeclaredHyperparameters)
-    monkeypatch.setitem(trainer_registry._FAMILIES, PERMISSIVE_TRAINER, redeclared)
+    redeclared = dataclasses.replace(families.family(PERMISSIVE_TRAINER), hyperparameters=RedeclaredHyperparameters)
+    monkeypatch.setitem(families._FAMILIES, PERMISSIVE_TRAINER, redeclared)
     changed = entry(description="new text", hyperparameters=[], not_offered=[])
     report = load_catalogue(write(tmp_path, changed))
     assert report.updated == ["fai-cls"]

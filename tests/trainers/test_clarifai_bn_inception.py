@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainers.clarifai.bn_inception import BNInception
+from trainers.clarifai_templates.bn_inception import BNInception
 
 from clarifai_toys import one_torch_thread  # noqa: F401  (autouse)
 

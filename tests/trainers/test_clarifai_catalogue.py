@@ -7,8 +7,8 @@ import pytest
 
 from templates_registry.catalogue_loader import read_catalogue
 from templates_registry.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters, spec_problems, as_spec
-from trainers.clarifai import hyperparameters as hp
-from trainers.clarifai.templates import TEMPLATES
+from trainers.clarifai_templates import hyperparameters as hp
+from trainers.clarifai_templates.templates import TEMPLATES
 from trainers.core import TrainerError
 
 # What Clarifai's documentation states, written out by hand: name -> (type, min, max, step, choices, default).

@@ -1,8 +1,8 @@
 """RSB A1's learning rate follows how the network starts (an `auto` default)."""
 import pytest
 
-from trainers.clarifai.hyperparameters import RSB_AUTO_PER_ITEM_LRATE, ResNetRSBA1Params
-from trainers.trainer_registry import resolve_hyperparameters
+from trainers.clarifai_templates.hyperparameters import RSB_AUTO_PER_ITEM_LRATE, ResNetRSBA1Params
+from trainers.families import resolve_hyperparameters
 
 KEY = "clarifai_resnet50_rsb_a1"
 

@@ -7,9 +7,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from trainers.clarifai.precise_bn import recompute_batch_norm_statistics
+from trainers.clarifai_templates.precise_bn import recompute_batch_norm_statistics
 from trainers.core import Callbacks
-from trainers.trainer_registry import build_trainer, load_predictor
+from trainers.families import build_trainer, load_predictor
 
 from clarifai_toys import draw, make_dataset, one_torch_thread  # noqa: F401  (autouse)
 

@@ -5,11 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from trainers.clarifai.heads import EmbedNormHead, activation, classification_loss
-from trainers.clarifai.model import ClarifaiClassifier, build_feature_extractor
-from trainers.trainer_registry import build_trainer
+from trainers.clarifai_templates.heads import EmbedNormHead, activation, classification_loss
+from trainers.clarifai_templates.model import ClarifaiClassifier, build_feature_extractor
+from trainers.families import build_trainer
 from trainers.core import TrainerError
-from trainers.trainer_registry import check_hyperparameters
+from trainers.families import check_hyperparameters
 
 from clarifai_toys import make_dataset, one_torch_thread  # noqa: F401  (autouse)
 

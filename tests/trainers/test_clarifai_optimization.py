@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from trainers.clarifai.lamb import Lamb
-from trainers.trainer_registry import build_trainer
+from trainers.clarifai_templates.lamb import Lamb
+from trainers.families import build_trainer
 from trainers.core import Callbacks
 
 from clarifai_toys import make_dataset, one_torch_thread  # noqa: F401  (autouse)
@@ -186,7 +186,7 @@ def test_a_last_batch_of_one_image_is_dropped(tmp_path):
 
 
 def test_evaluation_runs_in_fp32_like_the_predictor_even_under_the_engine_s_autocast(tmp_path, monkeypatch):
-    from trainers.clarifai import shared_recipe as recipe_module
+    from trainers.clarifai_templates import shared_recipe as recipe_module
 
     recipe = _recipe(tmp_path, "clarifai_inception_v2", batch_size=2)
     model = recipe.build_model().eval()

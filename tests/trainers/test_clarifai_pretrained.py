@@ -4,9 +4,9 @@ import json
 import pytest
 import torch
 
-from trainers.clarifai.templates import TEMPLATES
+from trainers.clarifai_templates.templates import TEMPLATES
 from trainers.core import TrainerError
-from trainers.trainer_registry import build_trainer
+from trainers.families import build_trainer
 
 from clarifai_toys import make_dataset, one_torch_thread  # noqa: F401  (autouse)
 
@@ -109,6 +109,6 @@ def test_inception_v2_always_starts_from_random_weights(tmp_path):
 
 
 def test_templates_are_registered_under_their_trainer_keys():
-    from trainers.trainer_registry import trainer_keys
+    from trainers.families import trainer_keys
 
     assert set(TEMPLATES) <= set(trainer_keys())

@@ -4,8 +4,8 @@ import pytest
 import torch
 from PIL import Image
 
-from trainers.trainer_registry import build_trainer
-from trainers.clarifai.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomFlip, min_side_transform
+from trainers.families import build_trainer
+from trainers.clarifai_templates.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomFlip, min_side_transform
 
 from clarifai_toys import make_dataset, one_torch_thread  # noqa: F401  (autouse)
 

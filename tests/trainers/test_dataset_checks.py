@@ -2,7 +2,7 @@
 import pytest
 
 from trainers.core import DatasetSpec, TrainerError
-from trainers.trainer_registry import build_trainer
+from trainers.families import build_trainer
 
 TRAINERS = {"fai_cls": {"backbone": "tiny_test"}, "fai_mf": {"backbone": "tiny_test"},
             "clarifai_inception_v2": {}}

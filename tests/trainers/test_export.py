@@ -14,8 +14,8 @@ from trainers.core import DatasetSpec, TrainerError
 from trainers.export import OnnxPredictor, export_model, load_onnx_predictor
 from trainers.export.onnx_graph import export_onnx
 from trainers.export.package import check_onnx
-from trainers.trainer_registry import build_trainer
-from trainers.trainer_registry import load_exportable, load_predictor
+from trainers.families import build_trainer
+from trainers.families import load_exportable, load_predictor
 
 import clarifai_toys
 import fai_cls_data

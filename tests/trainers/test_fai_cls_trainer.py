@@ -10,7 +10,7 @@ from trainers.backbones import build_backbone
 from trainers.core import DatasetSpec, TrainerError
 from trainers.fai_cls.hyperparameters import FaiClsHyperparameters
 from trainers.hyperparameters import declarations
-from trainers.trainer_registry import build_trainer, load_predictor
+from trainers.families import build_trainer, load_predictor
 
 from fai_cls_data import draw, write_dataset
 

@@ -3,11 +3,11 @@ learning for the backbone and looser clipping from random weights; explicit valu
 import pytest
 
 from trainers.core import TrainerError
-from trainers.trainer_registry import build_trainer
+from trainers.families import build_trainer
 from trainers.fai_mf.hyperparameters import AUTO_DEFAULTS, FaiMfHyperparameters, parse_hyperparameters
 from trainers.fai_mf.recipe import model_config_from
 from trainers.hyperparameters import declarations
-from trainers.trainer_registry import resolve_hyperparameters
+from trainers.families import resolve_hyperparameters
 
 from fai_mf_toys import TINY_HYPERPARAMETERS, TINY_MODEL_OVERRIDES, write_coco_dataset
 

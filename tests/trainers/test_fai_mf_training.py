@@ -8,8 +8,8 @@ from PIL import Image
 
 from trainers.core import Callbacks, Cancelled, TrainerError
 from trainers.data.masks import decode_mask
-from trainers.trainer_registry import build_trainer
-from trainers.trainer_registry import load_predictor
+from trainers.families import build_trainer
+from trainers.families import load_predictor
 
 from fai_mf_toys import (CLASSES, SEMANTIC_CLASSES, TINY_ENGINE_OVERRIDES, TINY_HYPERPARAMETERS,
                          TINY_MODEL_OVERRIDES, draw, write_coco_dataset, write_semantic_dataset)

@@ -14,7 +14,7 @@ FIT = """
 import hashlib, sys, torch
 torch.set_num_threads(1)
 from trainers.core import DatasetSpec
-from trainers.trainer_registry import build_trainer
+from trainers.families import build_trainer
 hp = dict(backbone="tiny_test", resolution=32, batch_size=4, epochs=2, learning_rate=0.02, features="res3")
 # fp32: auto times bf16 against fp32, and on a loaded machine two processes may choose differently.
 result = build_trainer("fai_cls", hp, DatasetSpec.load(sys.argv[1]), sys.argv[2], device="cpu", precision="fp32").fit()

@@ -6,7 +6,7 @@
 Other modules add theirs with `@register_backbone("name")` (they must be imported before
 `build_backbone("name")` is called; a trainer package imports its own backbone module).
 """
-from .backbone_registry import BACKBONE_FACTORIES, LEVELS, STRIDES, build_backbone, register_backbone
+from .factories import BACKBONE_FACTORIES, LEVELS, STRIDES, build_backbone, register_backbone
 from . import stdc, tiny, torchvision_mobile, torchvision_resnet  # noqa: F401  (registration)
 
 __all__ = ["BACKBONE_FACTORIES", "LEVELS", "STRIDES", "build_backbone", "register_backbone"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbone_registry import LEVELS, STRIDES, register_backbone
+from .factories import LEVELS, STRIDES, register_backbone
 
 BASE_WIDTH = 64
 BLOCKS_PER_MODULE = 4

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .backbone_registry import STRIDES, register_backbone
+from .factories import STRIDES, register_backbone
 
 
 def _conv_bn_relu(cin: int, cout: int, stride: int) -> nn.Sequential:

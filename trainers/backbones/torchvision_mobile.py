@@ -9,7 +9,7 @@ from __future__ import annotations
 import torchvision
 from torch import nn
 
-from .backbone_registry import LEVELS, STRIDES, register_backbone
+from .factories import LEVELS, STRIDES, register_backbone
 
 # level -> index in `features` whose output is that level
 TAPS = {

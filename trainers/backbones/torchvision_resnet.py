@@ -10,7 +10,7 @@ from __future__ import annotations
 import torchvision
 from torch import nn
 
-from .backbone_registry import STRIDES, register_backbone
+from .factories import STRIDES, register_backbone
 
 
 class TorchvisionResNet(nn.Module):

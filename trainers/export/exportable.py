@@ -1,8 +1,8 @@
 """The contract between a trainer family and export: its graph and its own pre- and
 post-processing, so every runtime (torch eager, ONNX Runtime) predicts through the same code.
 
-A family's record (`trainers.trainer_registry.TrainerFamily.exportable`) names its loader
-`artifact_dir -> Exportable`; `trainers.trainer_registry.load_exportable` finds it.
+A family's record (`trainers.families.TrainerFamily.exportable`) names its loader
+`artifact_dir -> Exportable`; `trainers.families.load_exportable` finds it.
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import Any
 import onnxruntime as ort
 import torch
 
-from trainers.trainer_registry import load_exportable
+from trainers.families import load_exportable
 
 from .exportable import Exportable
 

@@ -12,7 +12,7 @@ import onnxruntime
 import torch
 
 from trainers.core import TrainerError
-from trainers.trainer_registry import load_exportable
+from trainers.families import load_exportable
 
 from .exportable import Exportable
 from .onnx_graph import EXPORTER, INPUT_NAME, OPSET, export_onnx

@@ -60,7 +60,7 @@ PyTorch: no Django, no server), this folder loads as it is:
 
 ```python
 from PIL import Image
-from trainers.trainer_registry import load_predictor
+from trainers.families import load_predictor
 
 predictor = load_predictor("path/to/this/folder", precision="fp32")  # or "auto", "bf16"
 print(predictor.predict([Image.open("a.jpg")]))  # [[{"cls_id", "label", "conf", ...}]]

@@ -1,3 +1,3 @@
 """FAI-CLS image classification. Importing registers the `fai_cls` trainer family with
-trainers.trainer_registry (family.py)."""
+trainers.families (family.py)."""
 from . import family  # noqa: F401  (registration)

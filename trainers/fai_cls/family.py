@@ -1,4 +1,4 @@
-"""The fai_cls trainer family's one registration (trainers.trainer_registry)."""
+"""The fai_cls trainer family's one registration (trainers.families)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from trainers.backbone_names import BACKBONE_NAMES
 from trainers.core import TASK_CLASSIFICATION, TASK_INSTANCE_SEGMENTATION, DatasetSpec
 from trainers.data.classification import check_item_labels, split_items
 from trainers.hyperparameters import registered_weights
-from trainers.trainer_registry import TrainerFamily, register_family
+from trainers.families import TrainerFamily, register_family
 
 from .exportable import FaiClsExportable
 from .hyperparameters import FaiClsHyperparameters, weights_needed

@@ -6,4 +6,4 @@ own module with no training-loop imports: a backbone adapter, `pixel_decoder`,
 into the shared engine; `exportable` serves an artifact directory; `family` registers it.
 """
 
-from . import family  # noqa: F401  (registers "fai_mf" with trainers.trainer_registry)
+from . import family  # noqa: F401  (registers "fai_mf" with trainers.families)

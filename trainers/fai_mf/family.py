@@ -1,4 +1,4 @@
-"""The fai_mf trainer family's one registration (trainers.trainer_registry)."""
+"""The fai_mf trainer family's one registration (trainers.families)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from trainers.backbone_names import BACKBONE_NAMES
 from trainers.core import TASK_INSTANCE_SEGMENTATION, TASK_SEMANTIC_SEGMENTATION, DatasetSpec, TrainerError
 from trainers.engine import EngineConfig
 from trainers.hyperparameters import registered_weights
-from trainers.trainer_registry import TrainerFamily, register_family
+from trainers.families import TrainerFamily, register_family
 
 from .exportable import FaiMfExportable
 from .hyperparameters import FaiMfHyperparameters, weights_needed

@@ -12,7 +12,7 @@ def current_token(user) -> Token | None:
 
 def issue_token(user) -> Token:
     """A new token for `user`; one they had stops working (at once in this process, within
-    TOKEN_CACHE_SECONDS in the others: platform_api/auth.py)."""
+    TOKEN_CACHE_SECONDS in the others: platform_api/http/auth.py)."""
     with transaction.atomic():
         revoke_token(user)
         return Token.objects.create(user=user)

@@ -1,6 +1,6 @@
 """The five templates: trainer key -> hyperparameters, recipe, architecture, pretraining.
 
-Each is registered with `trainers.trainer_registry` as one trainer family.
+Each is registered with `trainers.families` as one trainer family.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from trainers.core import TASK_CLASSIFICATION, DatasetSpec, WeightsResolver
 from trainers.hyperparameters import WeightsNeed, registered_weights
-from trainers.trainer_registry import TrainerFamily, register_family
+from trainers.families import TrainerFamily, register_family
 
 from . import hyperparameters as hp
 from .exportable import ClarifaiExportable

@@ -11,7 +11,7 @@ Every answer under an API prefix is JSON; other paths (admin) keep Django's page
 that meets the database down (a restart, a failover) answers 503 `database_unavailable` with
 Retry-After instead of 500 (DatabaseOutageMiddleware), so clients retry. A request
 whose client has gone (`problems.ClientGone`) is logged as 499, with no body. The two
-serializers at the end describe these shapes for the OpenAPI document (platform_api/openapi.py).
+serializers at the end describe these shapes for the OpenAPI document (platform_api/http/openapi.py).
 """
 import logging
 
@@ -29,7 +29,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from platform_api.db_outage import OUTAGE
+from platform_api.work.db_outage import OUTAGE
 from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
 from templates_registry.hyperparameter_specs import HyperparameterErrors
 
@@ -160,4 +160,4 @@ class Problem(serializers.Serializer):
 class FieldErrors(serializers.Serializer):
     """`{field: [messages]}`: each refused field with a list of messages a person can act on;
     a field holding several values (hyperparameters, images) nests them by name or position:
-    `{"hyperparameters": {"batch_size": ["..."]}}`. Its schema is made in platform_api/openapi.py."""
+    `{"hyperparameters": {"batch_size": ["..."]}}`. Its schema is made in platform_api/http/openapi.py."""

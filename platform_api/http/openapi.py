@@ -1,6 +1,6 @@
 """The OpenAPI document's refusals: every operation lists the error answers it can give.
 
-The exception handler (platform_api/errors.py) makes two body shapes, described once here as
+The exception handler (platform_api/http/errors.py) makes two body shapes, described once here as
 components (`Problem`, `FieldErrors`, and `Refusal`, either of them) and referenced by each
 operation for the statuses that apply to it:
 - 400 where the request carries query parameters or a body (a field's error, a malformed
@@ -16,7 +16,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 
-from platform_api.errors import FieldErrors, Problem
+from platform_api.http.errors import FieldErrors, Problem
 
 FIELD_ERRORS_REF = {"$ref": "#/components/schemas/FieldErrors"}
 

@@ -1,6 +1,6 @@
 """The five Clarifai visual-classification templates as Recipes of the shared engine.
 
 Importing the package registers each template's trainer family (`templates.TEMPLATES`) with
-`trainers.trainer_registry`.
+`trainers.families`.
 """
 from . import templates  # noqa: F401  (registration)

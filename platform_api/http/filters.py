@@ -12,7 +12,7 @@ from django_filters import CharFilter, ModelChoiceFilter, ModelMultipleChoiceFil
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
 from drf_spectacular.utils import extend_schema_field
 
-from platform_api.api import TextField
+from platform_api.http.views import TextField
 
 
 def _owned_by_requester(model):

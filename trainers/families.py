@@ -18,7 +18,7 @@ from trainers.core import DatasetSpec, Predictor, Trainer, TrainerError, Weights
 from trainers.hyperparameters import Hyperparameters, WeightsNeed, declarations
 
 # The packages whose import registers trainer families; the keys come from the records.
-TRAINER_PACKAGES = ("trainers.fai_cls", "trainers.fai_mf", "trainers.clarifai")
+TRAINER_PACKAGES = ("trainers.fai_cls", "trainers.fai_mf", "trainers.clarifai_templates")
 
 # (params, dataset, work_dir, weights_resolver, device, precision, **options) -> Recipe
 RecipeFactory = Callable[..., Any]
