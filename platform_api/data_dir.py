@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from django.conf import settings
-
 SUBDIRECTORIES = ("broker/queue", "broker/processed", "broker/control", "storage", "tmp", "work", "static")
 SECRET_KEY_FILE = "secret_key"
 
@@ -21,13 +19,13 @@ def secret_key(data_dir: Path, configured: str, generate) -> str:
     return key_file.read_text().strip() if key_file.is_file() else generate()
 
 
-def create_data_dir() -> None:
-    """Makes DATA_DIR's folders and keeps this process's generated secret key, so sessions
-    survive a restart. Idempotent."""
-    data_dir = Path(settings.DATA_DIR)
+def create_data_dir(data_dir: Path, secret_key_in_use: str) -> None:
+    """Makes DATA_DIR's folders and keeps this process's generated secret key (settings'
+    SECRET_KEY), so sessions survive a restart. Idempotent."""
+    data_dir = Path(data_dir)
     for sub in SUBDIRECTORIES:
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     key_file = data_dir / SECRET_KEY_FILE
     if not os.environ.get("SECRET_KEY") and not key_file.exists():
-        key_file.write_text(settings.SECRET_KEY)
+        key_file.write_text(secret_key_in_use)
         key_file.chmod(0o600)

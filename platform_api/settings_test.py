@@ -10,3 +10,6 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
 
 from platform_api.settings import *  # noqa: E402,F401,F403
+from platform_api.data_dir import create_data_dir  # noqa: E402
+
+create_data_dir(DATA_DIR, SECRET_KEY)  # noqa: F405  (what `serve` makes for the server, for the tests' workers and uploads)

@@ -7,6 +7,12 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_api.settings")
 application = get_wsgi_application()
 
+from django.conf import settings  # noqa: E402
+
+from platform_api.data_dir import create_data_dir  # noqa: E402
+
+create_data_dir(settings.DATA_DIR, settings.SECRET_KEY)  # `serve` made it; a bare gunicorn may not have
+
 # Models can be imported once the application (and so Django) is set up.
 from platform_api.deployments.services import resume_pending_loads  # noqa: E402
 from trainers.families import trainer_keys  # noqa: E402

@@ -14,15 +14,17 @@ from __future__ import annotations
 import logging
 import threading
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from django.conf import settings
 
 from platform_api.deployments.batching import Batcher
 from platform_api.registry.exports import onnx_file
 from platform_api.storage import get_storage
-from trainers.export import load_onnx_predictor
-from trainers.families import load_predictor
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class LoadedModel:
     def _forward(self, inputs: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         """One forward pass over several requests' inputs; each request's rows of every output."""
         # NumPy's copy on one core, not torch.cat's threads (see trainers/data/classification.py).
+        import torch  # loaded with the first model, never by a process that serves none
+
         batch = inputs[0] if len(inputs) == 1 else torch.from_numpy(np.concatenate([x.numpy() for x in inputs]))
         outputs = self.predictor.outputs(batch)  # looked up at each batch: tests wrap it
         sizes = [len(request) for request in inputs]
@@ -77,6 +81,9 @@ def get_or_load(deployment_id: int, artifact_key: str, runtime: str | None = Non
 
 
 def _load(deployment_id: int, artifact_key: str, runtime: str) -> LoadedModel:
+    from trainers.export import load_onnx_predictor  # torch and the runtimes load with the first model
+    from trainers.families import load_predictor
+
     artifact_dir = get_storage().local_dir(artifact_key)
     if runtime == "onnxruntime":
         predictor = load_onnx_predictor(artifact_dir, onnx_file(artifact_key))

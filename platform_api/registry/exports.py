@@ -15,13 +15,21 @@ from platform_api.problems import Conflict, Invalid
 from platform_api.registry.models import ModelVersion
 from platform_api.storage import get_storage
 from trainers.core import TrainerError
-from trainers.export import FORMATS, ONNX_FILE, export_model
+from trainers.export import FORMATS, ONNX_FILE
 
 log = logging.getLogger(__name__)
 
 # One build at a time in this process (exports are rare); other processes may build the same
 # one at the same time, harmlessly: storage replaces a key whole.
 _build_lock = threading.Lock()
+
+
+def export_model(artifact_dir: Path, fmt: str, out_dir: Path) -> None:
+    """trainers.export.export_model, imported with the first export: torch and onnx take a
+    second and a half to load, which a process that never exports should not pay."""
+    from trainers.export import export_model as write_export
+
+    write_export(artifact_dir, fmt, out_dir)
 
 
 def zip_key(artifact_key: str, fmt: str) -> str:

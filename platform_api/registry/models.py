@@ -33,6 +33,7 @@ class PretrainedWeights(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name_plural = "pretrained weights"  # not "weightss"
         constraints = [
             models.UniqueConstraint(fields=["owner", "architecture", "name"], name="unique_weights_name")
         ]

@@ -6,6 +6,7 @@ shipped template's editor fits the window without horizontal scrolling.
 Screenshots are saved under tests/artifacts/admin/ (git-ignored) for a person to look at.
 Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`).
 """
+import io
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -153,3 +154,26 @@ def test_every_shipped_template_fits_the_window_and_a_refusal_reads_at_the_top(b
         page.locator("tr.field-errors", has_text="max offers 100000").scroll_into_view_if_needed()
         page.screenshot(path=ARTIFACTS / "fai-cls-refused-at-the-row.png")
     assert Template.objects.get(pk="fai-cls").hyperparameters.get(name="epochs").maximum == 500
+
+
+def test_a_staff_user_made_as_the_readme_says_edits_templates_and_reads_jobs(browser_page, monkeypatch):
+    call_command("load_templates", verbosity=0)
+    monkeypatch.setenv("PLATFORM_USER_PASSWORD", "s3cret-pw")
+    call_command("create_user", "staffer", "--staff", stdout=io.StringIO())
+    editor = "/admin/templates_registry/template/fai-cls/change/"
+
+    with browser_page("staffer", "s3cret-pw", "/admin/") as page:
+        sidebar = page.inner_text("#content-main")
+        assert "permission to view or edit anything" not in sidebar
+        for section in ("Templates", "Jobs", "Datasets", "Model versions", "Deployments", "Pretrained weights"):
+            assert section in sidebar, section
+        page.screenshot(path=ARTIFACTS / "staff-index.png")
+        page.goto(page.url.split("/admin/")[0] + editor)
+        names = page.eval_on_selector_all("td.field-parameter", "cells => cells.map(c => c.innerText.trim())")
+        page.fill(f'input[name="hyperparameters-{names.index("epochs")}-default"]', "12")
+        page.click('input[name="_save"]')
+        page.wait_for_url("**/admin/templates_registry/template/")
+        assert "was changed successfully" in page.content()
+        page.goto(page.url.split("/admin/")[0] + "/admin/training/job/")
+        assert page.locator("a.addlink").count() == 0  # read-only: nothing to add
+    assert Template.objects.get(pk="fai-cls").hyperparameters.get(name="epochs").default == 12

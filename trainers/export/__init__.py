@@ -5,8 +5,19 @@ out_dir)` writes the weights or `model.onnx` with config, labels and a README;
 Each trainer family provides its `Exportable` (exportable.py): the graph (preprocessed
 images in, logits out) and its own pre- and post-processing, which both runtimes share.
 """
-from .exportable import Exportable
-from .onnx_predictor import OnnxPredictor, load_onnx_predictor
-from .package import FORMATS, ONNX_FILE, export_model
+import importlib
+
+from .formats import FORMATS, ONNX_FILE
+
+# Loaded on first use: torch and onnx take a second and a half to import, which a command
+# or a web process that never exports should not pay.
+_LAZY = {"Exportable": ".exportable", "OnnxPredictor": ".onnx_predictor",
+         "load_onnx_predictor": ".onnx_predictor", "export_model": ".package"}
 
 __all__ = ["Exportable", "FORMATS", "ONNX_FILE", "OnnxPredictor", "export_model", "load_onnx_predictor"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

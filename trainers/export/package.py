@@ -15,12 +15,11 @@ from trainers.core import TrainerError
 from trainers.families import load_exportable
 
 from .exportable import Exportable
+from .formats import FORMATS, ONNX_FILE
 from .onnx_graph import EXPORTER, INPUT_NAME, OPSET, export_onnx
 from .onnx_predictor import OnnxPredictor
 from .readme import render_readme
 
-FORMATS = ("pytorch", "onnx")
-ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.pt"
 # An exported graph whose probabilities differ from torch's by more is refused.
 ONNX_TOLERANCE = 1e-3

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from platform_api.data_dir import create_data_dir
 from platform_api.env import env_int
 from platform_api.recovery import recover_dead_worker
 from platform_api.web_command import web_command
@@ -46,6 +47,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-web", action="store_true", help="run only the workers")
 
     def handle(self, *args, port: int, grpc_port: int, no_web: bool, **options):
+        create_data_dir(settings.DATA_DIR, settings.SECRET_KEY)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_templates")
         call_command("collectstatic", interactive=False, verbosity=0)
