@@ -35,7 +35,8 @@ class TorchPredictor:
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
         return {name: output.float() for name, output in zip(self.exportable.output_names, outputs)}
 
-    def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
+    def predict(self, images: list[Any], options: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
+        """`options`: the request's PREDICT_OPTIONS (trainers/export/exportable.py)."""
         if not images:
             return []
-        return self.exportable.postprocess(self.outputs(self.exportable.preprocess(images)), images)
+        return self.exportable.postprocess(self.outputs(self.exportable.preprocess(images)), images, options)

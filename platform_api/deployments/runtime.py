@@ -41,9 +41,10 @@ class LoadedModel:
         """The request's images as the graph's input batch (in the request's thread)."""
         return self.predictor.exportable.preprocess(images)
 
-    def finish(self, outputs: dict[str, torch.Tensor], images: list) -> list:
-        """The request's predictions from its share of a forward pass (in the request's thread)."""
-        return self.predictor.exportable.postprocess(outputs, images)
+    def finish(self, outputs: dict[str, torch.Tensor], images: list, options: dict | None = None) -> list:
+        """The request's predictions from its share of a forward pass (in the request's thread),
+        under its own options (predict_options.py)."""
+        return self.predictor.exportable.postprocess(outputs, images, options)
 
     def _forward(self, inputs: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         """One forward pass over several requests' inputs; each request's rows of every output."""

@@ -21,14 +21,24 @@ class Base64Field(serializers.CharField):
     """A file's bytes as base64 text."""
 
 
+class PredictOptionsSerializer(serializers.Serializer):
+    """Per-request options; each defaults to the model's own. A model refuses one it does not take."""
+    threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0,
+                                       help_text="leave out results below this confidence (all models)")
+    top_k = serializers.IntegerField(required=False, min_value=1, max_value=1000,
+                                     help_text="at most this many results per image, highest confidence first")
+    mask_threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0,
+                                            help_text="segmentation: a pixel is in a mask above this probability")
+
+
 # The predict request's two forms. They describe the body for the OpenAPI document; the view
 # reads it itself (multipart files are checked for size before they are read).
-class PredictJSONRequestSerializer(serializers.Serializer):
+class PredictJSONRequestSerializer(PredictOptionsSerializer):
     images = serializers.ListField(child=Base64Field(), min_length=1, max_length=settings.MAX_PREDICT_IMAGES,
                                    help_text="image files (PNG, JPEG, ...) as base64; a data: URL is accepted too")
 
 
-class PredictMultipartRequestSerializer(serializers.Serializer):
+class PredictMultipartRequestSerializer(PredictOptionsSerializer):
     # One part described, repeatable: schemathesis 4.32 sends an array's parts without a
     # filename, and Django reads such parts as text, not files.
     image = serializers.FileField(help_text=f"an image file (PNG, JPEG, ...); repeat the part for more, up to "

@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from platform_api.deployments import runtime
 from platform_api.deployments.batching import Closed, QueueFull, Withdrawn
+from platform_api.deployments.predict_options import check_applies
 from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
 from platform_api.deployments.models import Deployment
 from platform_api.ttl_cache import TtlCache
@@ -213,27 +214,29 @@ def decode_base64(items: list) -> tuple[list[bytes | None], dict[str, list[str]]
 
 
 def predict(deployment: Deployment, raw_images: list[bytes | None], errors: dict[str, list[str]] | None = None,
-            field: str = "images", client_gone=None) -> list:
+            field: str = "images", client_gone=None, options: dict | None = None) -> list:
     """Predictions for the raw images, in order (see predict_with_images)."""
-    return predict_with_images(deployment, raw_images, errors, field, client_gone)[1]
+    return predict_with_images(deployment, raw_images, errors, field, client_gone, options)[1]
 
 
 def predict_with_images(deployment: Deployment, raw_images: list[bytes | None],
                         errors: dict[str, list[str]] | None = None, field: str = "images",
-                        client_gone=None) -> tuple[list[Image.Image], list]:
+                        client_gone=None, options: dict | None = None) -> tuple[list[Image.Image], list]:
     """(the decoded upright images, their predictions in order), from a forward pass the
     request may share with others (dynamic batching). What is not an image is refused before
     the model is touched; room in the model's queue is held before the pixels are decoded
     (503 when there is none); `client_gone()` tells whether the client has left, which drops
-    the request from its batch. `errors` and `field` are open_images'."""
+    the request from its batch. `errors` and `field` are open_images'; `options` the request's
+    own threshold, mask_threshold or top_k (predict_options.py), refused if the model takes none."""
     opened = open_images(raw_images, errors, field)
     _forget_stopped_deployments()
     try:
         loaded = _model_of_live(deployment)
+        check_applies(options or {}, loaded.predictor.exportable.prediction_options, deployment.model_version.trainer)
         with loaded.batcher.reserve(len(opened)) as reservation:
             images = load_pixels(opened, field)
             ticket = reservation.submit(loaded.prepare(images), len(images), client_gone)
-        return images, loaded.finish(ticket.result(), images)
+        return images, loaded.finish(ticket.result(), images, options)
     except QueueFull as full:
         raise _busy(deployment, full) from None
     except Withdrawn:

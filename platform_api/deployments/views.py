@@ -1,5 +1,5 @@
 from django.conf import settings
-from drf_spectacular.utils import OpenApiRequest, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -11,6 +11,8 @@ from platform_api.http.parsers import JSONParser
 from platform_api.problems import Invalid
 from platform_api.deployments import services
 from platform_api.deployments.batching import client_gone_check
+from platform_api.deployments.predict_options import read_options
+from trainers.export import PREDICT_OPTIONS
 from platform_api.deployments.models import Deployment
 from platform_api.registry.models import ModelVersion
 from platform_api.deployments.serializers import (
@@ -51,6 +53,9 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
             "multipart/form-data": OpenApiRequest(PredictMultipartRequestSerializer,
                                                   encoding={"image": {"contentType": "image/*"}}),
         },
+        parameters=[OpenApiParameter(name, {"type": "integer" if kind is int else "number", "minimum": low,
+                                            "maximum": high}, description=f"as the body field {name} (which wins)")
+                    for name, (kind, low, high) in PREDICT_OPTIONS.items()],
         responses={200: PredictResponseSerializer,
                    409: problem("The deployment is not ready: pending, failed or stopped (deployment_not_ready)")},
     )
@@ -59,6 +64,7 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
         deployment = services.ready_deployment(request.user, pk)
         if deployment is None:
             raise NotFound("No Deployment matches the given query.")  # as retrieve and stop say
+        options = read_options(request.data, request.query_params)  # checked before any image is read
         errors = {}
         multipart = request.content_type.startswith("multipart/")
         if multipart:
@@ -75,7 +81,8 @@ class DeploymentViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retrie
             raw, errors = services.decode_base64(items)
         # Errors name the field the client sent: multipart `image`, or JSON `images`.
         client_gone = client_gone_check(request.META.get("gunicorn.socket"))
-        predictions = services.predict(deployment, raw, errors, "image" if multipart else "images", client_gone)
+        predictions = services.predict(deployment, raw, errors, "image" if multipart else "images", client_gone,
+                                       options)
         return Response({"predictions": predictions})
 
     @extend_schema(request=None, responses={200: DeploymentSerializer})

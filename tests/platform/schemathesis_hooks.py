@@ -113,3 +113,4 @@ def unique_weights_name(context, body):
     if isinstance(fields, dict) and _is_text(fields.get("name"), 200):
         fields["name"] = f"{fields['name'][:190]} #{next(_weights_numbers)}"
     return body
+

@@ -139,6 +139,7 @@ def test_a_person_trains_deploys_and_tries_a_model_in_the_console(live_server, t
             page.wait_for_function("document.getElementById('job-progress').dataset.percent > 0", timeout=180_000)
             shot("05-job-running")
             page.wait_for_selector("#job-status.succeeded", timeout=300_000)
+            assert page.text_content("#job-dataset").startswith("colours (#")  # its name, not "dataset 1"
             seen = page.evaluate("window.__seen")
             running = sorted({percent for percent, _ in seen if 0 < percent < 100})
             assert len(running) >= 2, f"the progress shown did not move while running: {running}"
@@ -164,7 +165,23 @@ def test_a_person_trains_deploys_and_tries_a_model_in_the_console(live_server, t
             page.click("#try-submit")
             page.wait_for_selector("#predictions tr.prediction")
             assert page.text_content("#predictions tr.prediction td:nth-child(2)") == "red"
+            # Each value sits under its header; a classifier has no Box column.
+            header = page.locator("#predictions th.num").bounding_box()
+            value = page.locator("#predictions tr.prediction td.num").first.bounding_box()
+            assert abs((header["x"] + header["width"]) - (value["x"] + value["width"])) < 2, (header, value)
+            assert page.is_hidden("#predictions th.box")
+            # The 32 px image is drawn at the size it is shown, not enlarged afterwards.
+            drawn, shown, ratio = page.evaluate("""() => { const c = document.getElementById('try-canvas');
+                return [c.width, c.getBoundingClientRect().width, window.devicePixelRatio]; }""")
+            assert abs(drawn - shown * ratio) <= 1 and shown > 32
             shot("09-try")
+            # The model's own threshold can be overridden per request.
+            page.check("#try-own-threshold")
+            page.wait_for_selector("#predictions tr.prediction")
+            page.evaluate("""() => { const r = document.getElementById('try-threshold'); r.value = '1';
+                r.dispatchEvent(new Event('input')); r.dispatchEvent(new Event('change')); }""")
+            page.wait_for_selector("#predictions td:has-text('nothing predicted at or above 1')")
+            assert page.text_content("#try-threshold-value") == "1"
 
             # The API docs are served from the platform too.
             page.goto(f"{server}/api/docs/")

@@ -1,4 +1,5 @@
 """Deploy and predict, on a model trained in-process by the real runner."""
+import base64
 import io
 import threading
 import time
@@ -230,3 +231,38 @@ def test_predict_refuses_an_image_declaring_too_many_pixels_before_decoding_it(a
     response = predict_multipart(api, deployment.pk, held_out(("red",)))  # 32x32 = 1024 pixels
     assert response.status_code == 400
     assert "32x32 pixels; the limit is 1000" in response.json()["image"]["0"][0]
+
+
+def test_predict_takes_threshold_and_top_k_per_request_from_body_form_or_query(api, deployment):
+    url = f"/api/v1/deployments/{deployment.pk}/predict/"
+    images = [base64.b64encode(image_bytes(image)).decode() for image in held_out(("red",))]
+    default = api.post(url, {"images": images}, format="json").json()["predictions"][0]
+    assert len(default) == 1  # the model's own: single-label, its top class
+    both = api.post(url, {"images": images, "top_k": 2}, format="json").json()["predictions"][0]
+    assert [p["label"] for p in both] == ["red", "blue"] and both[0]["conf"] >= both[1]["conf"]
+    above = both[0]["conf"] + (1 - both[0]["conf"]) / 2
+    assert api.post(f"{url}?top_k=2&threshold={above}", {"images": images}, format="json").json()["predictions"] == [[]]
+    files = [io.BytesIO(image_bytes(held_out(("red",))[0]))]
+    files[0].name = "red.png"
+    form = api.post(url, {"image": files, "top_k": "2"}, format="multipart")
+    assert [p["label"] for p in form.json()["predictions"][0]] == ["red", "blue"]
+
+
+@pytest.mark.parametrize("options, field, message", [
+    ({"threshold": 1.5}, "threshold", "must be a number from 0 to 1, got 1.5"),
+    ({"threshold": "high"}, "threshold", "must be a number from 0 to 1, got 'high'"),
+    ({"top_k": 0}, "top_k", "must be a whole number from 1 to 1000, got 0"),
+    ({"top_k": 1.5}, "top_k", "must be a whole number from 1 to 1000, got 1.5"),
+    ({"mask_threshold": 0.3}, "mask_threshold", "this model (fai_cls) takes no mask_threshold; it takes threshold, top_k"),
+])
+def test_a_bad_or_inapplicable_predict_option_is_refused_and_names_itself(api, deployment, options, field, message):
+    loads = runtime.load_count
+    response = predict_base64_with(api, deployment.pk, held_out(("red",)), options)
+    assert response.status_code == 400, response.content
+    assert response.json()[field] == [message]
+    assert runtime.load_count == loads
+
+
+def predict_base64_with(api, deployment_id, images, options):
+    payload = {"images": [base64.b64encode(image_bytes(image)).decode() for image in images], **options}
+    return api.post(f"/api/v1/deployments/{deployment_id}/predict/", payload, format="json")

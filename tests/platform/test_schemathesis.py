@@ -69,7 +69,8 @@ def schemathesis_config(auth_file: Path, rows: dict) -> str:
         ("^/api/v1/jobs/[{]id[}]/(metrics/)?$", rows["trained_job"]),
         ("^/api/v1/jobs/[{]id[}]/cancel/$", rows["waiting_job"]),
         ("^/api/v1/models/", rows["model"]),
-        ("^/api/v1/deployments/[{]id[}]/(predict/)?$", rows["deployment"]),
+        ("^/api/v1/deployments/[{]id[}]/$", rows["deployment"]),
+        ("^/api/v1/deployments/[{]id[}]/predict/$", rows["deployment"]),
         ("^/api/v1/deployments/[{]id[}]/stop/$", rows["stopped_deployment"]),
         ("^/api/v1/templates/", "fai-cls"),
         # GET only: a DELETE of it would leave the run's later weights/{id} requests a 404, and the
@@ -102,6 +103,11 @@ def schemathesis_config(auth_file: Path, rows: dict) -> str:
         lines += ["[[operations]]", f"include-path-regex = {json.dumps(path_regex)}"]
         lines += [f"include-method = {json.dumps(method[0])}"] if method else []
         lines += ["[operations.parameters]", f'"path.id" = {json.dumps(row)}']
+        if path_regex.endswith("predict/$"):
+            # The run's deployment is a classifier, which refuses the segmentation option
+            # mask_threshold (400) by design: a schema cannot say which model a deployment serves.
+            lines += ["[operations.checks.positive_data_acceptance]",
+                      'expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]']
     return "\n".join(lines) + "\n"
 
 

@@ -30,7 +30,7 @@ class _FlatExportable:
     def preprocess(self, images):
         return torch.ones(len(images), 3, 4, 4)
 
-    def postprocess(self, outputs, images):
+    def postprocess(self, outputs, images, options=None):
         return [[{"shape": list(outputs["logits"].shape), "sum": float(outputs["logits"].sum())}] for _ in images]
 
 

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from trainers.data.classification import stacked
+from trainers.export.exportable import top, with_defaults
 
 from .heads import activation
 from .model import ClarifaiClassifier, build_feature_extractor
@@ -31,6 +32,7 @@ class ClarifaiExportable:
         self.input_size = (side, side)
         make = square_transform if self.config["resize"] == "square" else min_side_transform
         self.transform = make(side, train=False)
+        self.prediction_options = {"threshold": 0.0, "top_k": None}  # every concept, Clarifai style
 
     def build_graph(self) -> nn.Module:
         model = ClarifaiClassifier(build_feature_extractor(self.config["architecture"]), len(self.classes),
@@ -45,12 +47,16 @@ class ClarifaiExportable:
     def probabilities(self, outputs: dict[str, Tensor]) -> dict[str, Tensor]:
         return {"logits": activation(outputs["logits"].float(), self.logreg)}
 
-    def postprocess(self, outputs: dict[str, Tensor], images: list[Any]) -> list[list[dict[str, Any]]]:
-        """Every concept with its probability, highest first (Clarifai style)."""
+    def postprocess(self, outputs: dict[str, Tensor], images: list[Any],
+                    options: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
+        """Every concept with its probability, highest first (Clarifai style), unless the request
+        sets a threshold or top_k."""
+        chosen = with_defaults(self.prediction_options, options)
         results = []
         for row in self.probabilities(outputs)["logits"].cpu():
             order = torch.argsort(row, descending=True).tolist()
-            results.append([{"cls_id": i, "label": self.classes[i], "conf": float(row[i])} for i in order])
+            concepts = [{"cls_id": i, "label": self.classes[i], "conf": float(row[i])} for i in order]
+            results.append(top(concepts, chosen["threshold"], chosen["top_k"]))
         return results
 
     def describe(self) -> dict[str, Any]:

@@ -11,8 +11,24 @@ from typing import Any, Protocol
 from torch import Tensor, nn
 
 
+from .formats import PREDICT_OPTIONS  # noqa: F401  (what prediction_options may name)
+
+
+def with_defaults(defaults: dict[str, Any], options: dict[str, Any] | None) -> dict[str, Any]:
+    """A request's options over the model's defaults (options it does not name are ignored)."""
+    return {**defaults, **{k: v for k, v in (options or {}).items() if k in defaults and v is not None}}
+
+
+def top(results: list[dict[str, Any]], threshold: float, top_k: int | None) -> list[dict[str, Any]]:
+    """Results (highest confidence first) at or above `threshold`, at most `top_k` of them."""
+    kept = [result for result in results if result["conf"] >= threshold]
+    return kept[:top_k] if top_k else kept
+
+
 class Exportable(Protocol):
     classes: list[str]
+    # The predict options (PREDICT_OPTIONS) this model honours, with its defaults.
+    prediction_options: dict[str, Any]
     input_size: tuple[int, int]  # (height, width) of the graph's input images
     output_names: tuple[str, ...]  # the graph's outputs, in order
 
@@ -25,8 +41,10 @@ class Exportable(Protocol):
         """PIL images (any mode, any size) -> the graph's float32 input batch."""
         ...
 
-    def postprocess(self, outputs: dict[str, Tensor], images: list[Any]) -> list[list[dict[str, Any]]]:
-        """The graph's outputs for `images` -> the inference output (trainers/README.md), one list per image."""
+    def postprocess(self, outputs: dict[str, Tensor], images: list[Any],
+                    options: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
+        """The graph's outputs for `images` -> the inference output (trainers/README.md), one list
+        per image, under the request's `options` (prediction_options' names; None = defaults)."""
         ...
 
     def probabilities(self, outputs: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -2,3 +2,12 @@
 
 FORMATS = ("pytorch", "onnx")
 ONNX_FILE = "model.onnx"
+
+# What a predict request may set, per request, within these bounds: (type, minimum, maximum).
+# A family honours those its Exportable's `prediction_options` names, each defaulting to the
+# model's own (trainers/export/exportable.py).
+PREDICT_OPTIONS = {
+    "threshold": (float, 0.0, 1.0),  # results below this confidence are left out
+    "mask_threshold": (float, 0.0, 1.0),  # segmentation: a pixel is in a mask above this probability
+    "top_k": (int, 1, 1000),  # at most this many results per image, highest confidence first
+}

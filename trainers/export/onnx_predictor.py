@@ -49,10 +49,11 @@ class OnnxPredictor:
         results = self.session.run(self.output_names, {self.input_name: batch.contiguous().numpy()})
         return {name: torch.from_numpy(result) for name, result in zip(self.output_names, results)}
 
-    def predict(self, images: list[Any]) -> list[list[dict[str, Any]]]:
+    def predict(self, images: list[Any], options: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
+        """`options`: the request's PREDICT_OPTIONS (trainers/export/exportable.py)."""
         if not images:
             return []
-        return self.exportable.postprocess(self.outputs(self.exportable.preprocess(images)), images)
+        return self.exportable.postprocess(self.outputs(self.exportable.preprocess(images)), images, options)
 
 
 def load_onnx_predictor(artifact_dir: str | Path, onnx_path: str | Path, device: str | None = None) -> OnnxPredictor:

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD, preprocess_batch
+from trainers.export.exportable import with_defaults
 
 from .hyperparameters import FaiClsHyperparameters
 from .model import build_model
@@ -25,6 +26,8 @@ class FaiClsExportable:
         self.classes: list[str] = json.loads((self.artifact_dir / "labels.json").read_text())
         self.hp = FaiClsHyperparameters(**config["hyperparameters"])
         self.input_size = (self.hp.resolution, self.hp.resolution)
+        self.prediction_options = ({"threshold": self.hp.threshold, "top_k": None} if self.hp.multi_label
+                                   else {"threshold": 0.0, "top_k": 1})
 
     def build_graph(self) -> nn.Module:
         model = build_model(self.hp, len(self.classes))
@@ -34,8 +37,10 @@ class FaiClsExportable:
     def preprocess(self, images: list[Any]) -> Tensor:
         return preprocess_batch(images, self.hp.resolution)
 
-    def postprocess(self, outputs: dict[str, Tensor], images: list[Any]) -> list[list[dict[str, Any]]]:
-        return postprocess(outputs["logits"], self.classes, self.hp.multi_label, self.hp.threshold)
+    def postprocess(self, outputs: dict[str, Tensor], images: list[Any],
+                    options: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
+        chosen = with_defaults(self.prediction_options, options)
+        return postprocess(outputs["logits"], self.classes, self.hp.multi_label, chosen["threshold"], chosen["top_k"])
 
     def probabilities(self, outputs: dict[str, Tensor]) -> dict[str, Tensor]:
         logits = outputs["logits"].float()

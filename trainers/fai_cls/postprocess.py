@@ -6,23 +6,23 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
+from trainers.export.exportable import top
 
-def postprocess(logits: Tensor, classes: Sequence[str], multi_label: bool, threshold: float) -> list[list[dict[str, Any]]]:
-    """Single-label: the argmax class with its softmax probability.
-    Multi-label: every class with sigmoid >= threshold (0 is a real threshold: every class)."""
+
+def postprocess(logits: Tensor, classes: Sequence[str], multi_label: bool, threshold: float,
+                top_k: int | None = None) -> list[list[dict[str, Any]]]:
+    """Classes with their probability (softmax; sigmoid per class when multi-label) at or above
+    `threshold` (0 is a real threshold: every class), highest first, at most `top_k`.
+    The model's defaults: single-label top_k 1 and threshold 0 (the argmax class);
+    multi-label its `threshold` hyperparameter and no top_k."""
     logits = logits.detach().float().cpu()
     if logits.dim() == 1:
         logits = logits.unsqueeze(0)
+    probabilities = torch.sigmoid(logits) if multi_label else torch.softmax(logits, dim=-1)
     results = []
-    if multi_label:
-        probabilities = torch.sigmoid(logits)
-        for row in probabilities:
-            ids = torch.nonzero(row >= threshold).flatten().tolist()
-            detections = [_detection(i, classes, row[i]) for i in ids]
-            results.append(sorted(detections, key=lambda d: d["conf"], reverse=True))
-    else:
-        conf, ids = torch.softmax(logits, dim=-1).max(dim=-1)
-        results = [[_detection(int(i), classes, c)] for i, c in zip(ids, conf)]
+    for row in probabilities:
+        order = torch.argsort(row, descending=True).tolist()
+        results.append(top([_detection(i, classes, row[i]) for i in order], threshold, top_k))
     return results
 
 

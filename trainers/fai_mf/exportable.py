@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from .config import MaskFormerConfig
 from trainers.data.masks import encode_mask
+from trainers.export.exportable import with_defaults
 from .model import IMAGENET_MEAN, IMAGENET_STD, MaskFormer, build_mask_former
 from .postprocessing import postprocess
 from .transforms import image_to_tensor, resize_image
@@ -40,6 +41,8 @@ class FaiMfExportable:
         self.config = MaskFormerConfig(**config["model"])
         self.classes: list[str] = json.loads((self.artifact_dir / "labels.json").read_text())
         self.input_size = (self.config.resolution, self.config.resolution)
+        self.prediction_options = {"threshold": self.config.threshold, "mask_threshold": self.config.mask_threshold,
+                                   "top_k": None}
 
     def build_model(self) -> MaskFormer:
         model = build_mask_former(self.config)
@@ -52,15 +55,17 @@ class FaiMfExportable:
     def preprocess(self, images: list[Image.Image]) -> Tensor:
         return torch.stack([resize_image(image_to_tensor(image), self.config.resolution) for image in images])
 
-    def postprocess(self, outputs: dict[str, Tensor], images: list[Image.Image]) -> list[list[dict]]:
+    def postprocess(self, outputs: dict[str, Tensor], images: list[Image.Image],
+                    options: dict | None = None) -> list[list[dict]]:
         """Per image [{cls_id, label, conf, bbox [x1, y1, x2, y2] (x2, y2 exclusive), mask (base64
-        PNG, original size)}], highest confidence first; computed in fp32 whatever the graph ran in."""
+        PNG, original size)}], highest confidence first, at most top_k; computed in fp32 whatever
+        the graph ran in. A segment is kept above `threshold` (the request's or the model's)."""
         outputs = {name: outputs[name].float() for name in self.output_names}
-        c = self.config
+        c, chosen = self.config, with_defaults(self.prediction_options, options)
         sizes = [(image.height, image.width) for image in images]
-        results = postprocess(outputs, sizes, c.postprocessing_type, c.threshold, c.mask_threshold,
+        results = postprocess(outputs, sizes, c.postprocessing_type, chosen["threshold"], chosen["mask_threshold"],
                               c.predict_all_pixels)
-        return [self._detections(result) for result in results]
+        return [self._detections(result)[:chosen["top_k"]] for result in results]
 
     def _detections(self, result: dict[str, Tensor]) -> list[dict]:
         order = result["scores"].argsort(descending=True).tolist()

@@ -74,15 +74,25 @@
       " (the best epoch's weights). Deploy it on the ", el("a", { href: "/models/", text: "Models" }), " page."));
   }
 
+  const datasetNames = {};  // looked up once: a job's dataset never changes
+  async function datasetName(datasetId) {
+    if (!(datasetId in datasetNames)) {
+      const { ok, data } = await api(`datasets/${datasetId}/`);
+      datasetNames[datasetId] = ok ? `${data.name} (#${datasetId})` : `dataset ${datasetId}`;
+    }
+    return datasetNames[datasetId];
+  }
+
   async function refresh() {
     const { ok, data: job } = await api(`jobs/${id}/`);
     if (!ok) return false;
+    const datasetText = await datasetName(job.dataset);
     document.getElementById("job-name").textContent = job.name ? `· ${job.name}` : "";
     setStatus(document.getElementById("job-status"), job.status);
     progress(document.getElementById("job-progress"), job.progress?.percent ?? 0, progressLabel(job));
     document.getElementById("job-progress").dataset.percent = String(job.progress?.percent ?? 0);
     facts(document.getElementById("job-facts"), [
-      ["Template", job.template], ["Dataset", el("a", { href: `/datasets/${job.dataset}/`, text: `dataset ${job.dataset}` })],
+      ["Template", job.template], ["Dataset", el("a", { href: `/datasets/${job.dataset}/`, text: datasetText, id: "job-dataset" })],
       ["Precision", job.precision || `${job.requested_precision} (decided when a worker starts it)`],
       ["Attempts", job.attempts > 1 ? `${job.attempts} (resumed from epoch ${job.resumed_from_epoch}, step ${job.resumed_from_step})` : null],
       ["Submitted", when(job.created_at)], ["Started", when(job.started_at)], ["Finished", when(job.finished_at)],

@@ -1,14 +1,25 @@
-/* Models: their best epoch's metrics side by side (the best of each column in bold), with
+/* Models, one table per task with that task's metrics (the best of each column in bold), with
    deploy, stop and try buttons for their deployments. */
 "use strict";
 (() => {
   const { api, all, el, status, isRate } = Console;
   const LIVE = ["pending", "ready"];
 
-  function scalarKeys(models) {
+  const TASKS = {
+    classification: { title: "Classification", metrics: ["accuracy", "exact_match_accuracy", "f1_macro", "precision_macro", "recall_macro"] },
+    instance_segmentation: { title: "Instance segmentation", metrics: ["segm/AP", "segm/AP50", "segm/AP75"] },
+    semantic_segmentation: { title: "Semantic segmentation", metrics: ["mIoU", "pixel_accuracy"] },
+  };
+  let templateTasks = null;  // template id -> task, read once
+
+  // The task's own figures that some model has; other scalar rates only when it has none of them.
+  function metricKeys(models, task) {
+    const present = (k) => models.some((m) => isRate(k, m.metrics[k]));
+    const preferred = (TASKS[task]?.metrics || []).filter(present);
+    if (preferred.length) return preferred;
     const keys = [];
     for (const m of models) for (const [k, v] of Object.entries(m.metrics)) if (isRate(k, v) && !keys.includes(k)) keys.push(k);
-    return keys;
+    return keys.slice(0, 5);
   }
 
   function format(value) {
@@ -36,20 +47,39 @@
             " ", stop];
   }
 
-  async function refresh() {
-    const [models, deployments] = await Promise.all([all("models/"), all("deployments/")]);
-    const latest = new Map();  // model id -> its newest deployment (the list is newest first)
-    for (const d of deployments) if (!latest.has(d.model)) latest.set(d.model, d);
-    const keys = scalarKeys(models);
+  function table(models, task, latest) {
+    const keys = metricKeys(models, task);
     const best = Object.fromEntries(keys.map((k) => [k, Math.max(...models.map((m) => m.metrics[k]).filter((v) => typeof v === "number"))]));
-    document.querySelector("#models thead").replaceChildren(el("tr", {},
-      ["Model", "Job", "Template", "Dataset", "Classes", ...keys, "Deployment"].map((h) => el("th", { text: h }))));
-    document.querySelector("#models tbody").replaceChildren(...models.map((m) => el("tr", { "data-model": m.id },
+    const head = el("thead", {}, el("tr", {},
+      ["Model", "Job", "Template", "Dataset", "Classes", ...keys, "Deployment"].map((h, i) =>
+        el("th", { text: h, class: i >= 5 && i < 5 + keys.length ? "num" : "" }))));
+    const body = el("tbody", {}, ...models.map((m) => el("tr", { "data-model": m.id },
       el("td", { text: `#${m.id}` }), el("td", {}, el("a", { href: `/jobs/${m.job}/`, text: `job ${m.job}` })),
       el("td", { text: m.template }), el("td", {}, el("a", { href: `/datasets/${m.dataset}/`, text: m.dataset })),
       el("td", { text: m.classes.length }),
       keys.map((k) => el("td", { class: `num${models.length > 1 && m.metrics[k] === best[k] ? " best" : ""}`, text: format(m.metrics[k]) })),
-      el("td", {}, controls(m, latest.get(m.id))))));
+      el("td", { class: "controls" }, controls(m, latest.get(m.id))))));
+    return el("div", { class: "task-models", "data-task": task },
+      el("h2", { text: TASKS[task]?.title || task }),
+      el("div", { class: "scroll" }, el("table", { class: "list models" }, head, body)));
+  }
+
+  async function refresh() {
+    if (templateTasks === null) {
+      const templates = await all("templates/");
+      templateTasks = Object.fromEntries(templates.map((t) => [t.id, t.task]));
+    }
+    const [models, deployments] = await Promise.all([all("models/"), all("deployments/")]);
+    const latest = new Map();  // model id -> its newest deployment (the list is newest first)
+    for (const d of deployments) if (!latest.has(d.model)) latest.set(d.model, d);
+    const byTask = new Map();
+    for (const m of models) {
+      const task = templateTasks[m.template] || "other";
+      if (!byTask.has(task)) byTask.set(task, []);
+      byTask.get(task).push(m);
+    }
+    const order = [...Object.keys(TASKS), "other"].filter((t) => byTask.has(t));
+    document.getElementById("models").replaceChildren(...order.map((t) => table(byTask.get(t), t, latest)));
     document.querySelector(".empty").hidden = models.length > 0;
     return true;
   }

@@ -34,39 +34,69 @@
     return layer;
   }
 
+  // The picture at the size it is shown, times the screen's pixel ratio, with masks, boxes and
+  // labels drawn at that resolution: a small image is enlarged (pixels kept sharp), its labels are not.
   async function draw(file, predictions) {
     const url = URL.createObjectURL(file);
     const image = await loadImage(url);
     URL.revokeObjectURL(url);
     const canvas = document.getElementById("try-canvas");
-    canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
-    canvas.classList.toggle("small", image.naturalWidth < 260);  // enlarged: keep pixels sharp
+    const ratio = window.devicePixelRatio || 1;
+    const shown = Math.min(canvas.parentElement.clientWidth || 520, 520);
+    const scale = (shown / image.naturalWidth) * ratio;
+    canvas.width = Math.round(image.naturalWidth * scale); canvas.height = Math.round(image.naturalHeight * scale);
+    canvas.style.width = `${shown}px`;
     const context = canvas.getContext("2d");
-    context.drawImage(image, 0, 0);
-    const line = Math.max(2, Math.round(canvas.width / 200));
+    context.imageSmoothingEnabled = image.naturalWidth >= 260;
+    context.drawImage(image, 0, 0, canvas.width, canvas.height);
+    const line = 2 * ratio;
+    const fontPx = 12 * ratio;
+    context.font = `${fontPx}px system-ui, sans-serif`;
     for (const p of predictions) {
-      if (p.mask) context.drawImage(await maskLayer(p.mask, colour(p.cls_id), canvas.width, canvas.height), 0, 0);
+      if (p.mask) {
+        context.imageSmoothingEnabled = false;
+        context.drawImage(await maskLayer(p.mask, colour(p.cls_id), image.naturalWidth, image.naturalHeight),
+          0, 0, canvas.width, canvas.height);
+      }
       if (p.bbox) {
-        const [x1, y1, x2, y2] = p.bbox;
+        const [x1, y1, x2, y2] = p.bbox.map((v) => v * scale);
         context.strokeStyle = colour(p.cls_id); context.lineWidth = line;
         context.strokeRect(x1, y1, x2 - x1, y2 - y1);
-        context.font = `${Math.max(12, line * 6)}px system-ui, sans-serif`;
         const text = `${p.label} ${(p.conf * 100).toFixed(0)}%`;
+        const height = fontPx + 2 * line;
+        const top = y1 >= height ? y1 - height : y1;  // above the box, or inside it at the top edge
         context.fillStyle = colour(p.cls_id);
-        context.fillRect(x1, Math.max(0, y1 - line * 8), context.measureText(text).width + line * 2, line * 8);
+        context.fillRect(x1, top, context.measureText(text).width + 2 * line, height);
         context.fillStyle = "#fff";
-        context.fillText(text, x1 + line, Math.max(line * 6, y1 - line * 2));
+        context.fillText(text, x1 + line, top + fontPx);
       }
     }
+    const boxes = predictions.some((p) => p.bbox);
+    document.querySelector("#predictions th.box").hidden = !boxes;
     document.querySelector("#predictions tbody").replaceChildren(...predictions.map((p) => el("tr", { class: "prediction" },
       el("td", {}, el("span", { class: "swatch", style: `background:${colour(p.cls_id)}` })),
       el("td", { text: p.label }), el("td", { class: "num", text: `${(p.conf * 100).toFixed(1)}%` }),
-      el("td", { text: p.bbox ? p.bbox.join(", ") : "" }))));
-    if (!predictions.length) document.querySelector("#predictions tbody").append(el("tr", {}, el("td", { colspan: 4, text: "nothing predicted" })));
-    const top = predictions[0];
-    document.getElementById("top-label").textContent = top && !top.mask ? `${top.label} (${(top.conf * 100).toFixed(1)}%)` : "";
+      ...(boxes ? [el("td", { text: p.bbox ? p.bbox.join(", ") : "" })] : []))));
+    if (!predictions.length) {
+      const hint = threshold.disabled ? "nothing predicted above the model's own threshold: lower it with the slider"
+        : `nothing predicted at or above ${threshold.value}`;
+      document.querySelector("#predictions tbody").append(el("tr", {}, el("td", { colspan: 4, text: hint })));
+    }
+    const first = predictions[0];
+    document.getElementById("top-label").textContent = first && !first.mask ? `${first.label} (${(first.conf * 100).toFixed(1)}%)` : "";
     document.getElementById("result").hidden = false;
   }
+
+  const threshold = document.getElementById("try-threshold");
+  const thresholdValue = document.getElementById("try-threshold-value");
+  const showThreshold = () => { thresholdValue.textContent = threshold.disabled ? "the model's default" : threshold.value; };
+  document.getElementById("try-own-threshold").addEventListener("change", (event) => {
+    threshold.disabled = !event.target.checked;
+    showThreshold();
+    if (document.getElementById("try-image").files[0]) form.requestSubmit();
+  });
+  threshold.addEventListener("input", showThreshold);
+  threshold.addEventListener("change", () => { if (document.getElementById("try-image").files[0]) form.requestSubmit(); });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -75,6 +105,7 @@
     if (!file) { showErrors(form, { image: ["choose an image first"] }); return; }
     const body = new FormData();
     body.append("image", file);
+    if (!threshold.disabled) body.append("threshold", threshold.value);
     const button = document.getElementById("try-submit");
     button.disabled = true;
     const { ok, data } = await api(`deployments/${id}/predict/`, { method: "POST", form: body });

@@ -1,0 +1,81 @@
+"""Console pages a newcomer met broken, in headless Chromium at a laptop's 1400 x 900: the
+models page shows each task's own metrics in a table of its own, with every Stop button in
+view. Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`)."""
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from platform_api.datasets.models import Dataset
+from platform_api.deployments.models import Deployment
+from platform_api.registry.models import ModelVersion
+from platform_api.training.models import Job
+from tests.templates.test_admin_browser import CHROMIUM, LAUNCH_ARGS, horizontal_overflow
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "console"
+WINDOW = {"width": 1400, "height": 900}
+METRICS = {
+    "fai-cls": {"accuracy": 0.91, "f1_macro": 0.9, "precision_macro": 0.92, "recall_macro": 0.89, "num_samples": 40,
+                "per_class": {"a": {"precision": 1, "recall": 1, "f1": 1, "support": 2}}},
+    "fai-mf": {"segm/AP": 41.5, "segm/AP50": 60.1, "segm/AP75": 44.0, "segm/APs": 10.0, "segm/APm": 30.0,
+               "segm/APl": 50.0, "segm/AR1": 20.0, "segm/AR10": 40.0, "segm/AR100": 45.0},
+}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                                      "(apt-get install -y chromium)"),
+]
+
+
+@pytest.fixture
+def signed_in(live_server, transactional_db, templates, monkeypatch):
+    """(page, user): alice signed in to the console in a 1400 x 900 window."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    user = get_user_model().objects.create_user("alice", password="s3cret-pw")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport=WINDOW)
+            page.set_default_timeout(20_000)
+            page.goto(f"{live_server.url}/login/")
+            page.fill("#id_username", "alice")
+            page.fill("#id_password", "s3cret-pw")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{live_server.url}/")
+            yield page, user
+        finally:
+            browser.close()
+
+
+def _model(user, template_id: str, task: str, n: int) -> ModelVersion:
+    dataset = Dataset.objects.create(owner=user, name=f"{template_id}-data-{n}", format="coco", task=task,
+                                     status="ready", archive_key=f"k{template_id}{n}", classes=["a", "b"])
+    job = Job.objects.create(owner=user, name=f"run-{n}", template_id=template_id, dataset=dataset,
+                             trainer=template_id.replace("-", "_"), status="succeeded")
+    model = ModelVersion.objects.create(owner=user, job=job, template_id=template_id, dataset=dataset,
+                                        trainer=job.trainer, metrics=METRICS[template_id], classes=["a", "b"],
+                                        artifact_key=f"models/{n}")
+    Deployment.objects.create(owner=user, model_version=model, status="ready")
+    return model
+
+
+def test_the_models_page_shows_each_task_s_metrics_and_every_stop_button(signed_in, live_server):
+    page, user = signed_in
+    for n in range(2):
+        _model(user, "fai-cls", "classification", n)
+        _model(user, "fai-mf", "instance_segmentation", 10 + n)
+    page.goto(f"{live_server.url}/models/")
+    page.wait_for_selector(".task-models[data-task=instance_segmentation] tbody tr")
+    headers = {task: page.eval_on_selector_all(f".task-models[data-task={task}] th", "ths => ths.map(t => t.innerText)")
+               for task in ("classification", "instance_segmentation")}
+    assert "accuracy" in headers["classification"] and "segm/AP" not in headers["classification"]
+    assert "segm/AP" in headers["instance_segmentation"] and "accuracy" not in headers["instance_segmentation"]
+    assert horizontal_overflow(page) <= 0
+    for stop in page.locator("button.stop").all():
+        box = stop.bounding_box()
+        assert box and box["x"] + box["width"] <= WINDOW["width"], box
+    assert page.locator("button.stop").count() == 4
+    page.screenshot(path=str(ARTIFACTS / "models-two-tasks.png"), full_page=True)
