@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from platform_api.http.views import TextField
+from platform_api.http.views import ChoiceField, TextField
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
 
 
@@ -17,7 +17,7 @@ class DatasetSerializer(serializers.ModelSerializer):
 
 class DatasetUploadSerializer(serializers.Serializer):
     name = TextField(max_length=200)
-    format = serializers.ChoiceField(choices=list(FORMAT_TASKS))
+    format = ChoiceField(choices=list(FORMAT_TASKS))
     archive = serializers.FileField(help_text="a .zip archive in the layout its format names (API.md, README)")
 
 

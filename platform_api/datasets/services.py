@@ -14,12 +14,16 @@ from django.utils import timezone
 
 from platform_api.celery import IMPORT_DATASET, enqueue
 from platform_api.datasets.importers import DatasetImportError, ImportLimits, check_archive, import_archive
+from platform_api.disk_space import out_of_space
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
 from platform_api.problems import Conflict, Invalid
 from platform_api.work.leased_work import LeasedWork, new_worker_id
 from platform_api.storage import get_storage
 
 log = logging.getLogger(__name__)
+
+DISK_FULL = ("the server's disk is full: no space left to unpack or store this dataset; nothing of it was "
+             "kept. Free space (delete datasets, models or exports you no longer need) and upload it again.")
 
 
 class UploadRejected(Invalid):
@@ -100,6 +104,10 @@ def import_dataset(dataset_id: int) -> None:
             _fail(mine, str(exc))
             return
         except Exception as exc:  # a bug or an I/O failure: the dataset must not stay "importing"
+            if out_of_space(exc):
+                log.warning("import of dataset %s: disk full", dataset_id)
+                _fail(mine, DISK_FULL)
+                return
             log.exception("import of dataset %s crashed", dataset_id)
             _fail(mine, f"internal error while importing: {_archive_paths(str(exc), dest.parent)}")
             return

@@ -3,6 +3,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from platform_api.http.views import ChoiceField
+
 from platform_api.deployments.models import Deployment
 from trainers.core import RUNTIMES
 
@@ -60,5 +62,5 @@ class PredictResponseSerializer(serializers.Serializer):
 
 
 class DeployRequestSerializer(serializers.Serializer):
-    runtime = serializers.ChoiceField(choices=RUNTIMES, required=False,
+    runtime = ChoiceField(choices=RUNTIMES, required=False,
                                       help_text="torch or onnxruntime; default PREDICT_RUNTIME (onnxruntime)")

@@ -203,6 +203,11 @@ def decode_base64(items: list) -> tuple[list[bytes | None], dict[str, list[str]]
             errors[str(index)] = ["must be a base64 string"]
             raw.append(None)
             continue
+        if item.strip().lower().startswith(("http://", "https://", "ftp://", "file:")):
+            errors[str(index)] = ["is a URL: send the image's bytes (multipart `image`) or base64, not a URL; "
+                                  "the platform fetches nothing"]
+            raw.append(None)
+            continue
         if item.startswith("data:") and "," in item:  # data URLs from browsers
             item = item.split(",", 1)[1]
         try:

@@ -54,6 +54,18 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class ChoiceField(serializers.ChoiceField):
+    """DRF's, whose refusal lists the choices: `"yolo" is not a valid choice; choose one of:
+    classification_folder, coco, ...`."""
+
+    default_error_messages = {"invalid_choice": '"{input}" is not a valid choice; choose one of: {choices}.'}
+
+    def fail(self, key, **kwargs):
+        if key == "invalid_choice":
+            kwargs.setdefault("choices", ", ".join(str(choice) for choice in self.choices))
+        super().fail(key, **kwargs)
+
+
 class IgnoreFormatParameter(DefaultContentNegotiation):
     """For views whose own `?format=` query parameter means something else than DRF's
     renderer override (`URL_FORMAT_OVERRIDE`), which would answer 404 for `?format=onnx`."""

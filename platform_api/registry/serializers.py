@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from platform_api.http.views import TextField
+from platform_api.http.views import ChoiceField, TextField
 from platform_api.registry.models import ModelVersion, PretrainedWeights
 from trainers.families import weight_architectures
 
@@ -66,7 +66,7 @@ class PretrainedWeightsSerializer(serializers.ModelSerializer):
 class WeightsUploadSerializer(serializers.Serializer):
     name = TextField(max_length=200)
     # A typo here would only surface later, as a job failing with weights_not_registered.
-    architecture = serializers.ChoiceField(choices=[], help_text="a backbone some trainer loads weights for")
+    architecture = ChoiceField(choices=[], help_text="a backbone some trainer loads weights for")
     file = serializers.FileField(help_text="a state dict saved with torch.save")
 
     def __init__(self, *args, **kwargs):

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from platform_api.http.views import TextField
+from platform_api.http.views import ChoiceField, TextField
 from platform_api.registry.serializers import EvaluationMetricsField
 from platform_api.training.models import Job, MetricsEntry
 from trainers.core import REQUESTABLE_PRECISIONS
@@ -15,7 +15,7 @@ class JobSubmitSerializer(serializers.Serializer):
         help_text="name -> value; the template's `json_schema` (GET /templates/{id}/) says which names and values "
                   "it takes; those left out take their defaults")
     name = TextField(max_length=200, required=False, allow_blank=True, default="")
-    precision = serializers.ChoiceField(
+    precision = ChoiceField(
         REQUESTABLE_PRECISIONS, required=False, default="auto",
         help_text="numeric precision to train in, where the template allows it (its `precisions`); "
                   "auto: the worker's TRAINING_PRECISION, else decided from the hardware")

@@ -104,3 +104,26 @@ def test_a_content_length_that_is_not_a_number_is_a_400(api, tmp_path):
                         CONTENT_LENGTH="abc")
     assert response.status_code == 400 and "Content-Length" in response.json()["detail"]
     assert Dataset.objects.count() == 0
+
+
+def test_an_unknown_format_is_refused_with_the_choices(api, tmp_path):
+    response = upload_dataset(api, classification_zip(tmp_path / "d.zip"), fmt="yolo")
+    assert response.json()["format"] == [
+        '"yolo" is not a valid choice; choose one of: classification_folder, coco, roboflow_coco, roboflow_seg.']
+
+
+def test_an_import_that_fills_the_disk_says_so_and_keeps_nothing(api, tmp_path, monkeypatch):
+    import errno
+
+    from platform_api.datasets import services
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(services, "import_archive", full)
+    response = upload_dataset(api, classification_zip(tmp_path / "d.zip"))
+    dataset = Dataset.objects.get(pk=response.json()["id"])
+    import_dataset(dataset.pk)
+    dataset.refresh_from_db()
+    assert dataset.status == "failed"
+    assert dataset.error.startswith("the server's disk is full") and "Errno" not in dataset.error

@@ -266,3 +266,10 @@ def test_a_bad_or_inapplicable_predict_option_is_refused_and_names_itself(api, d
 def predict_base64_with(api, deployment_id, images, options):
     payload = {"images": [base64.b64encode(image_bytes(image)).decode() for image in images], **options}
     return api.post(f"/api/v1/deployments/{deployment_id}/predict/", payload, format="json")
+
+
+def test_a_url_sent_to_predict_is_refused_with_what_to_send_instead(api, deployment):
+    response = api.post(f"/api/v1/deployments/{deployment.pk}/predict/",
+                        {"images": ["https://example.com/rose.jpg"]}, format="json")
+    assert response.status_code == 400
+    assert "send the image's bytes (multipart `image`) or base64, not a URL" in response.json()["images"]["0"][0]

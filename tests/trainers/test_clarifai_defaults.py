@@ -30,3 +30,24 @@ def test_a_job_records_the_rate_it_will_train_with():
 def test_an_unknown_start_is_refused_by_its_own_field_not_by_the_rule():
     with pytest.raises(Exception, match="pretrained_weights"):
         ResNetRSBA1Params.parse({"pretrained_weights": "ImageNet-22k"})
+
+
+@pytest.mark.parametrize("epochs, init, step", [(60, 45, 60), (10, 8, 10), (1, 1, 1)])
+def test_the_auto_schedule_decreases_the_rate_once_for_the_last_quarter(epochs, init, step):
+    from trainers.clarifai_templates.hyperparameters import InceptionFamilyParams
+
+    parsed = InceptionFamilyParams.parse({"num_epochs": epochs})
+    assert (parsed.init_epochs, parsed.step_epochs) == (init, step)
+    assert resolve_hyperparameters("clarifai_resnext", {"num_epochs": epochs, "init_epochs": None}) == {
+        "num_epochs": epochs, "init_epochs": init}
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"num_epochs": 10, "init_epochs": 25}, "init_epochs 25 is more than num_epochs 10"),
+    ({"num_epochs": 10, "step_epochs": 11}, "step_epochs 11 is more than num_epochs 10"),
+])
+def test_a_schedule_beyond_the_run_is_refused(values, message):
+    from trainers.core import TrainerError
+
+    with pytest.raises(TrainerError, match=message):
+        resolve_hyperparameters("clarifai_inception_batchnorm", values)

@@ -5,6 +5,7 @@ ours, and their descriptions say "not stated by Clarifai".
 """
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import pydantic
@@ -54,15 +55,21 @@ class _ConceptClassifierParams(_TrainsBatchNormalization):
         '2x the number of concepts. Our default (not stated by Clarifai).', ge=1, le=128, step=1)
 
 
+# Auto schedule: one tenfold decrease of the rate, for the last quarter of the run.
+AUTO_INIT_FRACTION = 0.75
+
+
 class InceptionFamilyParams(_ConceptClassifierParams):
     """Clarifai_InceptionBatchNorm, Clarifai_InceptionV2 and Clarifai_ResNext."""
 
-    init_epochs: int = param(25,
+    init_epochs: int | None = param(None,
         'Epochs run at the initial learning rate before its first decrease; the rate is then '
-        'multiplied by 0.1. Our default (not stated by Clarifai).', ge=1, le=200, step=1)
-    step_epochs: int = param(7,
+        'multiplied by 0.1. null (the default) = auto: three quarters of num_epochs, rounded up '
+        '(not stated by Clarifai). At most num_epochs.', ge=1, le=200, step=1)
+    step_epochs: int | None = param(None,
         'Epochs between learning-rate decreases after init_epochs; each decrease multiplies the '
-        'rate by 0.1. Our default (not stated by Clarifai).', ge=1, le=200, step=1)
+        'rate by 0.1. null (the default) = auto: num_epochs, so the rate is decreased once, for the '
+        'last quarter of the run (not stated by Clarifai). At most num_epochs.', ge=1, le=200, step=1)
     num_epochs: int = param(60,
         'Total number of epochs to train (an epoch is num_items_per_epoch images). Our default (not '
         'stated by Clarifai).', ge=1, le=200, step=1)
@@ -71,6 +78,24 @@ class InceptionFamilyParams(_ConceptClassifierParams):
         'per_item_lrate. The default is 0.01 per step at batch 64; it and the absence of a maximum '
         'are ours (not stated by Clarifai).', ge=0.0)
     num_items_per_epoch: int | None = _num_items_per_epoch()
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _auto_schedule_follows_num_epochs(cls, data):
+        if isinstance(data, dict) and (data.get("init_epochs") is None or data.get("step_epochs") is None):
+            epochs = data.get("num_epochs", cls.model_fields["num_epochs"].default)
+            if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1:  # else its own check refuses
+                auto = {"init_epochs": math.ceil(AUTO_INIT_FRACTION * epochs), "step_epochs": epochs}
+                data = {**data, **{name: value for name, value in auto.items() if data.get(name) is None}}
+        return data
+
+    @pydantic.model_validator(mode="after")
+    def _schedule_fits_the_run(self):
+        for name in ("init_epochs", "step_epochs"):
+            if getattr(self, name) > self.num_epochs:
+                raise ValueError(f"{name} {getattr(self, name)} is more than num_epochs {self.num_epochs}: the "
+                                 "rate would never be decreased there; lower it, or leave it null (auto)")
+        return self
 
 
 class InceptionV2Params(InceptionFamilyParams):

@@ -41,6 +41,13 @@ class FaiClsHyperparameters(Hyperparameters):
     pretrained_weights: str = param('', 'Name of a registered weights file for the chosen backbone; empty = random initialisation.')
 
     @pydantic.model_validator(mode="after")
+    def _warmup_ends_before_the_run(self):
+        if self.warmup_epochs and self.warmup_epochs >= self.epochs:
+            raise ValueError(f"warmup_epochs {self.warmup_epochs} must be less than epochs {self.epochs}: the "
+                             "learning rate would never reach its peak")
+        return self
+
+    @pydantic.model_validator(mode="after")
     def _batch_norm_can_train(self):
         check_batch_norm_can_train(self.batch_size, self.resolution, "resolution")
         return self
