@@ -106,7 +106,7 @@ def import_dataset(dataset_id: int) -> None:
         except Exception as exc:  # a bug or an I/O failure: the dataset must not stay "importing"
             if out_of_space(exc):
                 log.warning("import of dataset %s: disk full", dataset_id)
-                _fail(mine, DISK_FULL)
+                _fail(mine, f"{DISK_FULL} ({_archive_paths(str(exc), dest.parent)})")
                 return
             log.exception("import of dataset %s crashed", dataset_id)
             _fail(mine, f"internal error while importing: {_archive_paths(str(exc), dest.parent)}")

@@ -26,6 +26,13 @@ PARTIAL = ".partial"
 
 
 class Channel(filesystem.Channel):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # `serve` makes DATA_DIR's folders (platform_api/data_dir.py); a process that queues
+        # work without it (a command, a test's web process) makes the broker's own here.
+        for folder in (self.data_folder_in, self.data_folder_out, self.control_folder, self.processed_folder):
+            os.makedirs(folder, exist_ok=True)
+
     def _put(self, queue, payload, **kwargs):
         # kombu's own file name, so messages keep its order (by time, then name).
         name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"

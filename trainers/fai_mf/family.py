@@ -1,7 +1,6 @@
 """The fai_mf trainer family's one registration (trainers.families)."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from trainers.backbone_names import BACKBONE_NAMES
@@ -37,25 +36,10 @@ def build_recipe(hp: FaiMfHyperparameters, dataset: DatasetSpec, work_dir: Path,
     return FaiMfRecipe(hp, dataset, model_config, engine_config, Path(work_dir), pretrained_path)
 
 
-def check_warmup_fits(hp: FaiMfHyperparameters, dataset: DatasetSpec) -> None:
-    """A warmup_iters the job sets must end within the run's optimizer steps (the default's
-    10 may outlast a tiny run: it then only keeps the rate low, as asked of no one)."""
-    if "warmup_iters" not in hp.model_fields_set or not hp.warmup_iters:
-        return
-    train = dataset.split("train") or {}
-    images = train.get("num_images") or len(train.get("items", []))
-    steps = hp.epochs * math.ceil(images / hp.batch_size) if images else None
-    if steps is not None and hp.warmup_iters > steps:
-        raise TrainerError("invalid_hyperparameters",
-                           f"warmup_iters {hp.warmup_iters} is more than the run's {steps} optimizer steps "
-                           f"({hp.epochs} epochs of {math.ceil(images / hp.batch_size)} batches of {hp.batch_size} "
-                           f"from {images} training images): the learning rate would never reach learning_rate")
-
-
 FAMILY = register_family(TrainerFamily(
     key=TRAINER_KEY, name="fai-mf", hyperparameters=FaiMfHyperparameters,
     tasks=(TASK_INSTANCE_SEGMENTATION, TASK_SEMANTIC_SEGMENTATION),
     recipe=build_recipe, exportable=FaiMfExportable, weights_needed=weights_needed,
     weight_architectures=BACKBONE_NAMES,  # weights are looked up by the backbone's name
-    dataset_check=check_warmup_fits, predict_probe_batch=2,
+    predict_probe_batch=2,
 ))
