@@ -53,6 +53,61 @@ for row in probabilities:
 ```
 '''
 
+SEGMENTATION_POSTPROCESS = '''\
+```python
+from PIL import Image as PILImage
+
+model = config["model"]  # postprocessing_type, threshold, mask_threshold, predict_all_pixels, num_queries
+sizes = [PILImage.open(p).size for p in ["a.jpg", "b.jpg"]]  # (width, height): masks come at this size
+
+
+def softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def upsample(mask_logits, width, height):  # (Q, h, w) -> (Q, height, width), bilinear
+    return np.stack([np.asarray(PILImage.fromarray(m.astype(np.float32), mode="F").resize((width, height),
+                                                                                        PILImage.BILINEAR))
+                     for m in mask_logits]) if len(mask_logits) else np.zeros((0, height, width), np.float32)
+
+
+def segments(class_logits, mask_logits, width, height):
+    """One image's [(class id, score, boolean mask)], highest score first, as predict returns them."""
+    probs = softmax(class_logits)[:, :-1]  # the last class is "no object"
+    if model["postprocessing_type"] == "instance":  # the best (query, class) pairs
+        flat = probs.flatten()
+        top = np.argsort(-flat, kind="stable")[:model["num_queries"]]
+        queries, classes = top // probs.shape[1], top % probs.shape[1]
+        mask_probs = sigmoid(upsample(mask_logits[queries], width, height))
+        masks = mask_probs > model["mask_threshold"]
+        inside = (mask_probs * masks).reshape(len(top), -1).sum(1) / (masks.reshape(len(top), -1).sum(1) + 1e-6)
+        scores = flat[top] * inside
+        keep = scores > model["threshold"]
+        found = zip(classes[keep], scores[keep], masks[keep])
+    elif model["predict_all_pixels"]:  # every pixel takes its most probable class
+        pixel = np.einsum("qc,qhw->chw", probs, sigmoid(upsample(mask_logits, width, height)))
+        class_map, share = pixel.argmax(0), pixel / np.maximum(pixel.sum(0, keepdims=True), 1e-12)
+        found = [(c, share[c][class_map == c].mean(), class_map == c) for c in np.unique(class_map)]
+    else:  # semantic, one segment per confident query
+        scores, classes = probs.max(1), probs.argmax(1)
+        keep = scores > model["threshold"]
+        masks = sigmoid(upsample(mask_logits[keep], width, height)) > model["mask_threshold"]
+        found = zip(classes[keep], scores[keep], masks)
+    found = [(int(c), float(s), m) for c, s, m in found if m.any()]  # an empty mask is no segment
+    return sorted(found, key=lambda segment: -segment[1])
+
+
+for class_logits, mask_logits, (width, height) in zip(outputs["pred_logits"], outputs["pred_masks"], sizes):
+    for class_id, score, mask in segments(class_logits, mask_logits, width, height):
+        print(labels[class_id], score, int(mask.sum()))
+```
+'''
+
 PYTORCH_USAGE = '''\
 `weights.pt` is the state dict of the trainer's model (`torch.load("weights.pt",
 weights_only=True)`). With the platform's `trainers/` package on the Python path (pure
@@ -89,6 +144,9 @@ def render_readme(fmt: str, config: dict[str, Any], classes: list[str]) -> str:
         lines += [f"Input `{export['input']['name']}`: float32 `{export['input']['shape']}`.", "", ONNX_USAGE]
         if list(config["outputs"]) == ["logits"]:
             lines += [CLASSIFICATION_POSTPROCESS]
+        elif "pred_masks" in config["outputs"]:
+            lines += ["Segments, as the platform's predict makes them (each mask at its image's size):", "",
+                      SEGMENTATION_POSTPROCESS]
         lines += ["PIL's and torchvision's resampling differ slightly; the platform's own ONNX predictor "
                   "(`trainers.export.load_onnx_predictor`) applies exactly the preprocessing the model "
                   "was trained with.", ""]
