@@ -126,4 +126,5 @@ def test_an_import_that_fills_the_disk_says_so_and_keeps_nothing(api, tmp_path, 
     import_dataset(dataset.pk)
     dataset.refresh_from_db()
     assert dataset.status == "failed"
-    assert dataset.error.startswith("the server's disk is full") and "Errno" not in dataset.error
+    assert dataset.error.startswith("the server's disk is full") and "nothing of it was kept" in dataset.error
+    assert "internal error" not in dataset.error
