@@ -116,10 +116,18 @@ def test_a_person_trains_deploys_and_tries_a_model_in_the_console(live_server, t
             # 4. An invalid value is refused by the server, its message beside the field.
             page.click("#train-link")
             page.wait_for_function("document.getElementById('job-form').dataset.ready === 'true'")
+            assert page.input_value("#template") == "fai-cls"  # the template that suits the dataset
+            chosen_dataset = page.input_value("#dataset")
+            page.select_option("#template", "fai-mf")  # cannot train on classification data
+            page.wait_for_function("document.getElementById('job-form').dataset.ready === 'true'")
+            assert page.input_value("#dataset") == chosen_dataset  # the dataset is not switched
+            assert "this dataset is classification" in page.text_content("#dataset-mismatch")
+            assert page.is_disabled("#submit-job")
             page.select_option("#template", "fai-cls")
             page.wait_for_function("document.getElementById('job-form').dataset.ready === 'true'")
             for name, value in JOB.items():
                 (page.select_option if name == "backbone" else page.fill)(f"#hp-{name}", value)
+            assert page.is_hidden("#dataset-mismatch") and not page.is_disabled("#submit-job")
             page.select_option("#precision", "fp32")
             page.fill("#hp-batch_size", "0")
             watch.expected.append(f"400 (Bad Request) at {server}/api/v1/jobs/")

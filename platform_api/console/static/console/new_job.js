@@ -70,10 +70,31 @@
     document.getElementById("template-description").textContent = t.description;
     precisionSelect.replaceChildren(...t.precisions.map((p) => el("option", { value: p, text: p })));
     document.getElementById("hyperparameters").replaceChildren(...specs.map(field));
-    const ready = [...datasetSelect.options].filter((o) => t.dataset_tasks.includes(o.dataset.task));
-    if (ready.length && !ready.some((o) => o.selected)) ready[0].selected = true;
+    template = t;
+    checkPair();
     clearErrors(form);
     form.dataset.ready = "true";
+  }
+
+  // The dataset stays the one the person chose; a template that cannot train on it is said so.
+  let template = null;
+  function checkPair() {
+    const notice = document.getElementById("dataset-mismatch");
+    const option = datasetSelect.selectedOptions[0];
+    const fits = !template || !option || template.dataset_tasks.includes(option.dataset.task);
+    notice.hidden = fits;
+    notice.textContent = fits ? "" : `${template.name} trains on ${template.dataset_tasks.join(" or ")} data; ` +
+      `this dataset is ${option.dataset.task}. Choose a template for it, or another dataset.`;
+    document.getElementById("submit-job").disabled = !fits;
+  }
+  datasetSelect.addEventListener("change", checkPair);
+
+  // The template that suits a task on any machine: the platform's own trainers first (small
+  // defaults that train on a CPU), then the first active template for the task.
+  function suitedTemplate(offered, task) {
+    const preferred = { classification: "fai-cls", instance_segmentation: "fai-mf", semantic_segmentation: "fai-mf" };
+    const fitting = offered.filter((t) => t.dataset_tasks.includes(task));
+    return fitting.find((t) => t.id === preferred[task]) || fitting[0];
   }
 
   form.addEventListener("submit", async (event) => {
@@ -95,10 +116,11 @@
     const wanted = new URLSearchParams(window.location.search).get("dataset");
     datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.id, "data-task": d.task,
       selected: String(d.id) === wanted, text: `${d.name} (#${d.id}, ${d.task}, ${d.num_images} images)` })));
-    const task = datasets.find((d) => String(d.id) === wanted)?.task;
+    const task = (datasets.find((d) => String(d.id) === wanted) || datasets[0])?.task;
     const offered = templates.filter((t) => t.is_active);
+    const suited = task !== undefined ? suitedTemplate(offered, task) : undefined;
     templateSelect.replaceChildren(...offered.map((t) => el("option", { value: t.id, text: `${t.name} (${t.id})`,
-      selected: task !== undefined && t.id === offered.find((o) => o.dataset_tasks.includes(task))?.id })));
+      selected: suited !== undefined && t.id === suited.id })));
     templateSelect.addEventListener("change", () => showTemplate(templateSelect.value));
     if (templateSelect.value) await showTemplate(templateSelect.value);
   })();
