@@ -99,6 +99,12 @@ def test_a_person_trains_deploys_and_tries_a_model_in_the_console(live_server, t
             shot("02-tokens")
             response = page.request.get(f"{server}/api/v1/datasets/", headers={"Authorization": f"Token {token}"})
             assert response.status == 200 and response.json()["count"] == 0
+            # Replacing it asks first; declined, the token stays.
+            page.once("dialog", lambda dialog: dialog.dismiss())
+            page.click("#replace-token")
+            assert page.is_visible("#replace-token") and token[:6] in page.text_content("#token-state")
+            assert page.request.get(f"{server}/api/v1/datasets/",
+                                    headers={"Authorization": f"Token {token}"}).status == 200
 
             # 3. Upload a dataset; it imports, and its counts and samples show.
             page.click("text=Datasets")

@@ -5,6 +5,12 @@
 const Console = (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
 
+  // A form that ends something (a token, say) asks first: <form data-confirm="...">.
+  document.addEventListener("submit", (event) => {
+    const question = event.target.dataset?.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+
   async function api(path, { method = "GET", json, form } = {}) {
     const headers = { Accept: "application/json" };
     if (method !== "GET") headers["X-CSRFToken"] = csrf;
