@@ -72,6 +72,12 @@ class Hyperparameters(pydantic.BaseModel):
                 for name, value in values.items()}
 
 
+def with_auto_values(data: dict[str, Any], auto: dict[str, Any]) -> dict[str, Any]:
+    """Raw values with each `auto` name they leave null (or out) given the value its rule
+    resolved: what a `mode="before"` validator of an auto default returns."""
+    return {**data, **{name: value for name, value in auto.items() if data.get(name) is None}}
+
+
 # Below this side a ResNet-like backbone's stride-32 maps are 1x1.
 MIN_SIDE_FOR_SINGLE_IMAGE_BATCHES = 48
 

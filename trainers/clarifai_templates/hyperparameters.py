@@ -10,7 +10,7 @@ from typing import Literal
 
 import pydantic
 
-from trainers.hyperparameters import Hyperparameters, check_batch_norm_can_train, param
+from trainers.hyperparameters import Hyperparameters, check_batch_norm_can_train, param, with_auto_values
 
 
 def _num_items_per_epoch():
@@ -82,11 +82,11 @@ class InceptionFamilyParams(_ConceptClassifierParams):
     @pydantic.model_validator(mode="before")
     @classmethod
     def _auto_schedule_follows_num_epochs(cls, data):
-        if isinstance(data, dict) and (data.get("init_epochs") is None or data.get("step_epochs") is None):
+        if isinstance(data, dict):
             epochs = data.get("num_epochs", cls.model_fields["num_epochs"].default)
             if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1:  # else its own check refuses
-                auto = {"init_epochs": math.ceil(AUTO_INIT_FRACTION * epochs), "step_epochs": epochs}
-                data = {**data, **{name: value for name, value in auto.items() if data.get(name) is None}}
+                data = with_auto_values(data, {"init_epochs": math.ceil(AUTO_INIT_FRACTION * epochs),
+                                               "step_epochs": epochs})
         return data
 
     @pydantic.model_validator(mode="after")
@@ -178,7 +178,7 @@ class ResNetRSBA1Params(_TrainsBatchNormalization):
         if isinstance(data, dict) and data.get("per_item_lrate") is None:
             start = data.get("pretrained_weights", cls.model_fields["pretrained_weights"].default)
             if start in RSB_AUTO_PER_ITEM_LRATE:  # anything else fails the field's own check
-                data = {**data, "per_item_lrate": RSB_AUTO_PER_ITEM_LRATE[start]}
+                data = with_auto_values(data, {"per_item_lrate": RSB_AUTO_PER_ITEM_LRATE[start]})
         return data
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from trainers.backbone_names import BACKBONE_NAMES
-from trainers.hyperparameters import Hyperparameters, WeightsNeed, check_batch_norm_can_train, param
+from trainers.hyperparameters import Hyperparameters, WeightsNeed, check_batch_norm_can_train, param, with_auto_values
 
 # Defaults that follow how the model starts, filled where a job leaves the value null ("auto").
 # Mask2Former's settings assume a pretrained backbone: it learns at a tenth of the rate, and the
@@ -96,7 +96,7 @@ class FaiMfHyperparameters(Hyperparameters):
     def _auto_values_follow_pretrained_weights(cls, data):
         if isinstance(data, dict):
             start = "pretrained" if data.get("pretrained_weights") else "random"
-            data = {**data, **{name: value for name, value in AUTO_DEFAULTS[start].items() if data.get(name) is None}}
+            data = with_auto_values(data, AUTO_DEFAULTS[start])
         return data
 
     @model_validator(mode="after")
