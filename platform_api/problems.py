@@ -40,3 +40,12 @@ class Unavailable(Exception):
 
 class ClientGone(Exception):
     """The client closed its connection before its answer was ready: nobody reads the reply."""
+
+
+class InUse(Conflict):
+    """Kept by the objects that still refer to it: a delete that Django's ProtectedError
+    refused, named by those objects."""
+
+    def __init__(self, what: str, error, advice: str, code: str, kinds: str = ""):
+        users = ", ".join(sorted({str(obj) for obj in error.protected_objects}))
+        super().__init__(f"{what} is still used by {f'{kinds}: ' if kinds else ''}{users}; {advice}", code)

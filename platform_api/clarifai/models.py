@@ -87,6 +87,9 @@ class DatasetVersion(models.Model):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["dataset", "version_id"], name="unique_clarifai_dataset_version")]
 
+    def __str__(self):
+        return f"Clarifai dataset version {self.version_id}"
+
 
 class ClarifaiModel(models.Model):
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="models")
@@ -107,7 +110,7 @@ class ClarifaiModelVersion(models.Model):
 
     model = models.ForeignKey(ClarifaiModel, on_delete=models.CASCADE, related_name="versions")
     version_id = models.CharField(max_length=100)
-    job = models.OneToOneField("training.Job", on_delete=models.PROTECT, related_name="clarifai_version")
+    job = models.OneToOneField("training.Job", on_delete=models.CASCADE, related_name="clarifai_version")
     dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="model_versions")
     concepts = models.JSONField(default=list, help_text="concept ids trained on, in the model's class order")
     description = models.TextField(blank=True)

@@ -16,7 +16,7 @@ from platform_api.celery import IMPORT_DATASET, enqueue
 from platform_api.datasets.importers import DatasetImportError, ImportLimits, check_archive, import_archive
 from platform_api.disk_space import out_of_space
 from platform_api.datasets.models import FORMAT_TASKS, Dataset
-from platform_api.problems import Conflict, Invalid
+from platform_api.problems import Conflict, InUse, Invalid
 from platform_api.work.leased_work import LeasedWork, new_worker_id
 from platform_api.storage import get_storage
 
@@ -58,8 +58,9 @@ class DatasetBusy(Conflict):
 def delete_dataset(dataset: Dataset) -> bool:
     """Deletes the dataset and then its stored archive and files; False when the row was
     already gone (a concurrent or retried delete got there first: only one frees the files).
-    Raises Conflict when jobs or models use it, DatasetBusy while a worker imports it (it
-    would publish files after the delete)."""
+    Its ended jobs go with it. InUse (dataset_in_use) while models, queued or running jobs,
+    or a Clarifai dataset version use it; DatasetBusy while a worker imports it (it would
+    publish files after the delete)."""
     if dataset.status == Dataset.Status.IMPORTING:
         raise DatasetBusy(f"dataset {dataset.pk} is importing; delete it once the import has finished")
     prefix = f"datasets/{dataset.pk}"
@@ -68,8 +69,10 @@ def delete_dataset(dataset: Dataset) -> bool:
             deleted = dataset.delete()[1].get(Dataset._meta.label, 0)
             if deleted:
                 transaction.on_commit(lambda: get_storage().delete(prefix))
-    except ProtectedError:
-        raise Conflict("dataset is used by training jobs or models", "dataset_in_use") from None
+    except ProtectedError as exc:
+        raise InUse(f"dataset {dataset.pk}", exc, "delete the models trained on it, and let its queued or running "
+                    "jobs end, first (its ended jobs go with it)", "dataset_in_use",
+                    kinds="training jobs, models or Clarifai dataset versions") from None
     return bool(deleted)
 
 

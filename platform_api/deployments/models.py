@@ -1,11 +1,21 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import CASCADE, ProtectedError
 
 from trainers.core import RUNTIMES
 
 
 def default_runtime() -> str:
     return settings.PREDICT_RUNTIME
+
+
+def stop_live_deployments_first(collector, field, sub_objs, using):
+    """A model's delete rule for its deployments: a live one (pending or ready) keeps the model
+    until it is stopped; stopped and failed ones are history and go with it."""
+    live = [deployment for deployment in sub_objs if deployment.status in Deployment.LIVE]
+    if live:
+        raise ProtectedError("it is deployed", live)
+    CASCADE(collector, field, sub_objs, using)
 
 
 class Deployment(models.Model):
@@ -18,7 +28,8 @@ class Deployment(models.Model):
     LIVE = (Status.PENDING, Status.READY)  # statuses that hold (or are about to hold) a model in memory
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deployments")
-    model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="deployments")
+    model_version = models.ForeignKey("registry.ModelVersion", on_delete=stop_live_deployments_first,
+                                      related_name="deployments")
     runtime = models.CharField(max_length=20, choices=[(r, r) for r in RUNTIMES], default=default_runtime,
                                help_text="what runs the model: torch (eager) or onnxruntime")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -28,3 +39,6 @@ class Deployment(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self):
+        return f"deployment {self.pk} ({self.status})"

@@ -20,6 +20,7 @@ from platform_api.deployments.batching import Closed, QueueFull, Withdrawn
 from platform_api.deployments.predict_options import check_applies
 from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
 from platform_api.deployments.models import Deployment
+from platform_api.registry.models import ModelVersion
 from platform_api.ttl_cache import TtlCache
 from trainers.core import RUNTIMES
 from trainers.data.images import unreadable_reason, upright
@@ -43,6 +44,10 @@ def deploy(owner, model_version, runtime_name: str | None = None) -> tuple[Deplo
         # cannot both create a copy or both pass the limit (SQLite's immediate transactions
         # serialise them anyway).
         get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+        # And the model's, so a delete of it either waits for this deploy (and is then
+        # refused: the deployment is live) or has happened (and this is refused).
+        if not ModelVersion.objects.select_for_update().filter(pk=model_version.pk).exists():
+            raise Conflict(f"model {model_version.pk} has been deleted", "model_deleted")
         live = Deployment.objects.filter(owner=owner, status__in=Deployment.LIVE)
         existing = live.filter(model_version=model_version, runtime=runtime_name).order_by("pk").first()
         if existing is not None:

@@ -18,7 +18,7 @@ class ModelVersion(models.Model):
         ordering = ["-id"]
 
     def __str__(self):
-        return f"model {self.pk} ({self.template_id})"
+        return f"model {self.pk}"
 
 
 class PretrainedWeights(models.Model):
@@ -37,3 +37,22 @@ class PretrainedWeights(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["owner", "architecture", "name"], name="unique_weights_name")
         ]
+
+
+class Export(models.Model):
+    """A model's export kept in storage (registry/exports.py): a cache entry, rebuilt on demand
+    once dropped. All entries together stay within EXPORT_CACHE_BYTES, least recently used
+    dropped first."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="exports")
+    format = models.CharField(max_length=20)
+    size_bytes = models.PositiveBigIntegerField(help_text="the zip, and for onnx the model.onnx deployments load")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["last_used_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["model_version", "format"], name="one_export_per_format")]
+
+    def __str__(self):
+        return f"{self.format} export of model {self.model_version_id}"

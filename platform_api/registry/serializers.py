@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from platform_api.http.views import ChoiceField, TextField
-from platform_api.registry.models import ModelVersion, PretrainedWeights
+from platform_api.registry.models import Export, ModelVersion, PretrainedWeights
 from trainers.families import weight_architectures
 
 
@@ -42,6 +42,13 @@ class EvaluationMetricsField(serializers.JSONField):
     pass
 
 
+class ExportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Export
+        fields = ["format", "size_bytes", "created_at", "last_used_at"]
+        read_only_fields = fields
+
+
 class ModelVersionSerializer(serializers.ModelSerializer):
     template = serializers.CharField(source="template_id")
     dataset = serializers.IntegerField(source="dataset_id")
@@ -49,10 +56,14 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     hyperparameters = serializers.DictField(read_only=True, help_text="the values the job trained with")
     metrics = EvaluationMetricsField(read_only=True, help_text="the best epoch's, whose weights the model keeps")
     classes = serializers.ListField(child=serializers.CharField(), read_only=True, help_text="labels by class id")
+    exports = ExportSerializer(many=True, read_only=True,
+                               help_text="exports stored now (a cache: EXPORT_CACHE_BYTES in all, least recently used "
+                                         "dropped first)")
 
     class Meta:
         model = ModelVersion
-        fields = ["id", "template", "trainer", "hyperparameters", "dataset", "job", "metrics", "classes", "created_at"]
+        fields = ["id", "template", "trainer", "hyperparameters", "dataset", "job", "metrics", "classes", "exports",
+                  "created_at"]
         read_only_fields = fields
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
-from platform_api.problems import Invalid
+from platform_api.problems import InUse, Invalid
 from platform_api.registry.models import ModelVersion, PretrainedWeights
 from platform_api.storage import get_storage
 
@@ -31,6 +32,26 @@ def check_state_dict(path: Path) -> int:
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsRejected("the file must hold a state dict: a mapping of parameter names to tensors")
     return len(state)
+
+
+def delete_model(model_version: ModelVersion) -> bool:
+    """Deletes the model with its exports and stopped deployments, then its files; the job
+    that made it stays, with no model. False when it was already gone (of concurrent deletes
+    one frees the files). A live deployment keeps it: InUse (model_deployed)."""
+    artifact_key = model_version.artifact_key
+    try:
+        with transaction.atomic():
+            # Locked, so a deploy of it waits and then finds it gone.
+            locked = ModelVersion.objects.select_for_update().filter(pk=model_version.pk).first()
+            if locked is None:
+                return False
+            locked.delete()
+            storage = get_storage()
+            transaction.on_commit(lambda: (storage.delete(f"exports/{artifact_key}"), storage.delete(artifact_key)))
+    except ProtectedError as exc:
+        raise InUse(f"model {model_version.pk}", exc,
+                    "stop it first (POST /api/v1/deployments/{id}/stop/), then delete the model", "model_deployed") from None
+    return True
 
 
 def delete_weights(weights: PretrainedWeights) -> bool:

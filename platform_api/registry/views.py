@@ -8,28 +8,45 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from platform_api.http.openapi import problem
 from platform_api.http.views import IgnoreFormatParameter, OwnedQuerysetMixin
 from platform_api.registry import exports, services
 from trainers.export import FORMATS as EXPORT_FORMATS
 from platform_api.registry.models import ModelVersion, PretrainedWeights
 from platform_api.registry.serializers import ModelVersionSerializer, PretrainedWeightsSerializer, WeightsUploadSerializer
 
+EXPORT_FORMAT = OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), required=True)
+
 
 class ModelVersionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = ModelVersion.objects.all()
+    queryset = ModelVersion.objects.prefetch_related("exports")
     serializer_class = ModelVersionSerializer
     filterset_fields = ["template", "dataset", "job"]
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), required=True)],
+    @extend_schema(responses={
+        204: None, 409: problem("Kept: a live deployment serves it (model_deployed); stop that first"),
+    })
+    def destroy(self, request, pk=None):
+        """Deletes the model, its exports and its stopped deployments; the job stays."""
+        if not services.delete_model(self.get_object()):
+            raise NotFound()  # a concurrent delete removed it after get_object found it
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(methods=["GET"], parameters=[EXPORT_FORMAT],
                    responses={(200, "application/zip"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"], content_negotiation_class=IgnoreFormatParameter)
+    @extend_schema(methods=["DELETE"], parameters=[EXPORT_FORMAT], responses={204: None})
+    @action(detail=True, methods=["get", "delete"], content_negotiation_class=IgnoreFormatParameter)
     def export(self, request, pk=None):
-        """The model to take away: a zip with the weights (pytorch) or model.onnx (onnx),
-        config.json, labels.json and a README."""
+        """GET: the model to take away, a zip with the weights (pytorch) or model.onnx (onnx),
+        config.json, labels.json and a README; built on first use and kept as a cache.
+        DELETE: frees the stored export (a later GET builds it again)."""
         model_version, fmt = self.get_object(), request.query_params.get("format", "")
-        path = exports.export_zip(model_version, fmt)
-        return FileResponse(path.open("rb"), as_attachment=True, filename=exports.download_name(model_version, fmt),
-                            content_type="application/zip")
+        if request.method == "DELETE":
+            if not exports.delete_export(model_version, fmt):
+                raise NotFound(f"model {model_version.pk} has no {fmt} export stored")
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return FileResponse(exports.open_export(model_version, fmt), as_attachment=True,
+                            filename=exports.download_name(model_version, fmt), content_type="application/zip")
 
 
 class PretrainedWeightsViewSet(

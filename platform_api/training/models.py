@@ -1,5 +1,16 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import CASCADE, ProtectedError
+
+
+def delete_ended_jobs(collector, field, sub_objs, using):
+    """A dataset's delete rule for its jobs: ended ones go with it (their history is of data
+    that is gone; a job's model keeps the dataset by its own rule), a queued or running one
+    keeps it until it ends."""
+    unfinished = [job for job in sub_objs if job.status not in Job.FINAL]
+    if unfinished:
+        raise ProtectedError("jobs still train on it", unfinished)
+    CASCADE(collector, field, sub_objs, using)
 
 
 class Job(models.Model):
@@ -15,7 +26,7 @@ class Job(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
     name = models.CharField(max_length=200, blank=True)
     template = models.ForeignKey("templates_registry.Template", on_delete=models.PROTECT, related_name="jobs")
-    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="jobs")
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=delete_ended_jobs, related_name="jobs")
     # Snapshots taken at submission: editing the template never changes a submitted job.
     trainer = models.CharField(max_length=100)
     hyperparameters = models.JSONField(default=dict)
@@ -44,7 +55,7 @@ class Job(models.Model):
         ordering = ["-id"]
 
     def __str__(self):
-        return f"job {self.pk} ({self.template_id}, {self.status})"
+        return f"job {self.pk} ({self.status})"
 
 
 class MetricsEntry(models.Model):

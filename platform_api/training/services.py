@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from platform_api.celery import TRAIN_JOB, enqueue
 from platform_api.datasets.contents import annotation_spec
 from platform_api.datasets.models import Dataset
-from platform_api.problems import Conflict, Invalid
+from platform_api.problems import Conflict, InUse, Invalid
 from platform_api.registry.services import weights_registered
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
@@ -108,3 +109,23 @@ def cancel_job(job: Job) -> Job:
         job.save(update_fields=["cancel_requested", "status", "finished_at"])
         transaction.on_commit(lambda: forget_status(job.pk))
     return job
+
+
+def delete_job(job: Job) -> bool:
+    """Deletes an ended job with its metrics and loss history (and the Clarifai model version
+    that trained through it); False when it was already gone. A job still queued or running
+    is refused (job_not_ended), as is one whose model exists (job_has_model)."""
+    try:
+        with transaction.atomic():
+            locked = Job.objects.select_for_update().filter(pk=job.pk).first()
+            if locked is None:
+                return False
+            if locked.status not in Job.FINAL:
+                raise Conflict(f"job {job.pk} is {locked.status}; cancel it (POST /api/v1/jobs/{job.pk}/cancel/) "
+                               "and delete it once it has ended", "job_not_ended")
+            locked.delete()
+            transaction.on_commit(lambda: (discard_job_files(job.pk), forget_status(job.pk)))
+    except ProtectedError as exc:
+        raise InUse(f"job {job.pk}", exc, "delete the model first (DELETE /api/v1/models/{id}/)",
+                    "job_has_model") from None
+    return True

@@ -57,6 +57,16 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def cancel(self, request, pk=None):
         return Response(JobSerializer(services.cancel_job(self.get_object())).data)
 
+    @extend_schema(responses={
+        204: None,
+        409: problem("Kept: still queued or running (job_not_ended), or its model exists (job_has_model)"),
+    })
+    def destroy(self, request, pk=None):
+        """Deletes an ended job with its metrics and loss history."""
+        if not services.delete_job(self.get_object()):
+            raise NotFound()  # a concurrent delete removed it after get_object found it
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(responses={200: MetricsEntrySerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
     def metrics(self, request, pk=None):
@@ -70,7 +80,7 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return Response(loss_series(self.get_object().pk))
 
 
-_drf_job_detail = JobViewSet.as_view({"get": "retrieve"})
+_drf_job_detail = JobViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 
 
 @csrf_exempt  # as DRF's own views are; the DRF view below enforces what applies

@@ -134,3 +134,27 @@ def test_parallel_deletes_of_weights_free_their_file_once(user, tmp_path):
     results = in_parallel(lambda: delete_weights(copies.pop()))
     assert sorted(results) == [False] * (PARALLEL - 1) + [True], results
     assert not get_storage().exists("weights/1.pt")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_deletes_of_a_model_then_of_its_job_each_succeed_once(user, templates, tmp_path):
+    from platform_api.registry.models import ModelVersion
+    from platform_api.registry.services import delete_model
+    from platform_api.training.models import Job
+    from platform_api.training.services import delete_job
+
+    dataset = stored_dataset(user, tmp_path)
+    job = Job.objects.create(owner=user, template_id="fai-cls", dataset=dataset, trainer="fai_cls", status="succeeded")
+    model = ModelVersion.objects.create(owner=user, job=job, template_id="fai-cls", dataset=dataset, trainer="fai_cls",
+                                        artifact_key="models/job-1-abc")
+    get_storage().save_dir(write_tree(tmp_path / "artifact", folders=2, files=3), model.artifact_key)
+
+    copies = [ModelVersion.objects.get(pk=model.pk) for _ in range(PARALLEL)]  # each request's own read
+    results = in_parallel(lambda: delete_model(copies.pop()))
+    assert sorted(results) == [False] * (PARALLEL - 1) + [True], results
+    assert not get_storage().exists(model.artifact_key)
+
+    copies = [Job.objects.get(pk=job.pk) for _ in range(PARALLEL)]
+    results = in_parallel(lambda: delete_job(copies.pop()))
+    assert sorted(results) == [False] * (PARALLEL - 1) + [True], results
+    assert not Job.objects.exists()

@@ -79,3 +79,41 @@ def test_the_models_page_shows_each_task_s_metrics_and_every_stop_button(signed_
         assert box and box["x"] + box["width"] <= WINDOW["width"], box
     assert page.locator("button.stop").count() == 4
     page.screenshot(path=str(ARTIFACTS / "models-two-tasks.png"), full_page=True)
+
+
+def test_deleting_asks_first_says_what_keeps_a_thing_and_then_deletes_it(signed_in, live_server):
+    page, user = signed_in
+    deployed = _model(user, "fai-cls", "classification", 0)
+    spare = _model(user, "fai-cls", "classification", 1)
+    spare.deployments.update(status="stopped")
+    answers = []  # the person's answers to the confirmations, in order
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message),
+                                      dialog.accept() if answers.pop(0) else dialog.dismiss()))
+
+    page.goto(f"{live_server.url}/models/")
+    row = page.locator(f"tr[data-model='{spare.pk}']")
+    row.locator("button.delete").wait_for()
+    assert page.locator(f"tr[data-model='{deployed.pk}'] button.delete").count() == 0  # stop it first
+    answers.append(False)
+    row.locator("button.delete").click()
+    page.wait_for_timeout(300)
+    assert ModelVersion.objects.filter(pk=spare.pk).exists() and "Delete model" in questions[-1]
+    answers.append(True)
+    row.locator("button.delete").click()
+    row.wait_for(state="detached")
+    assert not ModelVersion.objects.filter(pk=spare.pk).exists()
+
+    page.goto(f"{live_server.url}/jobs/{deployed.job_id}/")  # its model keeps it
+    answers.append(True)
+    page.click("#delete-job")
+    page.wait_for_selector("#delete-error:not([hidden])")
+    assert f"model {deployed.pk}" in page.inner_text("#delete-error")
+    assert Job.objects.filter(pk=deployed.job_id).exists()
+
+    page.goto(f"{live_server.url}/datasets/{spare.dataset_id}/")  # its model is gone: it goes with its job
+    answers.append(True)
+    page.click("#delete-dataset")
+    page.wait_for_url(f"{live_server.url}/datasets/")
+    assert not Dataset.objects.filter(pk=spare.dataset_id).exists() and not Job.objects.filter(pk=spare.job_id).exists()
+    assert len(questions) == 4

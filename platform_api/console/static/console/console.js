@@ -24,6 +24,18 @@ const Console = (() => {
     return { ok: response.ok, status: response.status, data };
   }
 
+  /* DELETE after the person confirms `question`; true once it is gone (a 404: someone else
+     deleted it first). A refusal (409: a model still deployed, a job still running) is shown
+     in `errorNode`, in the server's words. */
+  async function confirmDelete(path, question, errorNode) {
+    if (!window.confirm(question)) return false;
+    const { ok, status, data } = await api(path, { method: "DELETE" });
+    if (ok || status === 404) return true;
+    errorNode.textContent = data?.detail || JSON.stringify(data);
+    errorNode.hidden = false;
+    return false;
+  }
+
   // Every page of a list endpoint (LimitOffsetPagination).
   async function all(path) {
     const rows = [];
@@ -141,6 +153,6 @@ const Console = (() => {
   }
   const plotConfig = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
 
-  return { api, all, el, showErrors, clearErrors, when, duration, status, setStatus, facts, progress, every,
+  return { api, all, confirmDelete, el, showErrors, clearErrors, when, duration, status, setStatus, facts, progress, every,
            plotLayout, plotConfig, isRate, objectId: Number(document.body.dataset.objectId) || null };
 })();

@@ -1,7 +1,7 @@
 /* One dataset: status while it imports, then its classes, counts and sample thumbnails. */
 "use strict";
 (() => {
-  const { api, el, facts, setStatus, when, plotLayout, plotConfig, objectId: id } = Console;
+  const { api, confirmDelete, el, facts, setStatus, when, plotLayout, plotConfig, objectId: id } = Console;
   let shown = false;
 
   async function refresh() {
@@ -9,6 +9,7 @@
     if (!ok) return false;
     document.getElementById("dataset-name").textContent = d.name;
     setStatus(document.getElementById("dataset-status"), d.status);
+    document.getElementById("delete-dataset").hidden = d.status === "importing";
     const splits = Object.entries(d.splits).map(([k, v]) => `${k} ${v}`).join(" · ");
     facts(document.getElementById("dataset-facts"), [
       ["Format", d.format], ["Task", d.task], ["Images", d.num_images || null], ["Splits", splits],
@@ -45,6 +46,14 @@
       el("img", { src: `/api/v1/datasets/${id}/samples/${sample.split}/${sample.index}/`, alt: `${sample.split} #${sample.index}`, loading: "lazy" }),
       el("figcaption", { text: `${sample.split} #${sample.index}${sample.labels.length ? ": " + sample.labels.join(", ") : ""}` }))));
   }
+
+  document.getElementById("delete-dataset").addEventListener("click", async () => {
+    const question = `Delete dataset ${id} and its images? Its ended jobs go with it; models trained on it must be ` +
+                     "deleted first. This cannot be undone.";
+    if (await confirmDelete(`datasets/${id}/`, question, document.getElementById("delete-error"))) {
+      window.location.href = "/datasets/";
+    }
+  });
 
   Console.every(1500, refresh);
 })();

@@ -2,7 +2,7 @@
    epoch with the best epoch marked, the confusion matrix, and cancel. */
 "use strict";
 (() => {
-  const { api, el, facts, setStatus, progress, when, duration, plotLayout, plotConfig, isRate, objectId: id } = Console;
+  const { api, confirmDelete, el, facts, setStatus, progress, when, duration, plotLayout, plotConfig, isRate, objectId: id } = Console;
   const ACTIVE = ["queued", "running"];
   let lastStep = -1, lastEvaluations = -1;
 
@@ -103,6 +103,7 @@
     error.textContent = job.error ? `${job.error.code}: ${job.error.message}` : "";
     const cancel = document.getElementById("cancel-job");
     cancel.hidden = !ACTIVE.includes(job.status) || job.cancel_requested;
+    document.getElementById("delete-job").hidden = ACTIVE.includes(job.status);
     showModel(job);
 
     const step = job.progress?.step ?? 0;
@@ -122,6 +123,11 @@
     const { ok, data } = await api(`jobs/${id}/cancel/`, { method: "POST" });
     if (!ok) alert(data.detail || JSON.stringify(data));
     document.getElementById("cancel-job").hidden = true;
+  });
+
+  document.getElementById("delete-job").addEventListener("click", async () => {
+    const question = `Delete job ${id} with its metrics and loss history? This cannot be undone.`;
+    if (await confirmDelete(`jobs/${id}/`, question, document.getElementById("delete-error"))) window.location.href = "/jobs/";
   });
 
   Console.every(1000, refresh);

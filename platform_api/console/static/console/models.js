@@ -2,7 +2,7 @@
    deploy, stop and try buttons for their deployments. */
 "use strict";
 (() => {
-  const { api, all, el, status, isRate } = Console;
+  const { api, all, confirmDelete, el, status, isRate } = Console;
   const LIVE = ["pending", "ready"];
 
   const TASKS = {
@@ -34,11 +34,27 @@
     await refresh();
   }
 
+  function remove(model) {
+    const button = el("button", { class: "danger delete", text: "Delete" });
+    button.addEventListener("click", async () => {
+      const question = `Delete model ${model.id} with its weights and exports? Its job stays. This cannot be undone.`;
+      if (await confirmDelete(`models/${model.id}/`, question, document.getElementById("delete-error"))) await refresh();
+    });
+    return button;
+  }
+
+  function downloads(model) {
+    return ["pytorch", "onnx"].map((format) => el("a", {
+      class: "download", href: `/api/v1/models/${model.id}/export/?format=${format}`, download: "",
+      title: `the ${format} export: weights, config.json, labels.json and a README (built on first download)`,
+      text: format === "onnx" ? "ONNX" : "PyTorch" }));
+  }
+
   function controls(model, deployment) {
     if (!deployment || !LIVE.includes(deployment.status)) {
       const deploy = el("button", { class: "deploy", "data-model": model.id, text: "Deploy" });
       deploy.addEventListener("click", () => act(`models/${model.id}/deploy/`, deploy));
-      return [deployment ? status(deployment.status) : null, " ", deploy];
+      return [deployment ? status(deployment.status) : null, " ", deploy, " ", remove(model)];
     }
     const stop = el("button", { class: "danger stop", text: "Stop" });
     stop.addEventListener("click", () => act(`deployments/${deployment.id}/stop/`, stop));
@@ -51,13 +67,14 @@
     const keys = metricKeys(models, task);
     const best = Object.fromEntries(keys.map((k) => [k, Math.max(...models.map((m) => m.metrics[k]).filter((v) => typeof v === "number"))]));
     const head = el("thead", {}, el("tr", {},
-      ["Model", "Job", "Template", "Dataset", "Classes", ...keys, "Deployment"].map((h, i) =>
+      ["Model", "Job", "Template", "Dataset", "Classes", ...keys, "Download", "Deployment"].map((h, i) =>
         el("th", { text: h, class: i >= 5 && i < 5 + keys.length ? "num" : "" }))));
     const body = el("tbody", {}, ...models.map((m) => el("tr", { "data-model": m.id },
       el("td", { text: `#${m.id}` }), el("td", {}, el("a", { href: `/jobs/${m.job}/`, text: `job ${m.job}` })),
       el("td", { text: m.template }), el("td", {}, el("a", { href: `/datasets/${m.dataset}/`, text: m.dataset })),
       el("td", { text: m.classes.length }),
       keys.map((k) => el("td", { class: `num${models.length > 1 && m.metrics[k] === best[k] ? " best" : ""}`, text: format(m.metrics[k]) })),
+      el("td", { class: "downloads" }, downloads(m)),
       el("td", { class: "controls" }, controls(m, latest.get(m.id))))));
     return el("div", { class: "task-models", "data-task": task },
       el("h2", { text: TASKS[task]?.title || task }),
