@@ -76,6 +76,11 @@ class DatasetSpec:
         return next((name for name in EVALUATION_SPLITS
                      if splits.get(name) and (splits[name].get("items") or splits[name].get("coco"))), None)
 
+    def train_images(self) -> int:
+        """Images in the train split (0 when it has none)."""
+        train = self.split("train") or {}
+        return int(train["num_images"]) if "num_images" in train else len(train.get("items") or ())
+
     def split(self, *names: str) -> dict[str, Any] | None:
         """The first split present among `names` (e.g. "valid", "val", "validation")."""
         for name in names:

@@ -8,6 +8,7 @@ catalogue (`declarations()`), so a parameter is written in one place.
 """
 from __future__ import annotations
 
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -90,6 +91,19 @@ def check_batch_norm_can_train(batch_size: int, side: int, side_name: str) -> No
         raise ValueError(f"batch_size 1 needs {side_name} >= {MIN_SIDE_FOR_SINGLE_IMAGE_BATCHES}: batch_size 1 at "
                          f"{side_name} {side} leaves 1x1 feature maps, and batch normalization cannot train on one "
                          f"value per channel; use batch_size >= 2 or {side_name} >= {MIN_SIDE_FOR_SINGLE_IMAGE_BATCHES}")
+
+
+def check_warmup_ends_within_the_run(warmup_iters: int, epochs: int, epochs_name: str, batch_size: int,
+                                     train_images: int) -> None:
+    """A warmup as long as the run never reaches its learning rate: refuse warmup_iters of at
+    least the run's optimizer steps (known once the dataset is: at submission, and when the
+    fit starts). A TrainerError naming what to change."""
+    steps = math.ceil(train_images / batch_size) * epochs
+    if train_images and warmup_iters >= steps:
+        raise TrainerError("invalid_hyperparameters", (
+            f"warmup_iters {warmup_iters} must be less than the run's {steps} optimizer steps ({train_images} "
+            f"training images at batch_size {batch_size} for {epochs} {epochs_name}); lower warmup_iters or train "
+            f"for more {epochs_name}"))
 
 
 def declarations(model: type[Hyperparameters]) -> list[dict[str, Any]]:

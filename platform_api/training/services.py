@@ -83,8 +83,9 @@ def _check_with_the_trainer(owner, trainer: str, resolved: dict, dataset: Datase
         raise JobRejected({"hyperparameters": [exc.message]}) from None
     try:
         need = check_hyperparameters(trainer, resolved, annotation_spec(dataset))
-    except TrainerError as exc:  # the values are fine; the dataset is not for them
-        raise JobRejected({"dataset": [exc.message]}) from None
+    except TrainerError as exc:  # the values are fine alone; on this dataset, these values or the data must change
+        field = "hyperparameters" if exc.code == "invalid_hyperparameters" else "dataset"
+        raise JobRejected({field: [exc.message]}) from None
     if need and not weights_registered(owner.pk, need.architecture, need.name):
         raise JobRejected({"hyperparameters": {need.parameter: [need.missing().message]}})
 

@@ -58,7 +58,8 @@ def rsb_weights(user):
 def dataset_for(user, template_id):
     task = TEMPLATES[template_id]["dataset_tasks"][0]
     return store_manifest(Dataset.objects.create(
-        owner=user, name=task, format="classification_folder", task=task, status="ready", classes=["a", "b"], splits={"train": 2}
+        owner=user, name=task, format="classification_folder", task=task, status="ready", classes=["a", "b"],
+        splits={"train": 2000},  # enough steps for every template's default warmup, at one epoch of the largest batch
     ))
 
 
@@ -66,8 +67,10 @@ def test_the_catalogue_has_the_five_clarifai_templates_and_both_fai_trainers():
     assert set(TEMPLATES) == {*CLARIFAI, "fai-cls", "fai-mf"}
 
 
-# init_epochs and step_epochs may not exceed num_epochs, nor warmup_epochs reach epochs.
-BOUND_COMPANIONS = {"init_epochs": {"num_epochs": 200}, "step_epochs": {"num_epochs": 200}, "warmup_epochs": {"epochs": 51}}
+# init_epochs and step_epochs may not exceed num_epochs, nor warmup_epochs reach epochs, nor
+# warmup_iters reach the run's steps (sent where the template declares them).
+BOUND_COMPANIONS = {"init_epochs": {"num_epochs": 200}, "step_epochs": {"num_epochs": 200}, "warmup_epochs": {"epochs": 51},
+                    "warmup_iters": {"epochs": 1000}}
 
 
 @pytest.mark.parametrize("template_id", sorted(TEMPLATES))
@@ -77,7 +80,8 @@ def test_the_api_enforces_every_declared_bound(api, user, templates, rsb_weights
     cases = list(bound_cases(template_id))
     for name, value, accepted in cases:
         # A bound that a rule across fields ties to another value is sent with one that allows it.
-        companions = {k: v for k, v in BOUND_COMPANIONS.get(name, {}).items() if k != name}
+        declared = {hp["name"] for hp in TEMPLATES[template_id]["hyperparameters"]}
+        companions = {k: v for k, v in BOUND_COMPANIONS.get(name, {}).items() if k != name and k in declared}
         response = api.post(
             "/api/v1/jobs/", {"template": template_id, "dataset": dataset.pk,
                               "hyperparameters": {name: value, **companions}}, format="json"

@@ -204,3 +204,17 @@ def test_a_fai_mf_job_records_the_auto_values_it_will_train_with(api, user, temp
 
     chosen = submit(api, segmentation_dataset, {"backbone_multiplier": 0.3, "pretrained_weights": ""}, template="fai-mf")
     assert chosen.json()["hyperparameters"]["backbone_multiplier"] == 0.3
+
+
+def test_a_warmup_longer_than_the_run_on_this_dataset_is_refused_under_hyperparameters(
+    api, templates, segmentation_dataset, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:  # 4 training images, batch 2: 2 steps an epoch
+        response = submit(api, segmentation_dataset, {"epochs": 3, "batch_size": 2, "warmup_iters": 6}, template="fai-mf")
+    assert response.status_code == 400
+    assert response.json() == {"hyperparameters": [
+        "warmup_iters 6 must be less than the run's 6 optimizer steps (4 training images at batch_size 2 for 3 "
+        "epochs); lower warmup_iters or train for more epochs"]}
+    assert queued == [] and Job.objects.count() == 0
+    assert submit(api, segmentation_dataset, {"epochs": 3, "batch_size": 2, "warmup_iters": 5},
+                  template="fai-mf").status_code == 201

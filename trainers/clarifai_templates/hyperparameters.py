@@ -158,8 +158,9 @@ class ResNetRSBA1Params(_TrainsBatchNormalization):
         "up to 1x over these steps (mmcv's linear warmup); the cosine itself spans the whole run, "
         'so training ends at the minimum however long the warmup. 0 = no warmup. The default: RSB '
         "A1 warms up for 1% of its run, and 20 steps is 2% of the default 100 epochs over 640 "
-        'images; a warmup near the run\'s length keeps the rate low throughout (not stated by '
-        'Clarifai).', ge=0, step=1)
+        'images; a warmup near the run\'s length keeps the rate low throughout, so it must be less '
+        "than the run's optimizer steps (ceil(training images / batch_size) x num_epochs; not stated "
+        'by Clarifai).', ge=0, step=1)
     warmup_ratio: float = param(0.0001,
         'Learning-rate multiplier at the first warmup step (the warmup rises linearly from '
         "warmup_ratio x lr to lr). RSB A1's value; bounds 0-1 (not stated by "

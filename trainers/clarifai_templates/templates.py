@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from trainers.core import TASK_CLASSIFICATION, DatasetSpec, WeightsResolver
-from trainers.hyperparameters import WeightsNeed, registered_weights
+from trainers.hyperparameters import WeightsNeed, check_warmup_ends_within_the_run, registered_weights
 from trainers.families import TrainerFamily, register_family
 
 from . import hyperparameters as hp
@@ -90,9 +90,17 @@ TEMPLATES = {t.key: t for t in (
 )}
 
 
+def check_warmup(params, dataset: DatasetSpec) -> None:
+    """The templates with a warmup (RSB A1) end it within the run."""
+    if hasattr(params, "warmup_iters"):
+        check_warmup_ends_within_the_run(params.warmup_iters, params.num_epochs, "num_epochs", params.batch_size,
+                                         dataset.train_images())
+
+
 def build_recipe(template: ClarifaiTemplate, params, dataset: DatasetSpec, work_dir: Path,
                  weights_resolver: WeightsResolver | None = None, device: str | None = None,
                  precision: str = "auto") -> ClarifaiRecipe:
+    check_warmup(params, dataset)
     architecture = template.architecture(params)
     pretrained = template.pretrained(architecture.name, params, weights_resolver)  # fails before training
     return template.recipe(template.key, params, dataset, work_dir, architecture, template.logreg(params),
@@ -105,7 +113,7 @@ def _register(template: ClarifaiTemplate) -> None:
         key=template.key, name="the Clarifai templates", hyperparameters=template.params,
         tasks=(TASK_CLASSIFICATION,),
         recipe=lambda *args, **kwargs: build_recipe(template, *args, **kwargs),
-        exportable=ClarifaiExportable,
+        exportable=ClarifaiExportable, dataset_check=check_warmup,
         weights_needed=lambda params: template.weights_named(template.architecture(params).name, params),
         weight_architectures=(architecture,),
     ))

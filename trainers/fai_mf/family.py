@@ -6,7 +6,7 @@ from pathlib import Path
 from trainers.backbone_names import BACKBONE_NAMES
 from trainers.core import TASK_INSTANCE_SEGMENTATION, TASK_SEMANTIC_SEGMENTATION, DatasetSpec, TrainerError
 from trainers.engine import EngineConfig
-from trainers.hyperparameters import registered_weights
+from trainers.hyperparameters import check_warmup_ends_within_the_run, registered_weights
 from trainers.families import TrainerFamily, register_family
 
 from .exportable import FaiMfExportable
@@ -14,11 +14,16 @@ from .hyperparameters import FaiMfHyperparameters, weights_needed
 from .recipe import MONITOR, TRAINER_KEY, FaiMfRecipe, model_config_from
 
 
+def check_warmup(hp: FaiMfHyperparameters, dataset: DatasetSpec) -> None:
+    check_warmup_ends_within_the_run(hp.warmup_iters, hp.epochs, "epochs", hp.batch_size, dataset.train_images())
+
+
 def build_recipe(hp: FaiMfHyperparameters, dataset: DatasetSpec, work_dir: Path, weights_resolver=None,
                  device: str | None = None, precision: str = "auto", model_overrides: dict | None = None,
                  engine_overrides: dict | None = None) -> FaiMfRecipe:
     """`model_overrides` (MaskFormerConfig fields such as num_points, num_heads) and
     `engine_overrides` (EngineConfig fields) exist for tiny test configurations."""
+    check_warmup(hp, dataset)
     need = weights_needed(hp)
     pretrained_path = registered_weights(weights_resolver, need) if need else None  # fails before training
     try:
@@ -39,7 +44,7 @@ def build_recipe(hp: FaiMfHyperparameters, dataset: DatasetSpec, work_dir: Path,
 FAMILY = register_family(TrainerFamily(
     key=TRAINER_KEY, name="fai-mf", hyperparameters=FaiMfHyperparameters,
     tasks=(TASK_INSTANCE_SEGMENTATION, TASK_SEMANTIC_SEGMENTATION),
-    recipe=build_recipe, exportable=FaiMfExportable, weights_needed=weights_needed,
+    recipe=build_recipe, exportable=FaiMfExportable, weights_needed=weights_needed, dataset_check=check_warmup,
     weight_architectures=BACKBONE_NAMES,  # weights are looked up by the backbone's name
     predict_probe_batch=2,
 ))

@@ -77,7 +77,8 @@ class FaiMfHyperparameters(Hyperparameters):
     batch_size: int = param(8, 'Images per optimizer step; lower it if memory runs out.', ge=1, le=64, step=1)
     warmup_iters: int = param(10,
         "Optimizer steps of linear learning-rate warmup from 0.1% of learning_rate; Mask2Former's "
-        'value.', ge=0, le=100000, step=1)
+        "value. Less than the run's optimizer steps (ceil(training images / batch_size) x epochs).",
+        ge=0, le=100000, step=1)
     grad_clip_norm: float | None = param(None,
         "Clip the global gradient norm of the whole model to this value; 0 = no clipping. null = "
         "auto: 0.01 (Mask2Former's full-model clipping) with pretrained_weights, 1.0 from random "
