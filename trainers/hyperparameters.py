@@ -14,7 +14,7 @@ import typing
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import annotated_types
 import pydantic
@@ -43,11 +43,40 @@ def on_grid(value: float, origin: float | None, step: float) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class RunSize:
+    train_images: int
+    batch_size: int
+    epochs: int
+    steps_per_epoch: int
+    side: int  # images are resized to side x side
+    epochs_field: str
+
+    @property
+    def steps(self) -> int:
+        return self.steps_per_epoch * self.epochs
+
+    @property
+    def pixels_per_step(self) -> int:
+        return self.batch_size * self.side * self.side
+
+
 class Hyperparameters(pydantic.BaseModel):
     """Base of every trainer's declaration: strict (1.0 is not an int, "1" is not a number),
     unknown names refused, values on their step grid, strings of bounded length."""
 
     model_config = pydantic.ConfigDict(extra="forbid", strict=True, frozen=True, str_max_length=MAX_STRING_LENGTH)
+    # The fields that size a run (`run_size`), as each trainer names them; all have batch_size.
+    EPOCHS_FIELD: ClassVar[str] = "epochs"
+    SIDE_FIELD: ClassVar[str] = "resolution"
+
+    def run_size(self, train_images: int) -> RunSize:
+        """The run these values make on `train_images` training images: its optimizer steps
+        (every batch a step, the last one too) and the pixels each step reads."""
+        epochs, batch_size = getattr(self, self.EPOCHS_FIELD), self.batch_size
+        return RunSize(train_images=train_images, batch_size=batch_size, epochs=epochs,
+                       steps_per_epoch=math.ceil(train_images / batch_size), side=getattr(self, self.SIDE_FIELD),
+                       epochs_field=self.EPOCHS_FIELD)
 
     @pydantic.model_validator(mode="after")
     def _values_on_their_step_grid(self):
@@ -93,17 +122,15 @@ def check_batch_norm_can_train(batch_size: int, side: int, side_name: str) -> No
                          f"value per channel; use batch_size >= 2 or {side_name} >= {MIN_SIDE_FOR_SINGLE_IMAGE_BATCHES}")
 
 
-def check_warmup_ends_within_the_run(warmup_iters: int, epochs: int, epochs_name: str, batch_size: int,
-                                     train_images: int) -> None:
+def check_warmup_ends_within_the_run(warmup_iters: int, size: RunSize) -> None:
     """A warmup as long as the run never reaches its learning rate: refuse warmup_iters of at
     least the run's optimizer steps (known once the dataset is: at submission, and when the
     fit starts). A TrainerError naming what to change."""
-    steps = math.ceil(train_images / batch_size) * epochs
-    if train_images and warmup_iters >= steps:
+    if size.train_images and warmup_iters >= size.steps:
         raise TrainerError("invalid_hyperparameters", (
-            f"warmup_iters {warmup_iters} must be less than the run's {steps} optimizer steps ({train_images} "
-            f"training images at batch_size {batch_size} for {epochs} {epochs_name}); lower warmup_iters or train "
-            f"for more {epochs_name}"))
+            f"warmup_iters {warmup_iters} must be less than the run's {size.steps} optimizer steps "
+            f"({size.train_images} training images at batch_size {size.batch_size} for {size.epochs} "
+            f"{size.epochs_field}); lower warmup_iters or train for more {size.epochs_field}"))
 
 
 def declarations(model: type[Hyperparameters]) -> list[dict[str, Any]]:

@@ -21,6 +21,8 @@ def _num_items_per_epoch():
 
 
 class ClarifaiHyperparameters(Hyperparameters):
+    EPOCHS_FIELD = "num_epochs"
+    SIDE_FIELD = "image_size"
     # Not a Clarifai parameter, so the templates do not offer it: it makes runs repeatable.
     seed: int = param(0, "Seed of initialisation, sampling and augmentation.", ge=0, le=2147483647, step=1)
 

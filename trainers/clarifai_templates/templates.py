@@ -93,8 +93,7 @@ TEMPLATES = {t.key: t for t in (
 def check_warmup(params, dataset: DatasetSpec) -> None:
     """The templates with a warmup (RSB A1) end it within the run."""
     if hasattr(params, "warmup_iters"):
-        check_warmup_ends_within_the_run(params.warmup_iters, params.num_epochs, "num_epochs", params.batch_size,
-                                         dataset.train_images())
+        check_warmup_ends_within_the_run(params.warmup_iters, params.run_size(dataset.train_images()))
 
 
 def build_recipe(template: ClarifaiTemplate, params, dataset: DatasetSpec, work_dir: Path,

@@ -15,7 +15,7 @@ from .recipe import MONITOR, TRAINER_KEY, FaiMfRecipe, model_config_from
 
 
 def check_warmup(hp: FaiMfHyperparameters, dataset: DatasetSpec) -> None:
-    check_warmup_ends_within_the_run(hp.warmup_iters, hp.epochs, "epochs", hp.batch_size, dataset.train_images())
+    check_warmup_ends_within_the_run(hp.warmup_iters, hp.run_size(dataset.train_images()))
 
 
 def build_recipe(hp: FaiMfHyperparameters, dataset: DatasetSpec, work_dir: Path, weights_resolver=None,
