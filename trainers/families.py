@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from trainers.core import DatasetSpec, Predictor, Trainer, TrainerError, WeightsResolver, check_dataset
-from trainers.hyperparameters import Hyperparameters, WeightsNeed, declarations
+from trainers.hyperparameters import Hyperparameters, RunSize, WeightsNeed, declarations
 
 # The packages whose import registers trainer families; the keys come from the records.
 TRAINER_PACKAGES = ("trainers.fai_cls", "trainers.fai_mf", "trainers.clarifai_templates")
@@ -93,6 +93,12 @@ def check_hyperparameters(key: str, hyperparameters: dict[str, Any],
     if dataset is not None and registered.dataset_check is not None:
         registered.dataset_check(parsed, dataset)
     return registered.weights_needed(parsed)
+
+
+def run_size(key: str, hyperparameters: dict[str, Any], train_images: int) -> RunSize:
+    """The steps and pixels a run of trainer `key` with these values makes on `train_images`
+    training images; TrainerError when the values do not parse."""
+    return hyperparameter_model(key).parse(dict(hyperparameters)).run_size(train_images)
 
 
 def resolve_hyperparameters(key: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,25 @@ class JobSubmitSerializer(serializers.Serializer):
                   "auto: the worker's TRAINING_PRECISION, else decided from the hardware")
 
 
+class JobEstimateRequestSerializer(JobSubmitSerializer):
+    name = None  # an estimate names nothing
+
+
+class JobEstimateSerializer(serializers.Serializer):
+    """The cost of a job before it is submitted."""
+
+    train_images = serializers.IntegerField()
+    batch_size = serializers.IntegerField()
+    epochs = serializers.IntegerField()
+    steps_per_epoch = serializers.IntegerField()
+    steps = serializers.IntegerField(help_text="optimizer steps: steps_per_epoch x epochs")
+    seconds = serializers.FloatField(
+        allow_null=True, help_text="rough run time at the speed of the template's recent succeeded jobs with the same "
+                                   "backbone (their pixels read per second, evaluation and start-up included); null "
+                                   "before one has run")
+    measured_jobs = serializers.IntegerField(help_text="how many recent jobs the speed comes from")
+
+
 class ProgressSerializer(serializers.Serializer):
     """How far a job has got; `{}` on a job made before progress was recorded."""
 

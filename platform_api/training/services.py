@@ -12,6 +12,7 @@ from platform_api.datasets.contents import annotation_spec
 from platform_api.datasets.models import Dataset
 from platform_api.problems import Conflict, InUse, Invalid
 from platform_api.registry.services import weights_registered
+from platform_api.training.estimates import estimate
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
 from platform_api.training.queries import forget_status
@@ -34,6 +35,33 @@ class JobRejected(Invalid):
 
 def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, name: str = "",
                precision: str = "auto") -> Job:
+    template, dataset, resolved, spec = _accepted(owner, template_id, dataset_id, hyperparameters, precision)
+    with transaction.atomic():
+        job = Job.objects.create(
+            owner=owner,
+            name=name,
+            template=template,
+            dataset=dataset,
+            trainer=template.trainer,
+            hyperparameters=resolved,
+            hyperparameter_spec=spec,
+            requested_precision=precision,
+            progress=dict(NOT_STARTED),
+        )
+        transaction.on_commit(lambda: enqueue(TRAIN_JOB, job.pk))
+    return job
+
+
+def estimate_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str = "auto") -> dict:
+    """What submit_job would queue, checked as it checks it, and its cost (estimates.py);
+    nothing is queued."""
+    template, dataset, resolved, _ = _accepted(owner, template_id, dataset_id, hyperparameters, precision)
+    return estimate(template, annotation_spec(dataset), resolved)
+
+
+def _accepted(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str):
+    """(template, dataset, resolved values, their spec) of a submission the platform takes;
+    JobRejected naming each field it refuses."""
     template = Template.objects.filter(pk=template_id).first()
     if template is None:
         raise JobRejected({"template": [f"no template {template_id!r}"]})
@@ -57,20 +85,7 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
         raise JobRejected({"hyperparameters": exc.errors}) from None
     _check_with_the_trainer(owner, template.trainer, resolved, dataset)
     resolved = resolve_hyperparameters(template.trainer, resolved)  # auto values as the job will use them
-    with transaction.atomic():
-        job = Job.objects.create(
-            owner=owner,
-            name=name,
-            template=template,
-            dataset=dataset,
-            trainer=template.trainer,
-            hyperparameters=resolved,
-            hyperparameter_spec=spec,
-            requested_precision=precision,
-            progress=dict(NOT_STARTED),
-        )
-        transaction.on_commit(lambda: enqueue(TRAIN_JOB, job.pk))
-    return job
+    return template, dataset, resolved, spec
 
 
 def _check_with_the_trainer(owner, trainer: str, resolved: dict, dataset: Dataset) -> None:

@@ -14,6 +14,8 @@ from platform_api.training.loss_history import loss_series
 from platform_api.training.queries import status_body
 from platform_api.training.models import Job
 from platform_api.training.serializers import (
+    JobEstimateRequestSerializer,
+    JobEstimateSerializer,
     JobSerializer,
     JobSubmitSerializer,
     LossSeriesSerializer,
@@ -34,6 +36,17 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         job = services.submit_job(request.user, data["template"], data["dataset"], data["hyperparameters"],
                                   data["name"], data["precision"])
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request={"application/json": JobEstimateRequestSerializer}, responses={200: JobEstimateSerializer})
+    @action(detail=False, methods=["post"], pagination_class=None, filterset_fields=[])
+    def estimate(self, request):
+        """What the job would cost: its optimizer steps on the dataset and a rough time from the
+        workers' measured speed. Checked as a submission is (the same 400s); nothing is queued."""
+        body = JobEstimateRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        return Response(services.estimate_job(request.user, data["template"], data["dataset"], data["hyperparameters"],
+                                              data["precision"]))
 
     @extend_schema(
         parameters=[

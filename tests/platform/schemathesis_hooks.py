@@ -90,8 +90,10 @@ def _is_text(value, max_length: int) -> bool:
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    """A job names the fai-cls template and the user's dataset, with the template's defaults."""
-    if (case.operation.method.upper(), case.operation.path) != ("POST", "/api/v1/jobs/") or not isinstance(case.body, dict):
+    """A job (or its estimate) names the fai-cls template and the user's dataset, with the
+    template's defaults."""
+    if (case.operation.method.upper() != "POST" or case.operation.path not in ("/api/v1/jobs/", "/api/v1/jobs/estimate/")
+            or not isinstance(case.body, dict)):
         return
     body = case.body
     if _is_text(body.get("template"), 100):

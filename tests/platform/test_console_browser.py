@@ -134,6 +134,9 @@ def test_a_person_trains_deploys_and_tries_a_model_in_the_console(live_server, t
             for name, value in JOB.items():
                 (page.select_option if name == "backbone" else page.fill)(f"#hp-{name}", value)
             assert page.is_hidden("#dataset-mismatch") and not page.is_disabled("#submit-job")
+            # What it would cost, before submit: no job has run here, so steps but no time.
+            page.wait_for_function("document.getElementById('job-cost').textContent.includes('80 epochs')")
+            assert "no time estimate" in page.text_content("#job-cost")
             page.select_option("#precision", "fp32")
             page.fill("#hp-batch_size", "0")
             watch.expected.append(f"400 (Bad Request) at {server}/api/v1/jobs/")

@@ -117,3 +117,31 @@ def test_deleting_asks_first_says_what_keeps_a_thing_and_then_deletes_it(signed_
     page.wait_for_url(f"{live_server.url}/datasets/")
     assert not Dataset.objects.filter(pk=spare.dataset_id).exists() and not Job.objects.filter(pk=spare.job_id).exists()
     assert len(questions) == 4
+
+
+def test_the_new_job_form_shows_the_cost_from_the_speed_of_jobs_that_ran(signed_in, live_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import store_manifest
+
+    page, user = signed_in
+    dataset = store_manifest(Dataset.objects.create(owner=user, name="colours", format="classification_folder",
+                                                    task="classification", status="ready", classes=["a", "b"],
+                                                    splits={"train": 40}, num_images=40))
+    started = timezone.now() - timedelta(hours=1)
+    Job.objects.create(owner=user, template_id="fai-cls", dataset=dataset, trainer="fai_cls", status="succeeded",
+                       hyperparameters={"backbone": "resnet18", "resolution": 224, "batch_size": 8, "epochs": 10},
+                       progress={"step": 50, "steps": 50}, started_at=started, finished_at=started + timedelta(minutes=5))
+    page.goto(f"{live_server.url}/jobs/new/?dataset={dataset.pk}")
+    page.wait_for_function("document.getElementById('job-form').dataset.ready === 'true'")
+    page.select_option("#hp-backbone", '"resnet18"')
+    page.fill("#hp-batch_size", "8")
+    page.fill("#hp-epochs", "20")  # 20 epochs of 5 steps of 8 images: twice the 5 min job
+    page.wait_for_function("document.getElementById('job-cost').textContent.includes('20 epochs')")
+    cost = page.text_content("#job-cost")
+    assert "About 100 optimizer steps: 20 epochs of 5 steps of 8 images (40 training images)." in cost
+    assert "Roughly 10 min 0 s at the speed of the last such job here." in cost
+    page.fill("#hp-batch_size", "0")  # outside its bounds: not sent, said so
+    page.wait_for_function("document.getElementById('job-cost').textContent.includes('once the values are valid')")

@@ -1,10 +1,11 @@
 /* New job: the form is generated from the template's hyperparameter declarations
    (GET /api/v1/templates/{id}/): numbers with their min, max and step, selects for
    choices, descriptions as help. The browser's own checks are off (novalidate): the
-   server decides, and its field errors are shown beside the fields. */
+   server decides, and its field errors are shown beside the fields. Before submit, the
+   form shows what the job would cost (POST /api/v1/jobs/estimate/). */
 "use strict";
 (() => {
-  const { api, all, el, showErrors, clearErrors } = Console;
+  const { api, all, el, showErrors, clearErrors, duration } = Console;
   const form = document.getElementById("job-form");
   const templateSelect = document.getElementById("template");
   const datasetSelect = document.getElementById("dataset");
@@ -74,10 +75,12 @@
     checkPair();
     clearErrors(form);
     form.dataset.ready = "true";
+    costSoon();
   }
 
   // The dataset stays the one the person chose; a template that cannot train on it is said so.
   let template = null;
+  let pairFits = true;
   function checkPair() {
     const notice = document.getElementById("dataset-mismatch");
     const option = datasetSelect.selectedOptions[0];
@@ -86,8 +89,9 @@
     notice.textContent = fits ? "" : `${template.name} trains on ${template.dataset_tasks.join(" or ")} data; ` +
       `this dataset is ${option.dataset.task}. Choose a template for it, or another dataset.`;
     document.getElementById("submit-job").disabled = !fits;
+    pairFits = fits;
   }
-  datasetSelect.addEventListener("change", checkPair);
+  datasetSelect.addEventListener("change", checkPair);  // before the form's own listener asks for the cost
 
   // The template that suits a task on any machine: the platform's own trainers first (small
   // defaults that train on a CPU), then the first active template for the task.
@@ -96,6 +100,43 @@
     const fitting = offered.filter((t) => t.dataset_tasks.includes(task));
     return fitting.find((t) => t.id === preferred[task]) || fitting[0];
   }
+
+  // The cost of the job as the form stands: steps, and a time once a job like it has run.
+  let costAsked = 0;
+  let costTimer = null;
+  async function showCost() {
+    const asked = ++costAsked;
+    const note = document.getElementById("job-cost");
+    if (!template || !datasetSelect.value) { note.hidden = true; return; }
+    // Values outside their own field's bounds, or a template that cannot train on the dataset,
+    // would only be refused: ask the server once they could be taken.
+    const controls = [...document.querySelectorAll("#hyperparameters input, #hyperparameters select")];
+    if (!pairFits || controls.some((c) => !c.checkValidity())) {
+      note.hidden = false;
+      note.textContent = "The cost shows once the values are valid.";
+      return;
+    }
+    const { ok, data } = await api("jobs/estimate/", { method: "POST", json: {
+      template: templateSelect.value, dataset: Number(datasetSelect.value), precision: precisionSelect.value,
+      hyperparameters: chosen() } });
+    if (asked !== costAsked) return;  // the form changed meanwhile: a newer answer is coming
+    note.hidden = false;
+    if (!ok) { note.textContent = "The cost shows once the values are valid."; return; }
+    const n = (value) => value.toLocaleString("en");
+    const steps = `About ${n(data.steps)} optimizer steps: ${n(data.epochs)} epochs of ${n(data.steps_per_epoch)} ` +
+                  `steps of ${n(data.batch_size)} images (${n(data.train_images)} training images).`;
+    const time = data.seconds === null
+      ? ` No ${template.id} job with this backbone has finished here yet, so there is no time estimate.`
+      : ` Roughly ${duration(data.seconds)} at the speed of the last ${data.measured_jobs === 1 ? "such job" :
+          `${data.measured_jobs} such jobs`} here.`;
+    note.textContent = steps + time;
+  }
+  function costSoon() {
+    clearTimeout(costTimer);
+    costTimer = setTimeout(showCost, 250);
+  }
+  form.addEventListener("input", costSoon);
+  form.addEventListener("change", costSoon);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
