@@ -43,7 +43,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from platform_api.datasets.models import Dataset
 from platform_api.training.models import Job
-from templates_registry.models import Template
+from training_templates.models import Template
 user, _ = get_user_model().objects.get_or_create(username="bench")
 token, _ = Token.objects.get_or_create(user=user)
 dataset = Dataset.objects.create(owner=user, name="d", format="classification_folder", task="classification", status="ready")

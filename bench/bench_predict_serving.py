@@ -55,7 +55,7 @@ from platform_api.datasets.models import Dataset
 from platform_api.deployments.models import Deployment
 from platform_api.registry.models import ModelVersion
 from platform_api.training.models import Job
-from templates_registry.models import Template
+from training_templates.models import Template
 user, _ = get_user_model().objects.get_or_create(username="bench")
 token, _ = Token.objects.get_or_create(user=user)
 dataset = Dataset.objects.create(owner=user, name="d", format="classification_folder", task="classification", status="ready")

@@ -25,8 +25,8 @@ from fault_platform import Api, Platform, Services, SmallDisk, colours_zip, unti
 from platform_api.registry.models import ModelVersion
 from platform_api.storage import get_storage
 from platform_api.training.models import Job
-from templates_registry.models import HyperParameter, Template
-from templates_registry.services import update_template
+from training_templates.models import Hyperparameter, Template
+from training_templates.services import update_template
 
 FINAL = ("succeeded", "failed", "cancelled")
 EPOCHS = 20
@@ -67,7 +67,7 @@ def offer_tiny_test() -> None:
     """The test-only backbone is not offered to users; staff may narrow a template to it,
     as the tests do. Jobs keep the declarations they were submitted with."""
     template = database(lambda: Template.objects.get(pk="fai-cls"))
-    choices = HyperParameter.objects.get(template=template, name="backbone").choices
+    choices = Hyperparameter.objects.get(template=template, name="backbone").choices
     if "tiny_test" not in choices:
         update_template(template, {"hyperparameters": [{"name": "backbone", "choices": [*choices, "tiny_test"]}]})
 

@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from this server, not a CDN
-    "templates_registry",
+    "training_templates",
     "platform_api.datasets",
     "platform_api.training",
     "platform_api.registry",
@@ -179,7 +179,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Request bodies get their own components, so an upload's file field is `format: binary`.
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"TaskEnum": "templates_registry.models.TASK_CHOICES",
+    "ENUM_NAME_OVERRIDES": {"TaskEnum": "training_templates.models.TASK_CHOICES",
                             "PrecisionEnum": "trainers.core.REQUESTABLE_PRECISIONS"},
 }
 

@@ -5,9 +5,9 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from platform_api.http.openapi import problem
-from templates_registry import services
-from templates_registry.hyperparameter_specs import TYPES
-from templates_registry.models import PRECISIONS, TASK_CHOICES, Template
+from training_templates import services
+from training_templates.hyperparameter_specs import TYPES
+from training_templates.models import PRECISIONS, TASK_CHOICES, Template
 
 
 class HyperparameterDeclarationSerializer(serializers.Serializer):

@@ -15,8 +15,8 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from templates_registry.models import HyperParameter, Template
-from templates_registry.services import update_template
+from training_templates.models import Hyperparameter, Template
+from training_templates.services import update_template
 
 ROOT = Path(__file__).resolve().parent.parent
 # Short leases so a killed worker's job is recovered within seconds in tests.
@@ -135,7 +135,7 @@ def templates(db):
     call_command("load_templates", verbosity=0)
     for template_id in ("fai-cls", "fai-mf"):
         template = Template.objects.get(pk=template_id)
-        choices = HyperParameter.objects.get(template=template, name="backbone").choices
+        choices = Hyperparameter.objects.get(template=template, name="backbone").choices
         update_template(template, {"hyperparameters": [{"name": "backbone", "choices": [*choices, "tiny_test"]}]})
 
 

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Top-level packages, lowest first.
-PACKAGES = ["trainers", "templates_registry", "platform_api"]
+PACKAGES = ["trainers", "training_templates", "platform_api"]
 # The platform's apps, lowest first: each builds on the ones before it.
 APPS = ["datasets", "registry", "training", "deployments", "clarifai", "console"]
 # The trainers' public face: the only trainer modules the platform may import
@@ -59,7 +59,7 @@ def test_the_trainers_never_import_the_web_stack():
     assert {file: names for file, names in wrong.items() if names} == {}
 
 
-@pytest.mark.parametrize("package", ["platform_api", "templates_registry", "workers"])
+@pytest.mark.parametrize("package", ["platform_api", "training_templates", "workers"])
 def test_the_platform_imports_only_the_public_face_of_the_trainers(package):
     wrong = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p)
                                               if m.split(".")[0] == "trainers" and m not in TRAINERS_PUBLIC)

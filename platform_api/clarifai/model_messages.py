@@ -15,8 +15,8 @@ from platform_api.clarifai.messages import label, struct, timestamp
 from platform_api.clarifai.model_types import ModelType, template_specs
 from platform_api.clarifai.models import ClarifaiModel, ClarifaiModelVersion
 from platform_api.clarifai.status import evaluated, is_trained, model_version_status, success
-from templates_registry.hyperparameter_specs import allowed_range, as_spec, show
-from templates_registry.models import Template
+from training_templates.hyperparameter_specs import allowed_range, as_spec, show
+from training_templates.models import Template
 
 F = pb.ModelTypeField.ModelTypeFieldType
 FIELD_TYPES = {"int": F.NUMBER, "float": F.NUMBER, "bool": F.BOOLEAN, "enum": F.ENUM, "string": F.STRING}

@@ -1,14 +1,14 @@
 """The trainable model types and the templates each offers: the platform's templates (their
 task says which type), with the hyperparameters their one declaration gives them
-(templates_registry.services.specs_for_template)."""
+(training_templates.services.specs_for_template)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
 from platform_api.clarifai.problems import Missing
-from templates_registry.models import Template
-from templates_registry.services import specs_for_template
+from training_templates.models import Template
+from training_templates.services import specs_for_template
 
 
 @dataclass(frozen=True)

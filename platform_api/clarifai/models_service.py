@@ -23,8 +23,8 @@ from platform_api.deployments.services import stop as stop_deployment
 from platform_api.problems import Conflict, Invalid
 from platform_api.training.models import Job
 from platform_api.training.services import JobAlreadyEnded, JobRejected, cancel_job, submit_job
-from templates_registry.hyperparameter_specs import HyperparameterErrors
-from templates_registry.services import resolve_for_template
+from training_templates.hyperparameter_specs import HyperparameterErrors
+from training_templates.services import resolve_for_template
 
 # Keys of train_info.params that are not hyperparameters.
 TEMPLATE, DATASET_ID, DATASET_VERSION_ID = "template", "dataset_id", "dataset_version_id"

@@ -59,7 +59,7 @@ class LoadedModel:
 
 # Keyed by deployment and artifact, so a reused id can never serve another model.
 _models: dict[tuple[int, str], LoadedModel] = {}
-_registry_lock = threading.Lock()
+_models_lock = threading.Lock()
 load_count = 0  # loads from storage in this process; tests check models are not reloaded
 
 
@@ -70,7 +70,7 @@ def get_or_load(deployment_id: int, artifact_key: str, runtime: str | None = Non
     loaded = _models.get(key)
     if loaded is not None:
         return loaded
-    with _registry_lock:
+    with _models_lock:
         loaded = _models.get(key)
         if loaded is None:
             runtime = runtime or settings.PREDICT_RUNTIME
@@ -94,7 +94,7 @@ def _load(deployment_id: int, artifact_key: str, runtime: str) -> LoadedModel:
 
 
 def unload(deployment_id: int) -> None:
-    with _registry_lock:
+    with _models_lock:
         gone = [_models.pop(key) for key in [key for key in _models if key[0] == deployment_id]]
     for loaded in gone:
         loaded.batcher.close()
@@ -102,7 +102,7 @@ def unload(deployment_id: int) -> None:
 
 def keep_only(deployment_ids: set[int]) -> list[int]:
     """Frees every model whose deployment is not in `deployment_ids`; returns their ids."""
-    with _registry_lock:
+    with _models_lock:
         gone = {key: _models.pop(key) for key in [key for key in _models if key[0] not in deployment_ids]}
     for loaded in gone.values():
         loaded.batcher.close()

@@ -31,7 +31,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from platform_api.work.db_outage import OUTAGE
 from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
-from templates_registry.hyperparameter_specs import HyperparameterErrors
+from training_templates.hyperparameter_specs import HyperparameterErrors
 
 log = logging.getLogger(__name__)
 

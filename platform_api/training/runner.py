@@ -23,7 +23,7 @@ from platform_api.training.registration import register_model
 from platform_api.training import callbacks
 from platform_api.training.lifecycle import TRAINING_JOBS, finish
 from platform_api.training.stopping import worker_stopping
-from templates_registry.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
+from training_templates.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
 from trainers.core import Cancelled, DatasetSpec, FitResult, TrainerError
 from trainers.families import build_trainer
 

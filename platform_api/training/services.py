@@ -16,9 +16,9 @@ from platform_api.training.estimates import estimate
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
 from platform_api.training.queries import forget_status
-from templates_registry.models import Template
-from templates_registry.hyperparameter_specs import HyperparameterErrors
-from templates_registry.services import resolve_for_template
+from training_templates.models import Template
+from training_templates.hyperparameter_specs import HyperparameterErrors
+from training_templates.services import resolve_for_template
 from trainers.core import TrainerError
 from trainers.families import check_hyperparameters, resolve_hyperparameters
 

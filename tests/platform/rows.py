@@ -6,7 +6,7 @@ from platform_api.datasets.models import Dataset
 from platform_api.deployments.models import Deployment
 from platform_api.registry.models import ModelVersion
 from platform_api.training.models import Job
-from templates_registry.models import Template
+from training_templates.models import Template
 from tests.factories import store_manifest
 
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from platform_api.datasets.models import Dataset
 from platform_api.registry.models import PretrainedWeights
-from templates_registry.catalogue_loader import read_catalogue
+from training_templates.catalogue_loader import read_catalogue
 from tests.factories import store_manifest
 from tests.queueing import TRAIN_JOB, queued
 

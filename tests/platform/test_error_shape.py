@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from platform_api.datasets.models import Dataset
 from platform_api.training.models import Job
-from templates_registry.models import Template
+from training_templates.models import Template
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from platform_api.storage import get_storage
 from platform_api.training.models import Job
 from platform_api.training.runner import run_job
-from templates_registry.models import Template
+from training_templates.models import Template
 from tests.factories import classification_zip
 from tests.platform.flows import import_in_process
 from trainers.engine import precision as precision_module

@@ -3,7 +3,7 @@ import pytest
 from platform_api.datasets.models import Dataset
 from platform_api.registry.models import PretrainedWeights
 from platform_api.training.models import Job
-from templates_registry.models import Template
+from training_templates.models import Template
 from tests.factories import store_manifest
 
 

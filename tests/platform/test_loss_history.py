@@ -6,7 +6,7 @@ from platform_api.datasets.models import Dataset
 from platform_api.training import loss_history
 from platform_api.training.loss_history import LossRecorder, loss_series
 from platform_api.training.models import Job, LossPoint
-from templates_registry.models import Template
+from training_templates.models import Template
 from trainers.core import Progress
 
 

@@ -9,7 +9,7 @@ from platform_api.datasets.models import Dataset
 from platform_api.deployments.models import Deployment
 from platform_api.registry.models import ModelVersion, PretrainedWeights
 from platform_api.training.models import Job
-from templates_registry.models import Template
+from training_templates.models import Template
 
 pytestmark = pytest.mark.django_db
 JOBS = "/admin/training/job/"

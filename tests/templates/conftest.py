@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from templates_registry.models import HyperParameter, Template
+from training_templates.models import Hyperparameter, Template
 from trainers.hyperparameters import Hyperparameters, param
 from trainers.families import TrainerFamily, register_family
 
@@ -60,7 +60,7 @@ def make_template(template_id="Clarifai_InceptionBatchNorm", params=INCEPTION_PA
         **fields,
     )
     for position, p in enumerate(params):
-        HyperParameter.objects.create(template=template, position=position, **p)
+        Hyperparameter.objects.create(template=template, position=position, **p)
     return template
 
 

@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from platform_api.datasets.models import Dataset
 from platform_api.training.models import Job
-from templates_registry.models import Template
+from training_templates.models import Template
 
 from .conftest import INCEPTION_PARAMS, make_template
 

@@ -1,7 +1,7 @@
 """Consistency of declarations (spec_problems) and the JSON Schema clients see."""
 import pytest
 
-from templates_registry.hyperparameter_specs import HyperparameterSpec, declaration_problems, json_schema, spec_problems
+from training_templates.hyperparameter_specs import HyperparameterSpec, declaration_problems, json_schema, spec_problems
 
 
 def problems(**fields):

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from templates_registry.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
+from training_templates.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
 
 BATCH = {"name": "batch_size", "type": "int", "default": 32, "min": 1, "max": 128, "step": 1}
 IMAGE = {"name": "image_size", "type": "int", "default": 256, "min": 32, "max": 1024, "step": 16}

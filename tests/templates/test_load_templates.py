@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from templates_registry.catalogue_loader import CATALOGUE_DIR, load_catalogue, read_catalogue
-from templates_registry.models import HyperParameter, Template
+from training_templates.catalogue_loader import CATALOGUE_DIR, load_catalogue, read_catalogue
+from training_templates.models import Hyperparameter, Template
 
 from trainers import families
 from trainers.hyperparameters import Hyperparameters, param
@@ -54,7 +54,7 @@ def snapshot():
     """Every template and hyperparameter row, timestamps included."""
     return (
         list(Template.objects.order_by("id").values()),
-        list(HyperParameter.objects.order_by("id").values()),
+        list(Hyperparameter.objects.order_by("id").values()),
     )
 
 
@@ -82,7 +82,7 @@ def test_loading_twice_changes_nothing(db, tmp_path):
 
 def test_it_updates_renames_reorders_and_deletes_parameters_by_name(db, tmp_path, monkeypatch):
     load_catalogue(write(tmp_path, entry()))
-    batch_id = HyperParameter.objects.get(name="batch_size").pk
+    batch_id = Hyperparameter.objects.get(name="batch_size").pk
     redeclared = dataclasses.replace(families.family(PERMISSIVE_TRAINER), hyperparameters=RedeclaredHyperparameters)
     monkeypatch.setitem(families._FAMILIES, PERMISSIVE_TRAINER, redeclared)
     changed = entry(description="new text", hyperparameters=[], not_offered=[])
@@ -111,7 +111,7 @@ def test_a_bad_file_aborts_the_load_naming_file_and_parameter(db, tmp_path):
     with pytest.raises(CommandError) as info:
         call_command("load_templates", catalogue=directory)
     assert "fai-cls.json: hyperparameter batch_size: default must be a multiple of 1 from 1 to 128, got 300" in str(info.value)
-    assert Template.objects.count() == 0 and HyperParameter.objects.count() == 0
+    assert Template.objects.count() == 0 and Hyperparameter.objects.count() == 0
 
 
 def test_a_bad_file_leaves_previously_loaded_templates_untouched(db, tmp_path):

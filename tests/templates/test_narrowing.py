@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
-from templates_registry.catalogue_loader import CATALOGUE_DIR, CatalogueError, read_catalogue
-from templates_registry.hyperparameter_specs import HyperparameterSpec
-from templates_registry.models import HyperParameter, Template
-from templates_registry.narrowing import narrowing_problems, trainer_declarations, widening_problems
+from training_templates.catalogue_loader import CATALOGUE_DIR, CatalogueError, read_catalogue
+from training_templates.hyperparameter_specs import HyperparameterSpec
+from training_templates.models import Hyperparameter, Template
+from training_templates.narrowing import narrowing_problems, trainer_declarations, widening_problems
 
 from .test_templates_admin import CHANGE_URL, change_form
 
@@ -23,7 +23,7 @@ def catalogue(db):
 
 
 def batch_size_max(template_id="fai-cls"):
-    return HyperParameter.objects.get(template_id=template_id, name="batch_size").maximum
+    return Hyperparameter.objects.get(template_id=template_id, name="batch_size").maximum
 
 
 def test_every_shipped_template_offers_only_values_its_trainer_accepts():
@@ -88,7 +88,7 @@ def test_the_admin_refuses_a_step_grid_the_trainer_cannot_run(catalogue):
     response = client.post(CHANGE_URL.format(template.pk), change_form(template, resolution={"step": "16.0"}))
     assert response.status_code == 200  # the form again, with the error
     assert "offers 48, which trainer fai_mf refuses" in response.content.decode()
-    assert HyperParameter.objects.get(template=template, name="resolution").step == 32
+    assert Hyperparameter.objects.get(template=template, name="resolution").step == 32
 
 
 def test_a_catalogue_file_that_drifted_from_its_trainer_is_not_loaded(db, tmp_path):

@@ -8,9 +8,9 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
 
-from templates_registry.admin_rows import read_choices, read_value
-from templates_registry.hyperparameter_specs import HyperparameterSpec
-from templates_registry.models import HyperParameter, Template
+from training_templates.admin_rows import read_choices, read_value
+from training_templates.hyperparameter_specs import HyperparameterSpec
+from training_templates.models import Hyperparameter, Template
 
 from .test_templates_admin import CHANGE_URL, change_form
 
@@ -53,8 +53,8 @@ def test_names_and_types_are_the_trainers_rows_are_neither_added_nor_deleted(sta
     data = change_form(template)
     data.update({"hyperparameters-2-name": "renamed", "hyperparameters-2-type": "float", "trainer": "fai_mf"})
     assert staff.post(CHANGE_URL.format(template.pk), data).status_code == 302
-    assert HyperParameter.objects.get(template=template, position=2).name == "batch_size"
-    assert HyperParameter.objects.get(template=template, position=2).type == "int"
+    assert Hyperparameter.objects.get(template=template, position=2).name == "batch_size"
+    assert Hyperparameter.objects.get(template=template, position=2).type == "int"
     assert Template.objects.get(pk=template.pk).trainer == "test_wide_trainer"
 
 
@@ -84,7 +84,7 @@ def test_a_refusal_sits_under_its_field_and_at_the_top_naming_the_parameter(staf
     # Under the row: a line that starts below the max column (3 columns to its left: name, type, default, min).
     assert re.search(rf'<tr class="field-errors"><td colspan="4"></td>\s*<td colspan="5">.*max {widening}', page)
     assert re.search(r'<td class="field-maximum errors">\s*<input[^>]*name="hyperparameters-2-maximum"', page)
-    assert HyperParameter.objects.get(template=template, name="batch_size").maximum == 128
+    assert Hyperparameter.objects.get(template=template, name="batch_size").maximum == 128
 
 
 def test_every_inconsistent_or_wider_row_is_reported_at_once(staff, template):

@@ -5,9 +5,9 @@ from django.test import Client
 
 from platform_api.datasets.models import Dataset
 from platform_api.training.models import Job
-from templates_registry.admin_rows import shown
-from templates_registry.models import HyperParameter, Template
-from templates_registry.services import spec_from_model
+from training_templates.admin_rows import shown
+from training_templates.models import Hyperparameter, Template
+from training_templates.services import spec_from_model
 
 from .conftest import make_template
 
@@ -58,7 +58,7 @@ def post_change(client, template, **param_edits):
 def test_a_valid_default_edit_is_saved(admin_client_logged_in, template):
     response = post_change(admin_client_logged_in, template, batch_size={"default": "64"})
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert HyperParameter.objects.get(template=template, name="batch_size").default == 64
+    assert Hyperparameter.objects.get(template=template, name="batch_size").default == 64
 
 
 @pytest.mark.parametrize("param, edit, message", [
@@ -78,7 +78,7 @@ def test_an_inconsistent_declaration_is_refused_and_nothing_saved(admin_client_l
     assert message in response.content.decode()
     template.refresh_from_db()
     assert template.description == ""
-    row = HyperParameter.objects.get(template=template, name=param)
+    row = Hyperparameter.objects.get(template=template, name=param)
     assert (row.default, row.minimum, row.step) == (
         {"batch_size": 32, "image_size": 256, "flip_direction": "horizontal", "flip_probability": 0.5}[param],
         {"batch_size": 1.0, "image_size": 32.0, "flip_direction": None, "flip_probability": 0.0}[param],
@@ -143,7 +143,7 @@ def test_clone_copies_the_template_inactive_under_a_new_id(admin_client_logged_i
                                                          "choices", "position"))
     assert list(first.hyperparameters.values_list("name", "type", "default", "minimum", "maximum", "step",
                                                   "choices", "position")) == original
-    assert HyperParameter.objects.filter(template=template).count() == len(original)  # original untouched
+    assert Hyperparameter.objects.filter(template=template).count() == len(original)  # original untouched
 
 
 def test_deactivate_and_activate_actions(admin_client_logged_in, template):

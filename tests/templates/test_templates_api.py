@@ -3,8 +3,8 @@ import pytest
 from django.urls import resolve
 from rest_framework.test import APIClient
 
-from templates_registry.models import HyperParameter, Template
-from templates_registry.services import resolve_for_template
+from training_templates.models import Hyperparameter, Template
+from training_templates.services import resolve_for_template
 
 from .conftest import PERMISSIVE_TRAINER, make_template
 
@@ -79,7 +79,7 @@ def test_staff_can_patch_description_active_flag_and_a_default(staff_client, tem
     assert (batch["default"], batch["max"]) == (64, 256)
     template.refresh_from_db()
     assert (template.description, template.is_active) == ("BN-Inception", False)
-    row = HyperParameter.objects.get(template=template, name="batch_size")
+    row = Hyperparameter.objects.get(template=template, name="batch_size")
     assert (row.default, row.maximum, row.minimum) == (64, 256.0, 1.0)
 
 
@@ -99,7 +99,7 @@ def test_patch_refuses_an_inconsistent_declaration_and_saves_nothing(staff_clien
     }}
     template.refresh_from_db()
     assert template.description == ""
-    assert HyperParameter.objects.get(template=template, name="batch_size").default == 32
+    assert Hyperparameter.objects.get(template=template, name="batch_size").default == 32
 
 
 @ROUTES
@@ -127,13 +127,13 @@ def test_resolve_for_template_returns_values_and_a_snapshot(template):
     assert resolved["batch_size"] == 16 and resolved["image_size"] == 256
     assert [s["name"] for s in snapshot][:3] == ["logreg", "image_size", "batch_size"]
     # The snapshot is independent of later edits to the template.
-    HyperParameter.objects.filter(template=template, name="batch_size").update(maximum=8)
+    Hyperparameter.objects.filter(template=template, name="batch_size").update(maximum=8)
     assert {s["name"]: s for s in snapshot}["batch_size"]["max"] == 128
 
 
 @ROUTES
 def test_resolve_for_template_refuses_an_inactive_template(template):
-    from templates_registry.services import TemplateNotActive
+    from training_templates.services import TemplateNotActive
 
     template.is_active = False
     template.save()

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from templates_registry.catalogue_loader import read_catalogue
-from templates_registry.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters, spec_problems, as_spec
+from training_templates.catalogue_loader import read_catalogue
+from training_templates.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters, spec_problems, as_spec
 from trainers.clarifai_templates import hyperparameters as hp
 from trainers.clarifai_templates.templates import TEMPLATES
 from trainers.core import TrainerError

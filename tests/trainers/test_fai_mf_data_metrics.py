@@ -18,7 +18,7 @@ from trainers.metrics.segmentation import ConfusionMatrix, semantic_metrics
 from fai_mf_toys import draw, write_coco_dataset, write_semantic_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools.mask")
-CATALOGUE = Path(__file__).resolve().parents[2] / "templates_registry" / "catalogue" / "fai-mf.json"
+CATALOGUE = Path(__file__).resolve().parents[2] / "training_templates" / "catalogue" / "fai-mf.json"
 
 
 def test_coco_reader_decodes_polygons_and_rle_to_the_drawn_masks(tmp_path):

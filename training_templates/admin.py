@@ -15,17 +15,17 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from templates_registry import services
-from templates_registry.admin_rows import COLUMNS, HyperParameterRowForm, HyperParameterRowFormSet
-from templates_registry.models import HyperParameter, Template
+from training_templates import services
+from training_templates.admin_rows import COLUMNS, HyperparameterRowForm, HyperparameterRowFormSet
+from training_templates.models import Hyperparameter, Template
 
 
-class HyperParameterInline(admin.TabularInline):
+class HyperparameterInline(admin.TabularInline):
     """The trainer's parameters, each narrowed or not: rows are neither added nor deleted."""
 
-    model = HyperParameter
-    form = HyperParameterRowForm
-    formset = HyperParameterRowFormSet
+    model = Hyperparameter
+    form = HyperparameterRowForm
+    formset = HyperparameterRowFormSet
     template = "admin/templates_registry/hyperparameter_rows.html"
     fields = COLUMNS
     readonly_fields = ["parameter", "type"]
@@ -59,7 +59,7 @@ class TemplateAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "task", "is_active", "job_count", "trainer"]  # trainer keys are long: last
     list_filter = ["task", "is_active"]
     search_fields = ["id", "name", "trainer"]
-    inlines = [HyperParameterInline]
+    inlines = [HyperparameterInline]
     actions = ["clone_templates", "deactivate_templates", "activate_templates"]
     # What update_template may change is editable; the rest is the catalogue's.
     fields = [("id", "trainer", "task"), ("name", "dataset_tasks_shown", "precisions_shown"), "is_active", "description"]

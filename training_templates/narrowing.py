@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Iterable
 
-from templates_registry.hyperparameter_specs import (
+from training_templates.hyperparameter_specs import (
     HyperparameterSpec,
     Problem,
     allowed_range,

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from templates_registry.catalogue_loader import CATALOGUE_DIR, CatalogueError, load_catalogue
+from training_templates.catalogue_loader import CATALOGUE_DIR, CatalogueError, load_catalogue
 
 
 class Command(BaseCommand):

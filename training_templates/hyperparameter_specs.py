@@ -5,7 +5,7 @@ Pure Python + pydantic (no ORM): the worker re-validates a job's stored snapshot
 which is a list of plain dicts in the shape of `HyperparameterSpec.public_dict()`.
 
 The declarations come from the trainers (trainers.hyperparameters), possibly narrowed by
-a template (templates_registry.narrowing). Numbers on a step grid (min + k*step, origin 0
+a template (training_templates.narrowing). Numbers on a step grid (min + k*step, origin 0
 when min is null) are compared as `trainers.hyperparameters.on_grid` does, so 0.3 is on a
 0.1 grid.
 """

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from templates_registry.hyperparameter_specs import (
+from training_templates.hyperparameter_specs import (
     HyperparameterErrors,
     HyperparameterSpec,
     Problem,
@@ -17,8 +17,8 @@ from templates_registry.hyperparameter_specs import (
     located_declaration_problems,
     resolve_hyperparameters,
 )
-from templates_registry.models import HyperParameter, Template
-from templates_registry.narrowing import EDITABLE_FIELDS, located_narrowing_problems
+from training_templates.models import Hyperparameter, Template
+from training_templates.narrowing import EDITABLE_FIELDS, located_narrowing_problems
 
 
 class TemplateNotActive(Exception):
@@ -29,7 +29,7 @@ class TemplateNotActive(Exception):
         self.template_id = template_id
 
 
-def spec_from_model(hp: HyperParameter) -> dict[str, Any]:
+def spec_from_model(hp: Hyperparameter) -> dict[str, Any]:
     """A stored declaration in the public / snapshot form (ints shown as ints)."""
     return HyperparameterSpec(
         name=hp.name,
@@ -68,7 +68,7 @@ def resolve_for_template(template: Template, values: dict | None) -> tuple[dict,
 
 
 def model_fields(spec: HyperparameterSpec) -> dict[str, Any]:
-    """HyperParameter column values for a declaration (the columns say minimum/maximum)."""
+    """Hyperparameter column values for a declaration (the columns say minimum/maximum)."""
     pub = spec.public_dict()
     return {
         "type": spec.type,
@@ -88,7 +88,7 @@ def update_template(template: Template, changes: dict[str, Any]) -> Template:
     `{"name": ..., <field>: value}` merged into the existing declarations by name.
 
     Names and types are the trainer's; an edit may only narrow what the trainer declares
-    (templates_registry.narrowing). Raises HyperparameterErrors (nothing is saved) when any
+    (training_templates.narrowing). Raises HyperparameterErrors (nothing is saved) when any
     field is unknown or any resulting declaration is inconsistent.
     """
     errors: dict[str, Any] = {}
@@ -99,7 +99,7 @@ def update_template(template: Template, changes: dict[str, Any]) -> Template:
         errors["description"] = ["must be a string"]
     if "is_active" in changes and not isinstance(changes["is_active"], bool):
         errors["is_active"] = ["must be true or false"]
-    rows_to_save: list[tuple[HyperParameter, HyperparameterSpec]] = []
+    rows_to_save: list[tuple[Hyperparameter, HyperparameterSpec]] = []
     if "hyperparameters" in changes:
         edits = changes["hyperparameters"]
         if not isinstance(edits, list):
@@ -179,8 +179,8 @@ def clone_template(template: Template) -> Template:
         description=template.description,
         is_active=False,
     )
-    HyperParameter.objects.bulk_create(
-        HyperParameter(
+    Hyperparameter.objects.bulk_create(
+        Hyperparameter(
             template=clone,
             name=hp.name,
             type=hp.type,

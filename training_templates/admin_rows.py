@@ -13,10 +13,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from templates_registry import services
-from templates_registry.hyperparameter_specs import NUMERIC_TYPES, HyperparameterSpec, as_spec
-from templates_registry.models import HyperParameter
-from templates_registry.narrowing import trainer_declarations
+from training_templates import services
+from training_templates.hyperparameter_specs import NUMERIC_TYPES, HyperparameterSpec, as_spec
+from training_templates.models import Hyperparameter
+from training_templates.narrowing import trainer_declarations
 
 # A declaration's field -> the row's form field (the model's columns say minimum/maximum).
 FORM_FIELD = {"default": "default", "min": "minimum", "max": "maximum", "step": "step", "choices": "choices",
@@ -76,7 +76,7 @@ def read_choices(text: str, declared: HyperparameterSpec) -> list | None:
     return [read_choice(item, declared) for item in items] or None
 
 
-class HyperParameterRowForm(forms.ModelForm):
+class HyperparameterRowForm(forms.ModelForm):
     """One parameter on one line. Name and type are the trainer's (shown read-only); fields
     that do not apply to the type (bounds of a string, choices of an int) are disabled."""
 
@@ -89,7 +89,7 @@ class HyperParameterRowForm(forms.ModelForm):
     description = forms.CharField(required=False, widget=forms.Textarea)
 
     class Meta:
-        model = HyperParameter
+        model = Hyperparameter
         fields: list[str] = []  # every field above is text as typed, read by edit()
 
     def __init__(self, *args, declarations: dict[str, HyperparameterSpec] | None = None, **kwargs):
@@ -169,7 +169,7 @@ def _rows_for(text: str, characters_a_line: int) -> int:
     return max(1, min(8, -(-len(text) // characters_a_line)))
 
 
-class HyperParameterRowFormSet(forms.BaseInlineFormSet):
+class HyperparameterRowFormSet(forms.BaseInlineFormSet):
     """The template's rows, checked together by the service; saved by the admin through
     services.update_template, never by this formset."""
 

@@ -36,7 +36,7 @@ class Template(models.Model):
         return self.id
 
 
-class HyperParameter(models.Model):
+class Hyperparameter(models.Model):
     template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="hyperparameters")
     name = models.CharField(max_length=100)
     type = models.CharField(max_length=10, choices=TYPE_CHOICES)

@@ -1,7 +1,7 @@
-"""The template catalogue: one JSON file per template in templates_registry/catalogue/.
+"""The template catalogue: one JSON file per template in training_templates/catalogue/.
 
 A file holds what is the template's own: id, name, task, trainer key, description, and
-narrowings of the trainer's declared hyperparameters (templates_registry.narrowing):
+narrowings of the trainer's declared hyperparameters (training_templates.narrowing):
 `"hyperparameters": [{"name": "backbone", "choices": [...]}]`, and `not_offered`, the
 trainer's parameters it does not offer (they keep the trainer's default).
 
@@ -18,10 +18,10 @@ from typing import Any, Literal
 import pydantic
 from django.db import transaction
 
-from templates_registry.hyperparameter_specs import HyperparameterSpec, pydantic_message, resolve_hyperparameters
-from templates_registry.models import HyperParameter, Template
-from templates_registry.narrowing import offer
-from templates_registry.services import model_fields
+from training_templates.hyperparameter_specs import HyperparameterSpec, pydantic_message, resolve_hyperparameters
+from training_templates.models import Hyperparameter, Template
+from training_templates.narrowing import offer
+from training_templates.services import model_fields
 from trainers.core import REQUESTABLE_PRECISIONS as PRECISIONS
 from trainers.core import TrainerError
 from trainers.families import check_hyperparameters
@@ -190,12 +190,12 @@ def _sync_hyperparameters(template: Template, specs: list[HyperparameterSpec]) -
     declared = {s.name for s in specs}
     stale = [hp.pk for name, hp in existing.items() if name not in declared]
     changed = bool(stale)
-    HyperParameter.objects.filter(pk__in=stale).delete()
+    Hyperparameter.objects.filter(pk__in=stale).delete()
     for position, spec in enumerate(specs):
         values = model_fields(spec) | {"position": position}
         row = existing.get(spec.name)
         if row is None:
-            HyperParameter.objects.create(template=template, name=spec.name, **values)
+            Hyperparameter.objects.create(template=template, name=spec.name, **values)
             changed = True
         else:
             changed |= _assign(row, values)

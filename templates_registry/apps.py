@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class TemplatesRegistryConfig(AppConfig):
-    name = "templates_registry"
-    verbose_name = "Training templates"
