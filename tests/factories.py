@@ -108,6 +108,7 @@ def store_manifest(dataset):
     (one label per image; no image files), since submission reads its labels."""
     import json
     import tempfile
+    import uuid
 
     from platform_api.storage import get_storage
 
@@ -115,7 +116,9 @@ def store_manifest(dataset):
     splits = {name: {"items": [{"image": f"{name}/{n}.png", "labels": [n % len(classes)]} for n in range(count)]}
               for name, count in (dataset.splits or {"train": 2}).items()}
     manifest = {"format": dataset.format, "task": dataset.task, "multi_label": False, "classes": classes, "splits": splits}
-    dataset.content_key = dataset.content_key or f"datasets/{dataset.pk}/content-test"
+    # Its own key, as an import's is: manifests are cached by content key, and a later test's
+    # dataset may reuse this one's id.
+    dataset.content_key = dataset.content_key or f"datasets/{dataset.pk}/content-{uuid.uuid4().hex[:12]}"
     dataset.save(update_fields=["content_key"])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "manifest.json"

@@ -8,7 +8,6 @@ catalogue (`declarations()`), so a parameter is written in one place.
 """
 from __future__ import annotations
 
-import math
 import types
 import typing
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import pydantic
 from pydantic import ValidationError
 
 from trainers.core import TrainerError, WeightsResolver
+from trainers.epoch_steps import steps_per_epoch
 
 # A string hyperparameter is a name (of weights, of a choice); nothing needs more.
 MAX_STRING_LENGTH = 200
@@ -46,6 +46,7 @@ def on_grid(value: float, origin: float | None, step: float) -> bool:
 @dataclass(frozen=True)
 class RunSize:
     train_images: int
+    items_per_epoch: int  # the training images, unless the trainer sets an epoch's length
     batch_size: int
     epochs: int
     steps_per_epoch: int
@@ -71,12 +72,13 @@ class Hyperparameters(pydantic.BaseModel):
     SIDE_FIELD: ClassVar[str] = "resolution"
 
     def run_size(self, train_images: int) -> RunSize:
-        """The run these values make on `train_images` training images: its optimizer steps
-        (every batch a step, the last one too) and the pixels each step reads."""
+        """The run these values make on `train_images` training images: its optimizer steps,
+        counted as the engine counts them, and the pixels each step reads."""
         epochs, batch_size = getattr(self, self.EPOCHS_FIELD), self.batch_size
-        return RunSize(train_images=train_images, batch_size=batch_size, epochs=epochs,
-                       steps_per_epoch=math.ceil(train_images / batch_size), side=getattr(self, self.SIDE_FIELD),
-                       epochs_field=self.EPOCHS_FIELD)
+        items = getattr(self, "num_items_per_epoch", None) or train_images  # an epoch's length, where it is set
+        return RunSize(train_images=train_images, items_per_epoch=items, batch_size=batch_size, epochs=epochs,
+                       steps_per_epoch=steps_per_epoch(items, batch_size, drop_last=False),
+                       side=getattr(self, self.SIDE_FIELD), epochs_field=self.EPOCHS_FIELD)
 
     @pydantic.model_validator(mode="after")
     def _values_on_their_step_grid(self):
@@ -124,12 +126,12 @@ def check_batch_norm_can_train(batch_size: int, side: int, side_name: str) -> No
 
 def check_warmup_ends_within_the_run(warmup_iters: int, size: RunSize) -> None:
     """A warmup as long as the run never reaches its learning rate: refuse warmup_iters of at
-    least the run's optimizer steps (known once the dataset is: at submission, and when the
-    fit starts). A TrainerError naming what to change."""
+    least the run's optimizer steps (known once the dataset is: a family's dataset_check, run
+    at submission). A TrainerError naming what to change."""
     if size.train_images and warmup_iters >= size.steps:
         raise TrainerError("invalid_hyperparameters", (
             f"warmup_iters {warmup_iters} must be less than the run's {size.steps} optimizer steps "
-            f"({size.train_images} training images at batch_size {size.batch_size} for {size.epochs} "
+            f"({size.items_per_epoch} images an epoch at batch_size {size.batch_size} for {size.epochs} "
             f"{size.epochs_field}); lower warmup_iters or train for more {size.epochs_field}"))
 
 

@@ -119,3 +119,6 @@ class ClarifaiModelVersion(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["model", "version_id"], name="unique_clarifai_model_version")]
+
+    def __str__(self):
+        return f"Clarifai model version {self.version_id}"

@@ -66,6 +66,8 @@ def delete_dataset(dataset: Dataset) -> bool:
     prefix = f"datasets/{dataset.pk}"
     try:
         with transaction.atomic():
+            # Locked, as a job submission on it locks it (training/services.submit_job).
+            Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
             deleted = dataset.delete()[1].get(Dataset._meta.label, 0)
             if deleted:
                 transaction.on_commit(lambda: get_storage().delete(prefix))

@@ -12,7 +12,7 @@ def default_runtime() -> str:
 def stop_live_deployments_first(collector, field, sub_objs, using):
     """A model's delete rule for its deployments: a live one (pending or ready) keeps the model
     until it is stopped; stopped and failed ones are history and go with it."""
-    live = [deployment for deployment in sub_objs if deployment.status in Deployment.LIVE]
+    live = list(sub_objs.filter(status__in=Deployment.LIVE).only("id", "status"))  # one query
     if live:
         raise ProtectedError("it is deployed", live)
     CASCADE(collector, field, sub_objs, using)

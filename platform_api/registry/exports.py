@@ -81,11 +81,14 @@ def _ensure(model_version: ModelVersion, fmt: str, key: str) -> Path:
     storage = get_storage()
     with _build_lock:
         if all(storage.exists(part) for part in _keys(model_version.artifact_key, fmt)):
-            _record_use(model_version, fmt)
-        else:
-            size = _build(model_version.artifact_key, fmt)
-            _record_build(model_version, fmt, size)
-            drop_least_recently_used(keep=(model_version.pk, fmt))
+            try:
+                _record_use(model_version, fmt)
+                return storage.local_file(key)
+            except FileNotFoundError:  # another process dropped it meanwhile: build it again
+                pass
+        size = _build(model_version.artifact_key, fmt)
+        _record_build(model_version, fmt, size)
+        drop_least_recently_used(keep=(model_version.pk, fmt))
         return storage.local_file(key)
 
 

@@ -37,7 +37,8 @@ def check_state_dict(path: Path) -> int:
 def delete_model(model_version: ModelVersion) -> bool:
     """Deletes the model with its exports and stopped deployments, then its files; the job
     that made it stays, with no model. False when it was already gone (of concurrent deletes
-    one frees the files). A live deployment keeps it: InUse (model_deployed)."""
+    one frees the files). A live deployment, or a Clarifai model version that serves it (a rule
+    the Clarifai front connects), keeps it: InUse (model_in_use)."""
     artifact_key = model_version.artifact_key
     try:
         with transaction.atomic():
@@ -47,10 +48,12 @@ def delete_model(model_version: ModelVersion) -> bool:
                 return False
             locked.delete()
             storage = get_storage()
-            transaction.on_commit(lambda: (storage.delete(f"exports/{artifact_key}"), storage.delete(artifact_key)))
+            transaction.on_commit(lambda: storage.delete(f"exports/{artifact_key}"))
+            transaction.on_commit(lambda: storage.delete(artifact_key))
     except ProtectedError as exc:
         raise InUse(f"model {model_version.pk}", exc,
-                    "stop it first (POST /api/v1/deployments/{id}/stop/), then delete the model", "model_deployed") from None
+                    "stop its live deployments (POST /api/v1/deployments/{id}/stop/) and delete the Clarifai model "
+                    "versions that serve it (DeleteModelVersion) first", "model_in_use") from None
     return True
 
 

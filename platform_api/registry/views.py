@@ -24,7 +24,7 @@ class ModelVersionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retr
     filterset_fields = ["template", "dataset", "job"]
 
     @extend_schema(responses={
-        204: None, 409: problem("Kept: a live deployment serves it (model_deployed); stop that first"),
+        204: None, 409: problem("Kept: a live deployment or a Clarifai model version serves it (model_in_use)"),
     })
     def destroy(self, request, pk=None):
         """Deletes the model, its exports and its stopped deployments; the job stays."""

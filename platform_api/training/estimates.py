@@ -1,6 +1,6 @@
 """What a job will cost, before it is submitted: its optimizer steps on the dataset, and a
-time from the speed the platform's workers showed on the template's recent jobs (their
-steps times the pixels each step read, over their run time, evaluation and start-up
+time from the speed the platform's workers showed on the template's recent jobs (the
+steps they ran times the pixels each step read, over their run time, evaluation and start-up
 included), so the form can say "about 14 min" before anything is queued."""
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _recent_rates(template, resolved: dict) -> list[float]:
         if job.hyperparameters.get("backbone") != resolved.get("backbone"):
             continue
         seconds = (job.finished_at - job.started_at).total_seconds()
-        steps = job.progress.get("steps") or 0
+        steps = job.progress.get("step") or 0  # done: a job stopped early ran fewer than planned
         try:
             pixels_per_step = run_size(template.trainer, job.hyperparameters, 0).pixels_per_step
         except TrainerError:  # a snapshot today's trainer no longer reads

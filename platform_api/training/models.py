@@ -7,7 +7,7 @@ def delete_ended_jobs(collector, field, sub_objs, using):
     """A dataset's delete rule for its jobs: ended ones go with it (their history is of data
     that is gone; a job's model keeps the dataset by its own rule), a queued or running one
     keeps it until it ends."""
-    unfinished = [job for job in sub_objs if job.status not in Job.FINAL]
+    unfinished = list(sub_objs.exclude(status__in=Job.FINAL).only("id", "status"))  # one query
     if unfinished:
         raise ProtectedError("jobs still train on it", unfinished)
     CASCADE(collector, field, sub_objs, using)

@@ -37,6 +37,10 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
                precision: str = "auto") -> Job:
     template, dataset, resolved, spec = _accepted(owner, template_id, dataset_id, hyperparameters, precision)
     with transaction.atomic():
+        # Locked, as a delete of the dataset locks it: that delete then sees this job, or
+        # happened first and this is refused.
+        if not Dataset.objects.select_for_update().filter(pk=dataset.pk, status=Dataset.Status.READY).exists():
+            raise JobRejected({"dataset": [f"dataset {dataset.pk} has just been deleted"]})
         job = Job.objects.create(
             owner=owner,
             name=name,
@@ -140,7 +144,8 @@ def delete_job(job: Job) -> bool:
                 raise Conflict(f"job {job.pk} is {locked.status}; cancel it (POST /api/v1/jobs/{job.pk}/cancel/) "
                                "and delete it once it has ended", "job_not_ended")
             locked.delete()
-            transaction.on_commit(lambda: (discard_job_files(job.pk), forget_status(job.pk)))
+            transaction.on_commit(lambda: forget_status(job.pk))
+            transaction.on_commit(lambda: discard_job_files(job.pk))
     except ProtectedError as exc:
         raise InUse(f"job {job.pk}", exc, "delete the model first (DELETE /api/v1/models/{id}/)",
                     "job_has_model") from None

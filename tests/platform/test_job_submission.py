@@ -213,7 +213,7 @@ def test_a_warmup_longer_than_the_run_on_this_dataset_is_refused_under_hyperpara
         response = submit(api, segmentation_dataset, {"epochs": 3, "batch_size": 2, "warmup_iters": 6}, template="fai-mf")
     assert response.status_code == 400
     assert response.json() == {"hyperparameters": [
-        "warmup_iters 6 must be less than the run's 6 optimizer steps (4 training images at batch_size 2 for 3 "
+        "warmup_iters 6 must be less than the run's 6 optimizer steps (4 images an epoch at batch_size 2 for 3 "
         "epochs); lower warmup_iters or train for more epochs"]}
     assert queued == [] and Job.objects.count() == 0
     assert submit(api, segmentation_dataset, {"epochs": 3, "batch_size": 2, "warmup_iters": 5},

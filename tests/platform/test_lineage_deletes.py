@@ -37,8 +37,8 @@ def test_a_live_deployment_keeps_its_model_and_a_deleted_model_frees_its_files_b
     storage = get_storage()
     download(api, model_version.pk, "onnx")
     live = Deployment.objects.create(owner=user, model_version=model_version, status="ready")
-    detail = refused(api.delete(f"/api/v1/models/{model_version.pk}/"), "model_deployed")
-    assert f"deployment {live.pk} (ready)" in detail and "stop it first" in detail
+    detail = refused(api.delete(f"/api/v1/models/{model_version.pk}/"), "model_in_use")
+    assert f"deployment {live.pk} (ready)" in detail and "stop its live deployments" in detail
     assert storage.exists(model_version.artifact_key) and Export.objects.filter(model_version=model_version).exists()
 
     assert api.post(f"/api/v1/deployments/{live.pk}/stop/").status_code == 200
@@ -140,3 +140,18 @@ def test_an_export_stored_before_exports_were_counted_is_counted_when_used(api, 
     Export.objects.all().delete()  # as a data directory from before the cache has it
     download(api, model_version.pk, "pytorch")
     assert Export.objects.get().size_bytes == size
+
+
+def test_a_model_a_clarifai_model_version_serves_is_kept_until_that_version_is_deleted(api, user, model_version):
+    from platform_api.clarifai.models import App, ClarifaiDataset, ClarifaiModel, ClarifaiModelVersion, DatasetVersion
+
+    app = App.objects.create(owner=user, app_id="shop")
+    dataset_version = DatasetVersion.objects.create(dataset=ClarifaiDataset.objects.create(app=app, dataset_id="d"),
+                                                    version_id="v1")
+    clarifai_model = ClarifaiModel.objects.create(app=app, model_id="colours", model_type_id="visual-classifier")
+    version = ClarifaiModelVersion.objects.create(model=clarifai_model, version_id="cv1", job=model_version.job,
+                                                  dataset_version=dataset_version)
+    detail = refused(api.delete(f"/api/v1/models/{model_version.pk}/"), "model_in_use")
+    assert "Clarifai model version cv1" in detail and "DeleteModelVersion" in detail
+    version.delete()  # what DeleteModelVersion does, its training and serving ended
+    assert api.delete(f"/api/v1/models/{model_version.pk}/").status_code == 204

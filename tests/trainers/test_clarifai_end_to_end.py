@@ -19,7 +19,7 @@ TEMPLATE_SETTINGS = {
     "clarifai_inception_v2": {"logreg": 0},
     "clarifai_resnext": {"logreg": 1, "num_epochs": 1},
     "clarifai_inception_transfer_embed_norm": {"logreg": 0, "average_horizontal_flips": True},
-    "clarifai_resnet50_rsb_a1": {"pretrained_weights": "None", "warmup_iters": 1, "num_epochs": 1},
+    "clarifai_resnet50_rsb_a1": {"pretrained_weights": "None", "warmup_iters": 2, "num_epochs": 1},
 }
 
 

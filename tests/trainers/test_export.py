@@ -31,7 +31,7 @@ CLARIFAI = {
     "clarifai_inception_v2": {"logreg": 0},
     "clarifai_resnext": {"logreg": 1},
     "clarifai_inception_transfer_embed_norm": {"logreg": 0, "average_horizontal_flips": True},
-    "clarifai_resnet50_rsb_a1": {"pretrained_weights": "None", "warmup_iters": 1},
+    "clarifai_resnet50_rsb_a1": {"pretrained_weights": "None", "warmup_iters": 2},
 }
 FAST = {"fai_cls"}  # the others train and export in 3-10 s each
 

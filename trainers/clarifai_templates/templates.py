@@ -99,7 +99,6 @@ def check_warmup(params, dataset: DatasetSpec) -> None:
 def build_recipe(template: ClarifaiTemplate, params, dataset: DatasetSpec, work_dir: Path,
                  weights_resolver: WeightsResolver | None = None, device: str | None = None,
                  precision: str = "auto") -> ClarifaiRecipe:
-    check_warmup(params, dataset)
     architecture = template.architecture(params)
     pretrained = template.pretrained(architecture.name, params, weights_resolver)  # fails before training
     return template.recipe(template.key, params, dataset, work_dir, architecture, template.logreg(params),

@@ -23,7 +23,6 @@ def build_recipe(hp: FaiMfHyperparameters, dataset: DatasetSpec, work_dir: Path,
                  engine_overrides: dict | None = None) -> FaiMfRecipe:
     """`model_overrides` (MaskFormerConfig fields such as num_points, num_heads) and
     `engine_overrides` (EngineConfig fields) exist for tiny test configurations."""
-    check_warmup(hp, dataset)
     need = weights_needed(hp)
     pretrained_path = registered_weights(weights_resolver, need) if need else None  # fails before training
     try:
