@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "platform_api.datasets",
     "platform_api.training",
     "platform_api.registry",
+    "platform_api.studies",
     "platform_api.deployments",
     "platform_api.console",
     "platform_api.clarifai",
@@ -232,6 +233,8 @@ if PREDICT_QUEUE_IMAGES < MAX_PREDICT_IMAGES:
                        f"({MAX_PREDICT_IMAGES}), or a request of the largest size could never be queued")
 # Pending or ready deployments one user may have at once (each holds a model in memory).
 MAX_LIVE_DEPLOYMENTS_PER_USER = env_int("MAX_LIVE_DEPLOYMENTS_PER_USER", 10, minimum=1)
+# How often each worker moves the studies on (reports evaluations, prunes, queues trials).
+STUDY_DRIVER_SECONDS = env_float("STUDY_DRIVER_SECONDS", 2.0, minimum=0.1)
 # Bytes all model exports together may keep in storage: past it the least recently used are
 # dropped (a later download or ONNX Runtime deployment builds its export again).
 EXPORT_CACHE_BYTES = env_int("EXPORT_CACHE_BYTES", 2 * 1024**3, minimum=0)

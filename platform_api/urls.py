@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from platform_api.datasets.views import DatasetViewSet
 from platform_api.deployments.views import DeploymentViewSet, ModelDeployViewSet
 from platform_api.registry.views import ModelVersionViewSet, PretrainedWeightsViewSet
+from platform_api.studies.views import StudyViewSet
 from platform_api.training.views import JobViewSet, job_detail
 from platform_api.template_api import TemplateViewSet
 
@@ -16,6 +17,7 @@ router = DefaultRouter()
 router.register("templates", TemplateViewSet, basename="template")  # listed in the API root too
 router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("jobs", JobViewSet, basename="job")
+router.register("studies", StudyViewSet, basename="study")
 router.register("models", ModelVersionViewSet, basename="model")
 router.register("models", ModelDeployViewSet, basename="model-deploy")  # /models/{id}/deploy/
 router.register("weights", PretrainedWeightsViewSet, basename="weights")

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Top-level packages, lowest first.
 PACKAGES = ["trainers", "training_templates", "platform_api"]
 # The platform's apps, lowest first: each builds on the ones before it.
-APPS = ["datasets", "registry", "training", "deployments", "clarifai", "console"]
+APPS = ["datasets", "registry", "training", "studies", "deployments", "clarifai", "console"]
 # The trainers' public face: the only trainer modules the platform may import
 # (docs/ARCHITECTURE.md, "Boundaries").
 TRAINERS_PUBLIC = {"trainers.core", "trainers.families", "trainers.export", "trainers.hyperparameters",

@@ -6,6 +6,7 @@ from platform_api.celery import IMPORT_DATASET, TRAIN_JOB
 from platform_api.datasets.services import import_dataset
 from platform_api.training.runner import run_job
 from workers import recovery  # noqa: F401  (connects the worker signals: recovery loop, hand-back)
+from workers import study_driver  # noqa: F401  (connects the study driver's loop)
 
 
 @shared_task(name=IMPORT_DATASET, acks_late=True)

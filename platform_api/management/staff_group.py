@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 
 STAFF_GROUP = "Platform staff"
 EDITABLE_APPS = ("templates_registry",)
-READABLE_APPS = ("datasets", "training", "registry", "deployments", "clarifai")
+READABLE_APPS = ("datasets", "training", "registry", "studies", "deployments", "clarifai")
 
 
 def staff_group() -> Group:

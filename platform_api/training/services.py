@@ -35,7 +35,7 @@ class JobRejected(Invalid):
 
 def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, name: str = "",
                precision: str = "auto") -> Job:
-    template, dataset, resolved, spec = _accepted(owner, template_id, dataset_id, hyperparameters, precision)
+    template, dataset, resolved, spec = check_submission(owner, template_id, dataset_id, hyperparameters, precision)
     with transaction.atomic():
         # Locked, as a delete of the dataset locks it: that delete then sees this job, or
         # happened first and this is refused.
@@ -59,13 +59,26 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
 def estimate_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str = "auto") -> dict:
     """What submit_job would queue, checked as it checks it, and its cost (estimates.py);
     nothing is queued."""
-    template, dataset, resolved, _ = _accepted(owner, template_id, dataset_id, hyperparameters, precision)
+    template, dataset, resolved, _ = check_submission(owner, template_id, dataset_id, hyperparameters, precision)
     return estimate(template, annotation_spec(dataset), resolved)
 
 
-def _accepted(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str):
+def check_submission(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str = "auto"):
     """(template, dataset, resolved values, their spec) of a submission the platform takes;
     JobRejected naming each field it refuses."""
+    template, dataset = submission_target(owner, template_id, dataset_id, precision)
+    try:
+        resolved, spec = resolve_for_template(template, hyperparameters or {})
+    except HyperparameterErrors as exc:
+        raise JobRejected({"hyperparameters": exc.errors}) from None
+    _check_with_the_trainer(owner, template.trainer, resolved, dataset)
+    resolved = resolve_hyperparameters(template.trainer, resolved)  # auto values as the job will use them
+    return template, dataset, resolved, spec
+
+
+def submission_target(owner, template_id: str, dataset_id: int, precision: str = "auto"):
+    """(template, dataset) a submission names, when the template is active, the dataset is the
+    owner's, ready and of a task the template trains, and the precision one it allows."""
     template = Template.objects.filter(pk=template_id).first()
     if template is None:
         raise JobRejected({"template": [f"no template {template_id!r}"]})
@@ -83,13 +96,7 @@ def _accepted(owner, template_id: str, dataset_id: int, hyperparameters: dict, p
     if precision not in template.precisions:
         raise JobRejected({"precision": [f"template {template.pk} allows {', '.join(template.precisions)}; "
                                          f"got {precision!r}"]})
-    try:
-        resolved, spec = resolve_for_template(template, hyperparameters or {})
-    except HyperparameterErrors as exc:
-        raise JobRejected({"hyperparameters": exc.errors}) from None
-    _check_with_the_trainer(owner, template.trainer, resolved, dataset)
-    resolved = resolve_hyperparameters(template.trainer, resolved)  # auto values as the job will use them
-    return template, dataset, resolved, spec
+    return template, dataset
 
 
 def _check_with_the_trainer(owner, trainer: str, resolved: dict, dataset: Dataset) -> None:

@@ -90,18 +90,35 @@ def _is_text(value, max_length: int) -> bool:
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    """A job (or its estimate) names the fai-cls template and the user's dataset, with the
-    template's defaults."""
-    if (case.operation.method.upper() != "POST" or case.operation.path not in ("/api/v1/jobs/", "/api/v1/jobs/estimate/")
+    """A job (or its estimate, or a study) names the fai-cls template and the user's dataset,
+    with the template's defaults; a study searches what its sampler can."""
+    if (case.operation.method.upper() != "POST"
+            or case.operation.path not in ("/api/v1/jobs/", "/api/v1/jobs/estimate/", "/api/v1/studies/")
             or not isinstance(case.body, dict)):
         return
     body = case.body
+    if case.operation.path == "/api/v1/studies/":
+        _a_study_it_can_run(body)
     if _is_text(body.get("template"), 100):
         body["template"] = "fai-cls"
     if type(body.get("dataset")) is int:
         body["dataset"] = int(os.environ["SCHEMATHESIS_DATASET_ID"])
     if isinstance(body.get("hyperparameters"), dict):
         body["hyperparameters"] = {}
+
+
+def _a_study_it_can_run(body: dict) -> None:
+    """What no schema can say: fixed values and an objective the template takes, and for the
+    grid sampler a space with a step and no more trials than points."""
+    for name, empty in (("fixed", {}), ("objective", {})):
+        if isinstance(body.get(name), dict):
+            body[name] = empty
+    if body.get("sampler") == "grid":
+        body["search_space"] = {"batch_size": {"min": 2, "max": 3}}
+        if type(body.get("n_trials")) is int and body["n_trials"] > 2:
+            body["n_trials"] = 2
+    elif "search_space" in body:
+        body["search_space"] = "all"
 
 
 _weights_numbers = itertools.count(1)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class StudiesConfig(AppConfig):
+    name = "platform_api.studies"
+    label = "studies"
+    verbose_name = "Hyperparameter studies"
