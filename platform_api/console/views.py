@@ -12,9 +12,10 @@ from django.views.decorators.http import require_GET
 from platform_api.http import tokens
 from platform_api.datasets.models import Dataset
 from platform_api.deployments.models import Deployment
+from platform_api.studies.models import Study
 from platform_api.training.models import Job
 
-OWNED = {"dataset": Dataset, "job": Job, "try": Deployment}
+OWNED = {"dataset": Dataset, "job": Job, "study": Study, "try": Deployment}
 
 
 @login_required

@@ -76,6 +76,12 @@ class StudySerializer(serializers.ModelSerializer):
         return services.epochs_trained(study)
 
 
+class StudyPlotsSerializer(serializers.Serializer):
+    history = serializers.DictField(allow_null=True, help_text="best value so far against trial number")
+    importances = serializers.DictField(allow_null=True, help_text="each searched parameter's importance")
+    parallel_coordinate = serializers.DictField(allow_null=True, help_text="each trial's values and score")
+
+
 class TrialSerializer(serializers.ModelSerializer):
     intermediate_values = serializers.SerializerMethodField(help_text="epoch -> the objective after that epoch")
 

@@ -5,9 +5,14 @@ from rest_framework.response import Response
 
 from platform_api.http.openapi import problem
 from platform_api.http.views import OwnedQuerysetMixin
-from platform_api.studies import services
+from platform_api.studies import plots, services
 from platform_api.studies.models import Study
-from platform_api.studies.serializers import StudyCreateSerializer, StudySerializer, TrialSerializer
+from platform_api.studies.serializers import (
+    StudyCreateSerializer,
+    StudyPlotsSerializer,
+    StudySerializer,
+    TrialSerializer,
+)
 
 
 class StudyViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -30,6 +35,13 @@ class StudyViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def cancel(self, request, pk=None):
         """Stops the study: its running trials' jobs are cancelled, no trial starts."""
         return Response(StudySerializer(services.cancel_study(self.get_object())).data)
+
+    @extend_schema(responses={200: StudyPlotsSerializer})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
+    def plots(self, request, pk=None):
+        """Optuna's figures of the study (plotly JSON: `data` and `layout`), null until enough
+        trials completed for each."""
+        return Response(plots.figures(self.get_object()))
 
     @extend_schema(responses={200: TrialSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])

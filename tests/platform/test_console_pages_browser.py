@@ -145,3 +145,56 @@ def test_the_new_job_form_shows_the_cost_from_the_speed_of_jobs_that_ran(signed_
     assert "Roughly 10 min 0 s at the speed of the last such job here." in cost
     page.fill("#hp-batch_size", "0")  # outside its bounds: not sent, said so
     page.wait_for_function("document.getElementById('job-cost').textContent.includes('once the values are valid')")
+
+
+def test_a_study_is_made_in_its_form_and_its_page_shows_sortable_trials_and_optuna_s_figures(signed_in, live_server):
+    from platform_api.studies import services
+    from platform_api.studies.models import Study, Trial
+    from platform_api.training.models import MetricsEntry
+    from tests.factories import store_manifest
+    from tests.queueing import TRAIN_JOB, queued
+
+    page, user = signed_in
+    dataset = store_manifest(Dataset.objects.create(owner=user, name="colours", format="classification_folder",
+                                                    task="classification", status="ready", classes=["a", "b"],
+                                                    splits={"train": 40}, num_images=40))
+    page.goto(f"{live_server.url}/studies/new/?dataset={dataset.pk}")
+    page.wait_for_function("document.getElementById('study-form').dataset.ready === 'true'")
+    assert page.input_value("#template") == "fai-cls"
+    page.fill("#n_trials", "3")
+    page.fill("#max_parallel_trials", "3")
+    page.select_option("#sampler", "random")
+    row = page.locator('#space tr[data-name="learning_rate"]')
+    row.locator(".mode").select_option("search")
+    row.locator(".search-max").fill("5")  # beyond the template's bound: refused beside the row
+    epochs = page.locator('#space tr[data-name="epochs"]')
+    epochs.locator(".mode").select_option("fixed")
+    epochs.locator(".fixed-value").fill("3")
+    with queued(TRAIN_JOB):
+        page.click("#submit-study")
+        refusal = page.wait_for_selector('[data-errors-for="search_space.learning_rate"] .error')
+        assert "max offers 5.0" in refusal.text_content() and not Study.objects.exists()
+        row.locator(".search-max").fill("0.1")
+        page.click("#submit-study")
+        page.wait_for_url("**/studies/*/")
+    study = Study.objects.get()
+    assert study.fixed == {"epochs": 3} and set(study.search_space) == {"learning_rate"}
+
+    # The workers' part, done here: each trial reports three epochs and succeeds.
+    for trial, final in zip(Trial.objects.filter(study=study).order_by("number"), (0.6, 0.9, 0.75)):
+        for epoch in (1, 2, 3):
+            MetricsEntry.objects.create(job=trial.job, epoch=epoch, step=epoch, metrics={"accuracy": final * epoch / 3},
+                                        monitor="accuracy")
+        trial.job.status = "succeeded"
+        trial.job.save(update_fields=["status"])
+    services.advance(study.pk)
+
+    page.wait_for_selector("#study-status.succeeded")
+    page.wait_for_function("document.querySelectorAll('#trials tbody tr').length === 3")
+    page.click('#trials th[data-key="value"]')  # sorts by value, best first
+    values = page.eval_on_selector_all("#trials tbody td.value", "cells => cells.map(c => Number(c.textContent))")
+    assert values == [0.9, 0.75, 0.6]
+    assert "#1: 0.9000" in page.inner_text("#best-trial")
+    for chart in ("history", "importances", "parallel"):
+        page.wait_for_selector(f"#{chart}-chart .main-svg")
+    assert horizontal_overflow(page) <= 0

@@ -21,6 +21,7 @@
     if (d.status === "ready" && !shown) {
       shown = true;
       document.getElementById("train-link").hidden = false;
+      document.getElementById("study-link").hidden = false;
       await showContents(d);
     }
     return d.status === "importing";
