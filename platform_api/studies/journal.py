@@ -48,6 +48,14 @@ class StudyJournal(BaseJournalBackend):
                     raise
 
 
+class GridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid, without its stop at the last point: `Study.stop()` raises outside
+    `optimize()`, and a study's n_trials (at most the grid's points) already ends it."""
+
+    def after_trial(self, study, trial, state, values) -> None:
+        pass
+
+
 def sampler_for(study, space: dict, trials_so_far: int) -> optuna.samplers.BaseSampler:
     """The study's sampler, seeded by the study's seed and the trials made so far, so that
     proposals are repeatable and two asked one after the other differ."""
@@ -55,21 +63,27 @@ def sampler_for(study, space: dict, trials_so_far: int) -> optuna.samplers.BaseS
     if study.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if study.sampler == "grid":
-        return optuna.samplers.GridSampler({name: grid_values(d) for name, d in space.items()}, seed=study.seed)
+        return GridSampler({name: grid_values(d) for name, d in space.items()}, seed=study.seed)
     # constant_liar: trials still running count as bad, so parallel trials spread out.
     return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
 
-def pruner_for(study) -> optuna.pruners.BasePruner:
+def pruner_for(study, max_epochs: int) -> optuna.pruners.BasePruner:
+    """`max_epochs`: the most epochs a trial trains, Hyperband's largest resource (given, not
+    'auto', so its brackets are the same in every process from the first trial on)."""
     if study.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
     if study.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1)
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 2))
     return optuna.pruners.NopPruner()
 
 
-def load(study, space: dict, trials_so_far: int = 0) -> optuna.Study:
-    """The study's Optuna study, rebuilt from its journal (created on first use)."""
-    return optuna.create_study(storage=JournalStorage(StudyJournal(study.pk)), study_name=f"study-{study.pk}",
-                               direction=study.direction, sampler=sampler_for(study, space, trials_so_far),
-                               pruner=pruner_for(study), load_if_exists=True)
+def load(study, space: dict, max_epochs: int, trials_so_far: int = 0) -> optuna.Study:
+    """The study's Optuna study, rebuilt from its journal (created on first use: Optuna's
+    create_study with load_if_exists would log a creation each time)."""
+    storage, name = JournalStorage(StudyJournal(study.pk)), f"study-{study.pk}"
+    sampler, pruner = sampler_for(study, space, trials_so_far), pruner_for(study, max_epochs)
+    if JournalEntry.objects.filter(study_id=study.pk).exists():
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    return optuna.create_study(storage=storage, study_name=name, direction=study.direction, sampler=sampler,
+                               pruner=pruner)

@@ -11,16 +11,16 @@ from optuna.storages import JournalStorage
 from optuna.trial import TrialState
 
 from platform_api.studies.journal import StudyJournal
+from platform_api.studies.models import JournalEntry
 
 log = logging.getLogger(__name__)
 
 
 def figures(study) -> dict:
     empty = {"history": None, "importances": None, "parallel_coordinate": None}
-    try:
-        optuna_study = optuna.load_study(study_name=f"study-{study.pk}", storage=JournalStorage(StudyJournal(study.pk)))
-    except KeyError:  # no trial asked yet
+    if not JournalEntry.objects.filter(study_id=study.pk).exists():  # no trial asked yet
         return empty
+    optuna_study = optuna.load_study(study_name=f"study-{study.pk}", storage=JournalStorage(StudyJournal(study.pk)))
     complete = optuna_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         return empty

@@ -1,3 +1,5 @@
+import math
+
 from rest_framework import serializers
 
 from platform_api.http.views import ChoiceField, TextField
@@ -98,6 +100,6 @@ class TrialSerializer(serializers.ModelSerializer):
         values = {}
         for entry in MetricsEntry.objects.filter(job_id=trial.job_id).order_by("id"):
             value = entry.metrics.get(metric or entry.monitor)
-            if isinstance(value, (int, float)):
+            if isinstance(value, (int, float)) and math.isfinite(value):
                 values[str(entry.epoch)] = value
         return values

@@ -23,10 +23,10 @@ from platform_api.studies.models import Study, Trial
 from platform_api.studies.search_space import compile_space, grid_values, on_declared_grid
 from platform_api.training.models import Job, MetricsEntry
 from platform_api.training.services import JobAlreadyEnded, JobRejected, cancel_job, submission_target, submit_job
-from training_templates.hyperparameter_specs import HyperparameterErrors, as_spec
+from training_templates.hyperparameter_specs import HyperparameterErrors, as_spec, resolve_hyperparameters
 from training_templates.services import resolve_for_template, specs_for_template
 from trainers.core import TrainerError
-from trainers.families import run_size
+from trainers.families import hyperparameter_model, run_size
 
 log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -136,9 +136,16 @@ def advance_quietly(study_id: int) -> None:
         log.exception("study %s: advancing it failed; the next pass tries again", study_id)
 
 
+class CannotGoOn(Exception):
+    """The study's template or dataset can no longer take a job: the study ends failed."""
+
+
 def advance(study_id: int) -> None:
     with transaction.atomic():
-        study = Study.objects.select_for_update().select_related("template", "dataset").filter(pk=study_id).first()
+        # Only the study's row (not its template's or dataset's), and none another worker is
+        # moving on now: that one does this pass.
+        study = (Study.objects.select_for_update(of=("self",), skip_locked=True)
+                 .select_related("template", "dataset").filter(pk=study_id).first())
         if study is None or study.status in Study.FINAL:
             return
         try:
@@ -147,9 +154,10 @@ def advance(study_id: int) -> None:
             _end(study, Study.Status.FAILED, f"its search space no longer fits the template: {exc.errors}")
             return
         made = study.trials.count()
-        optuna_study = journal.load(study, space, trials_so_far=made)
+        optuna_study = journal.load(study, space, _most_epochs(study, space), trials_so_far=made)
+        frozen = {trial.number: trial for trial in optuna_study.get_trials(deepcopy=False)}
         for trial in study.trials.filter(state=Trial.State.RUNNING).select_related("job"):
-            _follow(study, optuna_study, trial)
+            _follow(study, optuna_study, frozen[trial.number], trial)
         running = study.trials.filter(state=Trial.State.RUNNING)
         if study.cancel_requested:
             for trial in running.select_related("job"):
@@ -157,7 +165,14 @@ def advance(study_id: int) -> None:
             _end(study, Study.Status.CANCELLED)
             return
         while made < study.n_trials and running.count() < study.max_parallel_trials and _within_budget(study):
-            _launch(study, optuna_study, space)
+            try:
+                with transaction.atomic():  # the ask goes too when its job cannot be queued
+                    _launch(study, optuna_study, space)
+            except CannotGoOn as exc:
+                for trial in running.select_related("job"):
+                    _stop(optuna_study, trial, Trial.State.FAILED, str(exc))
+                _end(study, Study.Status.FAILED, str(exc))
+                return
             made += 1
         if not running.exists() and (made >= study.n_trials or not _within_budget(study)):
             complete = study.trials.filter(state=Trial.State.COMPLETE).exists()
@@ -175,6 +190,8 @@ def _launch(study: Study, optuna_study: optuna.Study, space: dict) -> None:
     try:  # the validation every job gets, rules across parameters included
         job = submit_job(study.owner, study.template_id, study.dataset_id, values, name=f"{label} · trial {asked.number}")
     except JobRejected as exc:
+        if set(exc.errors) - {"hyperparameters"}:  # not these values: the template or the dataset
+            raise CannotGoOn(f"no trial can start: {_flat(exc.errors)}") from None
         optuna_study.tell(asked, state=optuna.trial.TrialState.FAIL)
         Trial.objects.create(study=study, number=asked.number, hyperparameters=values, state=Trial.State.FAILED,
                              message=f"refused before training: {_flat(exc.errors)}", finished_at=timezone.now())
@@ -182,16 +199,16 @@ def _launch(study: Study, optuna_study: optuna.Study, space: dict) -> None:
     Trial.objects.create(study=study, number=asked.number, job=job, hyperparameters=job.hyperparameters)
 
 
-def _follow(study: Study, optuna_study: optuna.Study, trial: Trial) -> None:
+def _follow(study: Study, optuna_study: optuna.Study, frozen: optuna.trial.FrozenTrial, trial: Trial) -> None:
     job = trial.job
     if job is None:
         _stop(optuna_study, trial, Trial.State.FAILED, "its job was deleted")
         return
     values = _objective_values(study, job)
-    reported = optuna_study.trials[trial.number].intermediate_values
+    reported = frozen.intermediate_values
     fresh = [(epoch, value) for epoch, value in values if epoch not in reported]
     if fresh:
-        handle = optuna.trial.Trial(optuna_study, optuna_study.trials[trial.number]._trial_id)
+        handle = optuna.trial.Trial(optuna_study, frozen._trial_id)  # a running trial, reported to from here
         for epoch, value in fresh:
             handle.report(value, step=epoch)
         trial.reported_epochs = len(reported) + len(fresh)
@@ -265,6 +282,16 @@ def _within_budget(study: Study) -> bool:
 def epochs_trained(study: Study) -> int:
     return sum(int((job.progress or {}).get("epoch") or 0)
                for job in Job.objects.filter(study_trial__study=study).only("progress"))
+
+
+def _most_epochs(study: Study, space: dict) -> int:
+    """The most epochs a trial of the study trains: the searched range's top, or the value
+    fixed or defaulted."""
+    field = hyperparameter_model(study.template.trainer).EPOCHS_FIELD
+    if field in space:
+        return int(getattr(space[field], "high", None) or max(space[field].choices))
+    values = resolve_hyperparameters(specs_for_template(study.template), study.fixed)
+    return int(values.get(field) or 1)
 
 
 def _planned_epochs(study: Study, hyperparameters: dict) -> int:

@@ -9,7 +9,7 @@ from platform_api.studies.models import JournalEntry, Study, Trial
 from platform_api.training.models import Job, MetricsEntry
 from platform_api.training.runner import run_job
 from tests.factories import store_manifest
-from tests.platform.flows import FAST_FAI_CLS
+from tests.platform.flows import FAST_FAI_CLS, deploy_ready, held_out, predict_base64
 from tests.queueing import TRAIN_JOB, queued
 from training_templates.hyperparameter_specs import resolve_hyperparameters
 from training_templates.models import Template
@@ -73,6 +73,9 @@ def test_a_study_s_trials_are_jobs_whose_best_model_it_points_at(api, templates,
     assert api.get(f"/api/v1/models/{best['model']}/").json()["job"] == best["job"]
     assert len({t["hyperparameters"]["learning_rate"] for t in trials}) == 3
     assert JournalEntry.objects.filter(study_id=study_id).exists()  # Optuna's state, in the platform's database
+    deployment_id = deploy_ready(api, best["model"])  # the best trial's model serves as any other
+    predictions = predict_base64(api, deployment_id, held_out(("red", "blue"))).json()["predictions"]
+    assert [p[0]["label"] for p in predictions] == ["red", "blue"]
 
 
 def evaluate(job, accuracies, status="running"):
@@ -122,3 +125,33 @@ def test_cancelling_a_study_cancels_its_running_trials(api, other_api, templates
     assert set(Job.objects.values_list("status", flat=True)) == {"cancelled"}
     response = api.post(f"/api/v1/studies/{study_id}/cancel/")
     assert response.status_code == 409 and response.json()["code"] == "study_ended"
+
+
+def test_a_grid_study_runs_each_point_once_ends_and_logs_its_creation_once(api, templates, dataset):
+    from optuna.storages.journal._storage import JournalOperation
+
+    with queued(TRAIN_JOB):
+        study_id = create(api, dataset, sampler="grid", pruner="none", n_trials=2, max_parallel_trials=2,
+                          search_space={"seed": {"min": 0, "max": 1}}).json()["id"]
+        for trial in Trial.objects.filter(study_id=study_id):
+            evaluate(trial.job, [0.5 + 0.1 * trial.number], "succeeded")
+        for _ in range(3):  # passes after the last point: nothing more to ask
+            services.advance(study_id)
+    study = Study.objects.get(pk=study_id)
+    assert study.status == "succeeded" and study.trials.count() == 2
+    assert sorted(t.hyperparameters["seed"] for t in study.trials.all()) == [0, 1]
+    operations = [entry.log["op_code"] for entry in JournalEntry.objects.filter(study_id=study_id)]
+    assert operations.count(JournalOperation.CREATE_STUDY) == 1 and operations.count(JournalOperation.CREATE_TRIAL) == 2
+
+
+def test_a_template_that_can_take_no_more_jobs_ends_the_study_without_spending_its_trials(api, templates, dataset):
+    with queued(TRAIN_JOB):
+        study_id = create(api, dataset, n_trials=3, sampler="random", pruner="none").json()["id"]
+        first = Trial.objects.get(study_id=study_id)
+        Template.objects.filter(pk="fai-cls").update(is_active=False)
+        evaluate(first.job, [0.7], "succeeded")
+        services.advance(study_id)
+    study = Study.objects.get(pk=study_id)
+    assert study.status == "failed" and "inactive" in study.error
+    assert list(study.trials.values_list("state", flat=True)) == ["complete"]  # the refused ask was rolled back
+    assert [e.log["op_code"] for e in JournalEntry.objects.filter(study_id=study_id)].count(4) == 1  # CREATE_TRIAL
