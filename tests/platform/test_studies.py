@@ -28,6 +28,7 @@ def create(api, dataset, **fields):
 @pytest.mark.parametrize("fields, field, message", [
     ({"search_space": {"colour": {}}}, "search_space", "unknown hyperparameter"),
     ({"fixed": {**FIXED, "epochs": 2.5}}, "fixed", "must be an integer"),
+    ({"fixed": {**FIXED, "resolution": 40}}, "fixed", "must be a multiple of 16 from 32 to 1024, got 40"),
     ({"search_space": {"learning_rate": {"min": 0.001, "max": 5.0}}}, "search_space", "max offers 5.0"),
     ({"n_trials": 0}, "n_trials", "greater than or equal to 1"),
     ({"n_trials": 1001}, "n_trials", "less than or equal to 1000"),
