@@ -51,7 +51,8 @@ class StudySerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="dataset_id")
     trial_counts = serializers.SerializerMethodField(help_text="trials by state: running, complete, pruned, failed")
     best_trial = serializers.SerializerMethodField()
-    epochs_trained = serializers.SerializerMethodField(help_text="epochs its trials have trained so far")
+    epochs_trained = serializers.SerializerMethodField(
+        help_text="the epochs its trials have trained so far: steps run over steps per epoch")
 
     class Meta:
         model = Study
@@ -74,7 +75,7 @@ class StudySerializer(serializers.ModelSerializer):
         return {"number": best.number, "job": best.job_id, "model": model.pk if model else None,
                 "value": best.value, "hyperparameters": best.hyperparameters}
 
-    def get_epochs_trained(self, study) -> int:
+    def get_epochs_trained(self, study) -> float:
         return services.epochs_trained(study)
 
 

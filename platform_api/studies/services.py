@@ -275,13 +275,20 @@ def _within_budget(study: Study) -> bool:
         if trial.state == Trial.State.RUNNING:
             used += _planned_epochs(study, trial.hyperparameters)
         else:
-            used += int((trial.job.progress or {}).get("epoch") or 0)
+            used += _epochs_done(trial.job)
     return used < study.max_total_epochs
 
 
-def epochs_trained(study: Study) -> int:
-    return sum(int((job.progress or {}).get("epoch") or 0)
-               for job in Job.objects.filter(study_trial__study=study).only("progress"))
+def epochs_trained(study: Study) -> float:
+    """The compute the study's trials have spent, in epochs: the steps each job ran over its
+    steps per epoch (a trial pruned mid-epoch counts the part it trained)."""
+    return round(sum(_epochs_done(job) for job in Job.objects.filter(study_trial__study=study).only("progress")), 2)
+
+
+def _epochs_done(job: Job) -> float:
+    progress = job.progress or {}
+    steps, epochs = progress.get("steps") or 0, progress.get("epochs") or 0
+    return (progress.get("step") or 0) * epochs / steps if steps and epochs else 0.0
 
 
 def _most_epochs(study: Study, space: dict) -> int:
