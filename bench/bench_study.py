@@ -1,7 +1,7 @@
 """A hyperparameter study through the API: TPE with Hyperband pruning against random search
 without pruning, the same trials and the same epoch budget, on the same data.
 
-    .venv/bin/python bench/bench_study.py [--trials 12] [--epochs 6]
+    .venv/bin/python bench/bench_study.py [--trials 12] [--epochs 9]
 
 Data: scikit-learn's bundled handwritten digits (1,797 real 8x8 scans, 10 classes) scaled to
 32x32 PNGs, split 80/20 by the platform's importer. The platform runs as `make run` does
@@ -53,7 +53,7 @@ def run_study(api: Api, dataset_id: int, args, sampler: str, pruner: str) -> tup
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=12)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:

@@ -78,6 +78,7 @@ def test_the_two_error_shapes_are_described_once(document):
     ("delete", "/api/v1/jobs/{id}/", "job_not_ended"),
     ("delete", "/api/v1/jobs/{id}/", "job_has_model"),
     ("delete", "/api/v1/models/{id}/", "model_in_use"),
+    ("post", "/api/v1/studies/{id}/cancel/", "study_ended"),
     ("post", "/api/v1/jobs/{id}/cancel/", "job_ended"),
     ("post", "/api/v1/deployments/{id}/predict/", "deployment_not_ready"),
 ])
