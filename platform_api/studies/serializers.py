@@ -27,7 +27,8 @@ class StudyCreateSerializer(serializers.Serializer):
     max_parallel_trials = serializers.IntegerField(min_value=1, max_value=services.MAX_PARALLEL_TRIALS, default=1)
     sampler = ChoiceField(services.SAMPLERS, default="tpe")
     pruner = ChoiceField(services.PRUNERS, default="hyperband")
-    max_total_epochs = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
+    max_total_epochs = serializers.IntegerField(min_value=1, max_value=services.MAX_TOTAL_EPOCHS, required=False,
+                                                allow_null=True, default=None,
                                                 help_text="no trial starts once trials have trained or planned this "
                                                           "many epochs")
     seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0, help_text="the sampler's seed")

@@ -35,6 +35,7 @@ SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("hyperband", "median", "none")
 MAX_TRIALS = 1000
 MAX_PARALLEL_TRIALS = 32
+MAX_TOTAL_EPOCHS = 1_000_000  # 1000 trials of the longest run a template offers
 # The metrics a study may be scored by, per task; "" (the default) is the metric the trainer
 # itself monitors to keep its best epoch (accuracy, segm/AP, mIoU), maximized.
 OBJECTIVES = {

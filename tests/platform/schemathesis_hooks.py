@@ -113,6 +113,8 @@ def _a_study_it_can_run(body: dict) -> None:
     for name, empty in (("fixed", {}), ("objective", {})):
         if isinstance(body.get(name), dict):
             body[name] = empty
+    if type(body.get("max_parallel_trials")) is int:  # each queued trial is a job made in the request
+        body["max_parallel_trials"] = min(body["max_parallel_trials"], 2)
     if body.get("sampler") == "grid":
         body["search_space"] = {"batch_size": {"min": 2, "max": 3}}
         if type(body.get("n_trials")) is int and body["n_trials"] > 2:
