@@ -16,10 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +32,7 @@ from sklearn.datasets import load_digits  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from torchvision import datasets, transforms  # noqa: E402
 
-from bench.api_client import Api  # noqa: E402
+from bench.served_platform import served_platform  # noqa: E402
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 from trainers.engine import schedules  # noqa: E402
 from trainers.engine.precision import cpu_has_native_bf16  # noqa: E402
@@ -55,35 +52,8 @@ def digits_zip(path: Path) -> None:
             archive.writestr(f"{label}/{index}.png", buffer.getvalue())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_job(args, archive: Path, data_dir: Path) -> tuple[float, dict]:
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port), "LOG_LEVEL": "WARNING"}
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "TRAINING_PRECISION"):
-        env.pop(name, None)
-    server = subprocess.Popen([sys.executable, "manage.py", "serve"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        token = ""
-        for _ in range(600):  # the server migrates first; the token command needs the tables
-            done = subprocess.run([sys.executable, "manage.py", "create_api_token", "bench"], cwd=ROOT, env=env,
-                                  capture_output=True, text=True)
-            if done.returncode == 0:
-                token = done.stdout.strip().splitlines()[-1]
-                break
-            time.sleep(0.5)
-        api = Api(port, token)
-        for _ in range(600):
-            try:
-                api.call("GET", "/templates/")
-                break
-            except OSError:
-                time.sleep(0.2)
+    with served_platform(data_dir) as api:
         dataset = api.upload(archive, "digits")
         dataset = api.wait(f"/datasets/{dataset['id']}/", lambda d: d["status"] != "importing")
         assert dataset["status"] == "ready", dataset
@@ -96,9 +66,6 @@ def run_job(args, archive: Path, data_dir: Path) -> tuple[float, dict]:
         elapsed = time.monotonic() - start
         assert job["status"] == "succeeded", job
         return elapsed, job
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=60)
 
 
 def bare_loop(args, split_root: Path, dtype: torch.dtype | None) -> tuple[float, float]:

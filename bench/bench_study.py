@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.api_client import Api  # noqa: E402
-from bench.bench_fai_cls_job import digits_zip, free_port  # noqa: E402
+from bench.bench_fai_cls_job import digits_zip  # noqa: E402
+from bench.served_platform import served_platform  # noqa: E402
 
 SEARCH_SPACE = {
     "learning_rate": {"min": 0.0001, "max": 0.1},
@@ -59,28 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
         tmp = Path(tmp)
         digits_zip(tmp / "digits.zip")
-        port = free_port()
-        env = {**os.environ, "DATA_DIR": str(tmp / "data"), "PORT": str(port), "LOG_LEVEL": "WARNING"}
-        for name in ("DATABASE_URL", "CELERY_BROKER_URL", "TRAINING_PRECISION"):
-            env.pop(name, None)
-        server = subprocess.Popen([sys.executable, "manage.py", "serve"], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            token = ""
-            for _ in range(600):  # the server migrates first; the token command needs the tables
-                done = subprocess.run([sys.executable, "manage.py", "create_api_token", "bench"], cwd=ROOT, env=env,
-                                      capture_output=True, text=True)
-                if done.returncode == 0:
-                    token = done.stdout.strip().splitlines()[-1]
-                    break
-                time.sleep(0.5)
-            api = Api(port, token)
-            for _ in range(600):
-                try:
-                    api.call("GET", "/templates/")
-                    break
-                except OSError:
-                    time.sleep(0.2)
+        with served_platform(tmp / "data") as api:
             dataset = api.upload(tmp / "digits.zip", "digits")
             dataset = api.wait(f"/datasets/{dataset['id']}/", lambda d: d["status"] != "importing")
             assert dataset["status"] == "ready", dataset
@@ -93,9 +71,6 @@ def main() -> None:
                       f"(trial {study['best_trial']['number']}), {study['epochs_trained']} epochs trained, "
                       f"{counts['complete']} complete / {counts['pruned']} pruned / {counts['failed']} failed, "
                       f"{seconds:.0f} s", flush=True)
-        finally:
-            os.killpg(server.pid, 15)
-            server.wait(timeout=60)
     tpe, random = results["tpe"], results["random"]
     print(f"{args.trials} trials of {args.epochs} epochs each at most (budget {args.trials * args.epochs} epochs), "
           f"resnet18 32x32 on digits")
