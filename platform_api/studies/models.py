@@ -1,19 +1,15 @@
 from django.conf import settings
 from django.db import models
 
+from platform_api.training.models import Job
+
 
 class Study(models.Model):
     """A search over one template's hyperparameters on one dataset: Optuna proposes each
     trial's values (its state is this study's journal), each trial trains as an ordinary job."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
-
-    FINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    Status = Job.Status  # a study lives as its jobs do: queued, running, then how it ended
+    FINAL = Job.FINAL
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="studies")
     name = models.CharField(max_length=200, blank=True)

@@ -36,6 +36,29 @@ const Console = (() => {
     return false;
   }
 
+  // The template that suits a task on any machine: the platform's own trainers first (small
+  // defaults that train on a CPU), then the first active template for the task.
+  function suitedTemplate(offered, task) {
+    const preferred = { classification: "fai-cls", instance_segmentation: "fai-mf", semantic_segmentation: "fai-mf" };
+    const fitting = offered.filter((t) => t.dataset_tasks.includes(task));
+    return fitting.find((t) => t.id === preferred[task]) || fitting[0];
+  }
+
+  /* A form's dataset and template choices (new job, new study): the ready datasets, the one
+     named by ?dataset= chosen; the active templates (with `fitting`, only those that train on
+     that dataset's task), the one that suits its task chosen. */
+  async function fillDatasetAndTemplate(datasetSelect, templateSelect, { fitting = false } = {}) {
+    const [templates, datasets] = await Promise.all([all("templates/"), all("datasets/?status=ready")]);
+    const wanted = new URLSearchParams(window.location.search).get("dataset");
+    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.id, "data-task": d.task,
+      selected: String(d.id) === wanted, text: `${d.name} (#${d.id}, ${d.task}, ${d.num_images} images)` })));
+    const task = (datasets.find((d) => String(d.id) === wanted) || datasets[0])?.task;
+    const offered = templates.filter((t) => t.is_active && (!fitting || !task || t.dataset_tasks.includes(task)));
+    const suited = task !== undefined ? suitedTemplate(offered, task) : undefined;
+    templateSelect.replaceChildren(...offered.map((t) => el("option", { value: t.id, text: `${t.name} (${t.id})`,
+      selected: suited !== undefined && t.id === suited.id })));
+  }
+
   // Every page of a list endpoint (LimitOffsetPagination).
   async function all(path) {
     const rows = [];
@@ -153,6 +176,6 @@ const Console = (() => {
   }
   const plotConfig = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
 
-  return { api, all, confirmDelete, el, showErrors, clearErrors, when, duration, status, setStatus, facts, progress, every,
+  return { api, all, confirmDelete, fillDatasetAndTemplate, el, showErrors, clearErrors, when, duration, status, setStatus, facts, progress, every,
            plotLayout, plotConfig, isRate, objectId: Number(document.body.dataset.objectId) || null };
 })();

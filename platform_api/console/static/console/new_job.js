@@ -5,7 +5,7 @@
    form shows what the job would cost (POST /api/v1/jobs/estimate/). */
 "use strict";
 (() => {
-  const { api, all, el, showErrors, clearErrors, duration } = Console;
+  const { api, el, fillDatasetAndTemplate, showErrors, clearErrors, duration } = Console;
   const form = document.getElementById("job-form");
   const templateSelect = document.getElementById("template");
   const datasetSelect = document.getElementById("dataset");
@@ -93,14 +93,6 @@
   }
   datasetSelect.addEventListener("change", checkPair);  // before the form's own listener asks for the cost
 
-  // The template that suits a task on any machine: the platform's own trainers first (small
-  // defaults that train on a CPU), then the first active template for the task.
-  function suitedTemplate(offered, task) {
-    const preferred = { classification: "fai-cls", instance_segmentation: "fai-mf", semantic_segmentation: "fai-mf" };
-    const fitting = offered.filter((t) => t.dataset_tasks.includes(task));
-    return fitting.find((t) => t.id === preferred[task]) || fitting[0];
-  }
-
   // The cost of the job as the form stands: steps, and a time once a job like it has run.
   let costAsked = 0;
   let costTimer = null;
@@ -153,15 +145,7 @@
   });
 
   (async () => {
-    const [templates, datasets] = await Promise.all([all("templates/"), all("datasets/?status=ready")]);
-    const wanted = new URLSearchParams(window.location.search).get("dataset");
-    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.id, "data-task": d.task,
-      selected: String(d.id) === wanted, text: `${d.name} (#${d.id}, ${d.task}, ${d.num_images} images)` })));
-    const task = (datasets.find((d) => String(d.id) === wanted) || datasets[0])?.task;
-    const offered = templates.filter((t) => t.is_active);
-    const suited = task !== undefined ? suitedTemplate(offered, task) : undefined;
-    templateSelect.replaceChildren(...offered.map((t) => el("option", { value: t.id, text: `${t.name} (${t.id})`,
-      selected: suited !== undefined && t.id === suited.id })));
+    await fillDatasetAndTemplate(datasetSelect, templateSelect);
     templateSelect.addEventListener("change", () => showTemplate(templateSelect.value));
     if (templateSelect.value) await showTemplate(templateSelect.value);
   })();

@@ -4,7 +4,7 @@
    are shown beside the rows they name (search_space.<name>, fixed.<name>). */
 "use strict";
 (() => {
-  const { api, all, el, showErrors, clearErrors } = Console;
+  const { api, el, fillDatasetAndTemplate, showErrors, clearErrors } = Console;
   const form = document.getElementById("study-form");
   const templateSelect = document.getElementById("template");
   const datasetSelect = document.getElementById("dataset");
@@ -107,15 +107,7 @@
   });
 
   (async () => {
-    const [templates, datasets] = await Promise.all([all("templates/"), all("datasets/?status=ready")]);
-    const wanted = new URLSearchParams(window.location.search).get("dataset");
-    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.id, "data-task": d.task,
-      selected: String(d.id) === wanted, text: `${d.name} (#${d.id}, ${d.task}, ${d.num_images} images)` })));
-    const task = (datasets.find((d) => String(d.id) === wanted) || datasets[0])?.task;
-    const offered = templates.filter((t) => t.is_active && (!task || t.dataset_tasks.includes(task)));
-    const preferred = { classification: "fai-cls", instance_segmentation: "fai-mf", semantic_segmentation: "fai-mf" }[task];
-    templateSelect.replaceChildren(...offered.map((t) => el("option", { value: t.id, text: `${t.name} (${t.id})`,
-      selected: t.id === preferred })));
+    await fillDatasetAndTemplate(datasetSelect, templateSelect, { fitting: true });
     templateSelect.addEventListener("change", () => showTemplate(templateSelect.value));
     if (templateSelect.value) await showTemplate(templateSelect.value);
   })();
