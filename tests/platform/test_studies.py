@@ -2,6 +2,7 @@
 nothing; a study's trials are ordinary jobs (run here in-process by the real runner) that
 Optuna proposes from the template's bounds, prunes from their evaluations, and scores."""
 import pytest
+from django.db import transaction
 
 from platform_api.datasets.models import Dataset
 from platform_api.studies import services
@@ -80,10 +81,12 @@ def test_a_study_s_trials_are_jobs_whose_best_model_it_points_at(api, templates,
 
 
 def evaluate(job, accuracies, status="running"):
-    for epoch, accuracy in enumerate(accuracies, 1):
-        MetricsEntry.objects.create(job=job, epoch=epoch, step=epoch, metrics={"accuracy": accuracy},
-                                    monitor="accuracy")
-    Job.objects.filter(pk=job.pk).update(status=status)
+    """The job's evaluations and status in one commit: its study sees them together."""
+    with transaction.atomic():
+        for epoch, accuracy in enumerate(accuracies, 1):
+            MetricsEntry.objects.create(job=job, epoch=epoch, step=epoch, metrics={"accuracy": accuracy},
+                                        monitor="accuracy")
+        Job.objects.filter(pk=job.pk).update(status=status)
 
 
 def test_a_trial_worse_than_the_median_is_pruned_its_job_cancelled_and_its_metrics_kept(api, templates, dataset):
@@ -101,6 +104,22 @@ def test_a_trial_worse_than_the_median_is_pruned_its_job_cancelled_and_its_metri
     assert Job.objects.get(pk=third.pk).status == "cancelled"
     body = api.get(f"/api/v1/studies/{study_id}/").json()
     assert body["status"] == "succeeded" and body["best_trial"]["number"] == 0 and body["best_trial"]["value"] == 0.9
+
+
+def test_an_evaluation_prunes_its_trial_at_once_before_the_job_trains_another_epoch(api, templates, dataset):
+    with queued(TRAIN_JOB):
+        study_id = create(api, dataset, n_trials=3, max_parallel_trials=3, sampler="random",
+                          pruner="median").json()["id"]
+        first, second, third = (trial.job for trial in Trial.objects.filter(study_id=study_id).order_by("number"))
+        evaluate(first, [0.8, 0.9], "succeeded")
+        evaluate(second, [0.7, 0.8], "succeeded")
+        evaluate(third, [0.78])  # above the median at epoch 1: trains on
+        assert Trial.objects.get(job=third).state == "running" and not Job.objects.get(pk=third.pk).cancel_requested
+        # Its runner's next evaluation, written as the runner writes it; no driver pass follows.
+        MetricsEntry.objects.create(job=third, epoch=2, step=2, metrics={"accuracy": 0.2}, monitor="accuracy")
+    trial = Trial.objects.get(job=third)
+    assert trial.state == "pruned" and "pruned after epoch 2" in trial.message
+    assert Job.objects.get(pk=third.pk).cancel_requested  # its runner stops before the next step
 
 
 def test_values_a_rule_across_parameters_refuses_fail_the_trial_without_a_job(api, templates, user):
