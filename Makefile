@@ -17,8 +17,11 @@ run: $(STAMP)
 worker: $(STAMP)
 	$(VENV)/bin/python manage.py serve --no-web
 
+# One pytest worker per core (pytest-xdist), a test file to a worker: a file's tests share
+# its module fixtures. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

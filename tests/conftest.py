@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from django.conf import settings
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
@@ -21,6 +22,14 @@ from training_templates.services import update_template
 ROOT = Path(__file__).resolve().parent.parent
 # Short leases so a killed worker's job is recovered within seconds in tests.
 WORKER_TEST_ENV = {"JOB_LEASE_SECONDS": "3", "JOB_HEARTBEAT_SECONDS": "0.5"}
+
+# Under pytest-xdist (`make test` runs one worker per core) the workers share the cores: each
+# trains, and so do the worker processes it starts, on its share; all of them on every core
+# would oversubscribe it.
+XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+if XDIST_WORKERS > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // XDIST_WORKERS)))
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 # TEST_CPU_BF16=native|emulated runs the suite as on a CPU with (or without) native, faster
 # bf16, whatever this one has; unset, the hardware decides. .ci/run runs it both ways.
@@ -155,10 +164,11 @@ def _database_url() -> str:
 class WorkerProcess:
     """A real `celery worker` process, as `make run` starts it."""
 
-    def __init__(self, queues: str, name: str, log_path: Path):
+    def __init__(self, queues: str, name: str, log_path: Path, env: dict[str, str] | None = None):
         from platform_api.management.commands.serve import worker_command
 
-        env = {**os.environ, **WORKER_TEST_ENV, **_simulated_precision_env(), "DATABASE_URL": _database_url(), "DATA_DIR": str(settings.DATA_DIR)}
+        env = {**os.environ, **WORKER_TEST_ENV, **_simulated_precision_env(), "DATABASE_URL": _database_url(),
+               "DATA_DIR": str(settings.DATA_DIR), **(env or {})}
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen(
@@ -196,8 +206,8 @@ def start_worker(transactional_db, tmp_path, settings):
     _purge_queues()
     workers: list[WorkerProcess] = []
 
-    def start(queues: str = "training,default", name: str | None = None) -> WorkerProcess:
-        worker = WorkerProcess(queues, name or f"test{len(workers)}", tmp_path / f"worker{len(workers)}.log")
+    def start(queues: str = "training,default", name: str | None = None, env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(queues, name or f"test{len(workers)}", tmp_path / f"worker{len(workers)}.log", env)
         workers.append(worker)
         return worker
 
