@@ -15,6 +15,7 @@ from torch import nn
 
 from trainers.core import DatasetSpec
 from trainers.engine import EngineConfig, Recipe
+from trainers.engine.distributed import world_size
 from trainers.weights import load_pretrained
 
 from .data import ManifestImages, split_items
@@ -62,11 +63,17 @@ class ClarifaiRecipe(Recipe):
             items_per_epoch=self.num_items_per_epoch(), monitor_mode="max",
             monitor=MULTI_LABEL_MONITOR if self.multi_label else SINGLE_LABEL_MONITOR,
             grad_clip_norm=self.grad_clip_norm(),
+            sync_batchnorm=params.sync_batchnorm,
             # A final batch of one image cannot be batch-normalised at 1x1 feature maps: drop it.
             drop_last=params.batch_size > 1 and self.items_per_epoch() % params.batch_size == 1,
         )
 
     # --- what subclasses state ----------------------------------------------------------
+
+    def global_batch(self) -> int:
+        """Images per optimizer step over all ranks: per-item rates scale with it."""
+        return self.params.batch_size * world_size()
+
     def transform(self, train: bool):
         raise NotImplementedError
 

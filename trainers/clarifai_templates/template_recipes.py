@@ -25,7 +25,7 @@ class InceptionFamilyRecipe(ClarifaiRecipe):
         return min_side_transform(self.params.image_size, train)
 
     def learning_rate(self) -> float:
-        return self.params.batch_size * self.params.per_item_lrate
+        return self.global_batch() * self.params.per_item_lrate
 
     def build_optimizer(self, model):
         return optimizers.sgd(model.parameters(), lr=self.learning_rate(), momentum=SGD_MOMENTUM,
@@ -61,10 +61,10 @@ class ResNetRSBA1Recipe(ClarifaiRecipe):
         return RSB_GRAD_CLIP_NORM
 
     def learning_rate(self) -> float:
-        return self.params.batch_size * self.params.per_item_lrate
+        return self.global_batch() * self.params.per_item_lrate
 
     def min_learning_rate(self) -> float:
-        return self.params.batch_size * self.params.per_item_min_lrate
+        return self.global_batch() * self.params.per_item_min_lrate
 
     def build_optimizer(self, model):
         # RSB A1 (mmpretrain paramwise_cfg): no weight decay on normalization layers and biases.

@@ -25,6 +25,8 @@ class EngineConfig:
     items_per_epoch: int | None = None
     num_workers: int = 0
     drop_last: bool = False
+    # On several ranks: batch-norm statistics over the global batch (SyncBatchNorm).
+    sync_batchnorm: bool = False
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:

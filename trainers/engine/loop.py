@@ -1,5 +1,6 @@
 """The one training loop every trainer runs: AMP, channels_last, checkpoints, exact resume,
-early stopping, throttled callbacks, export of the best weights."""
+early stopping, throttled callbacks, export of the best weights; on one device, or on each
+rank of a process group (distributed.py says what the ranks share)."""
 from __future__ import annotations
 
 import copy
@@ -19,6 +20,8 @@ from torch.utils.data import DataLoader, default_collate
 from trainers.core import Callbacks, Cancelled, FitResult, Progress, TrainerError
 
 from . import checkpoint as ckpt
+from .distributed import (current_ranks, flags_from_main, from_main, gathered, items_per_rank, shard, summed,
+                          with_synchronized_batch_norm, wrap)
 from .precision import Precision, choose_precision, resolve_device
 from .recipe import Recipe
 from .sampling import epoch_generator, epoch_indices, steps_per_epoch, trim_lone_last_item
@@ -27,6 +30,9 @@ log = logging.getLogger("trainers.engine")
 
 PROGRESS_INTERVAL_S = 1.0
 STOP_POLL_INTERVAL_S = 0.5
+# On several ranks, rank 0's stop and checkpoint decisions reach the others every this many
+# steps (one small broadcast; on CUDA each one waits for the step to finish).
+DISTRIBUTED_POLL_STEPS = 8
 
 
 @dataclass
@@ -96,13 +102,17 @@ def _is_improvement(value: float, best: float | None, mode: str) -> bool:
     return value > best if mode == "max" else value < best
 
 
-def fit(recipe: Recipe, work_dir: Path, callbacks: Callbacks | None = None) -> FitResult:
+def fit(recipe: Recipe, work_dir: Path, callbacks: Callbacks | None = None) -> FitResult | None:
+    """Trains `recipe` in `work_dir`. In a process group, every rank calls it; rank 0's
+    callbacks are the ones called, and only rank 0 returns the result (the others None)."""
     return _Fit(recipe, Path(work_dir), callbacks or Callbacks()).run()
 
 
 class _Fit:
     def __init__(self, recipe: Recipe, work_dir: Path, callbacks: Callbacks):
-        self.recipe, self.config, self.cb = recipe, recipe.config, callbacks
+        self.ranks = current_ranks()
+        # Only rank 0 reports; the others follow its decisions (distributed.py).
+        self.recipe, self.config, self.cb = recipe, recipe.config, callbacks if self.ranks.is_main else Callbacks()
         self.work_dir = work_dir
         self.last_path = work_dir / "checkpoints" / "last.pt"
         self.best_path = work_dir / "checkpoints" / "best.pt"
@@ -111,31 +121,38 @@ class _Fit:
 
     # --- setup -------------------------------------------------------------------------
     def _build(self) -> bool:
-        config = self.config
-        ckpt.seed_everything(config.seed)
-        model = self.recipe.build_model().to(self.device)
+        config, ranks = self.config, self.ranks
+        ckpt.seed_everything(config.seed + ranks.rank)  # rank 0's initial weights reach the others
+        model = self.recipe.build_model()
+        if config.sync_batchnorm:
+            model = with_synchronized_batch_norm(model, ranks)
+        model = model.to(self.device)
         if config.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
-        resumed = self.last_path.exists()
-        self.recipe.on_train_start(model, resumed)
+        resumed = from_main(self.last_path.exists(), ranks)  # only rank 0's disk need hold it
+        if ranks.is_main:  # pretrained weights load once, and reach the others when wrapped
+            self.recipe.on_train_start(model, resumed)
         self.dataset = self.recipe.train_dataset()
         if len(self.dataset) == 0:
             raise TrainerError("no_train_split", "the training split has no items")
         self.items_per_epoch = config.items_per_epoch or len(self.dataset)
-        self.steps_per_epoch = steps_per_epoch(self.items_per_epoch, config.batch_size, config.drop_last)
+        rank_items = items_per_rank(self.items_per_epoch, ranks)
+        self.steps_per_epoch = steps_per_epoch(rank_items, config.batch_size, config.drop_last)
         if self.steps_per_epoch == 0:
+            shared = f" ({rank_items} on each of {ranks.world_size} devices)" if ranks.distributed else ""
             raise TrainerError("dataset_too_small",
-                               f"{self.items_per_epoch} training items make no batch of {config.batch_size} "
+                               f"{self.items_per_epoch} training items{shared} make no batch of {config.batch_size} "
                                "(a last batch of one item is left out); add images or lower batch_size")
         self.precision = self._choose_precision()
         self.optimizer = self.recipe.build_optimizer(model)
         self.scheduler = self.recipe.build_scheduler(self.optimizer, self.steps_per_epoch, config.epochs)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.needs_grad_scaler)
         if resumed:
-            self._restore(ckpt.load(self.last_path))
+            self._restore(from_main(ckpt.load(self.last_path) if ranks.is_main else None, ranks))
             log.info("resuming %s after epoch %d, step %d of the next (global step %d)", self.work_dir,
                      self.state.epoch, self.state.epoch_step, self.state.global_step)
+        self.train_model = wrap(model, self.device, ranks)
         return resumed
 
     def _choose_precision(self) -> Precision:
@@ -144,7 +161,11 @@ class _Fit:
         so the fit itself is the same as without the probe."""
         rng = ckpt.capture_rng()
         try:
-            precision = choose_precision(self.config.precision, self.device, workload=self._probe_step())
+            if self.ranks.is_main:
+                precision = choose_precision(self.config.precision, self.device, workload=self._probe_step())
+            chosen = from_main(precision.name if self.ranks.is_main else None, self.ranks)
+            if not self.ranks.is_main:  # every rank computes in rank 0's choice
+                precision = choose_precision(chosen, self.device)
         finally:
             ckpt.restore_rng(rng)
         log.info("training %s on %s in %s (%s)", self.work_dir, self.device, precision.name, precision.reason)
@@ -181,10 +202,22 @@ class _Fit:
             # absent scaler state does not apply; the scaler then starts afresh.
             self.scaler.load_state_dict(saved["scaler"])
         self.state = RunState(**saved["state"])
-        ckpt.restore_rng(saved["rng"])
+        # Each rank goes on with its own random state and loss sum, when the run saved them
+        # on as many ranks as this one has.
+        rank_states = saved.get("rank_states") or []
+        if len(rank_states) == self.ranks.world_size > 1:
+            mine = rank_states[self.ranks.rank]
+            self.state.epoch_loss_sum = mine["epoch_loss_sum"]
+            ckpt.restore_rng(mine["rng"])
+        else:
+            ckpt.restore_rng(saved["rng"])
 
     def _save_last(self) -> None:
+        """Every rank calls it; rank 0 writes."""
         s = self.state
+        rank_states = gathered({"rng": ckpt.capture_rng(), "epoch_loss_sum": s.epoch_loss_sum}, self.ranks)
+        if not self.ranks.is_main:
+            return
         ckpt.atomic_save({
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -195,7 +228,8 @@ class _Fit:
                           best_epoch=s.best_epoch, best_metrics=s.best_metrics,
                           evals_without_improvement=s.evals_without_improvement,
                           stopped_early=s.stopped_early, history=s.history),
-            "rng": ckpt.capture_rng(),
+            "rng": rank_states[0]["rng"],
+            **({"rank_states": rank_states} if self.ranks.distributed else {}),
         }, self.last_path)
         if self.cb.on_checkpoint:
             self.cb.on_checkpoint(self.last_path)
@@ -216,8 +250,9 @@ class _Fit:
             train_loss = self._train_epoch(epoch)
             self.state.epoch = epoch
             metrics = None
-            if epoch % self.config.eval_every_epochs == 0 or epoch == self.config.epochs:
+            if self.ranks.is_main and (epoch % self.config.eval_every_epochs == 0 or epoch == self.config.epochs):
                 metrics = self._evaluate(epoch, train_loss)
+            (self.state.stopped_early,) = flags_from_main((self.state.stopped_early,), self.device, self.ranks)
             # Report before the checkpoint: a run killed between the two repeats this epoch
             # and reports it again, rather than resuming past an epoch nobody heard of.
             if metrics is not None and self.state.best_epoch == epoch and self.cb.on_best:
@@ -226,6 +261,8 @@ class _Fit:
                 self.cb.on_metrics(epoch, self.state.global_step, metrics)
             self._save_last()
             self._check_stop()
+        if not self.ranks.is_main:
+            return None
         return self._finish(resumed_from)
 
     def _report_resume(self, resumed_from: tuple[int, int]) -> None:
@@ -241,7 +278,7 @@ class _Fit:
         # After a mid-epoch checkpoint the epoch's order is rebuilt and the batches already
         # trained on are skipped without being loaded.
         done = self.state.epoch_step
-        indices = epoch_indices(len(self.dataset), config.items_per_epoch, config.seed, epoch)
+        indices = shard(epoch_indices(len(self.dataset), config.items_per_epoch, config.seed, epoch), self.ranks)
         if not config.drop_last:
             indices = trim_lone_last_item(indices, config.batch_size)
         indices = indices[done * config.batch_size:]
@@ -260,16 +297,16 @@ class _Fit:
             steps += 1
             self.state.global_step += 1
             now = time.monotonic()
-            if self.stop_throttle.due(now):
-                if self.cb.should_checkpoint and self.cb.should_checkpoint():
-                    self.state.epoch_step, self.state.epoch_loss_sum = steps, float(loss_sum)
-                    self._save_last()
-                if self.cb.should_stop and self.cb.should_stop():
-                    raise Cancelled()
+            checkpoint, stop = self._decisions(now)
+            if checkpoint:
+                self.state.epoch_step, self.state.epoch_loss_sum = steps, float(loss_sum)
+                self._save_last()
+            if stop:
+                raise Cancelled()
             if self.cb.on_progress and self.progress_throttle.due(now):
                 self._emit_progress(epoch, float(loss.detach()), now)
         self.state.epoch_step, self.state.epoch_loss_sum = 0, 0.0
-        mean_loss = float(loss_sum) / max(1, steps)
+        mean_loss = float(summed(loss_sum, self.ranks)) / max(1, steps * self.ranks.world_size)
         if not math.isfinite(mean_loss):
             raise TrainerError("non_finite_loss",
                                f"training loss became {mean_loss} in epoch {epoch}; "
@@ -282,7 +319,7 @@ class _Fit:
         optimizer, scaler = self.optimizer, self.scaler
         optimizer.zero_grad(set_to_none=True)
         with self.precision.autocast():
-            loss = self.recipe.train_step(self.model, batch, self.device)["loss"]
+            loss = self.recipe.train_step(self.train_model, batch, self.device)["loss"]
         scaler.scale(loss).backward()
         if self.config.grad_clip_norm:
             scaler.unscale_(optimizer)
@@ -301,8 +338,20 @@ class _Fit:
         self.cb.on_progress(Progress(epoch=epoch, epochs=self.config.epochs, step=self.state.global_step,
                                      steps=self.total_steps, eta_seconds=eta, loss=loss, epoch_mean=epoch_mean))
 
+    def _decisions(self, now: float) -> tuple[bool, bool]:
+        """(checkpoint now?, stop?) between two steps: the callbacks' answers, asked at most
+        every STOP_POLL_INTERVAL_S; on several ranks, rank 0's, every DISTRIBUTED_POLL_STEPS."""
+        if self.ranks.distributed and self.state.global_step % DISTRIBUTED_POLL_STEPS:
+            return False, False
+        decided = (False, False)
+        if self.ranks.is_main and self.stop_throttle.due(now):
+            decided = (bool(self.cb.should_checkpoint and self.cb.should_checkpoint()),
+                       bool(self.cb.should_stop and self.cb.should_stop()))
+        return flags_from_main(decided, self.device, self.ranks)
+
     def _check_stop(self) -> None:
-        if self.cb.should_stop and self.cb.should_stop():
+        stop = self.ranks.is_main and bool(self.cb.should_stop and self.cb.should_stop())
+        if flags_from_main((stop,), self.device, self.ranks)[0]:
             raise Cancelled()
 
     def _evaluate(self, epoch: int, train_loss: float) -> dict[str, Any]:

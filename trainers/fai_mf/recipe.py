@@ -11,6 +11,7 @@ from torch import nn
 
 from trainers.core import TASK_INSTANCE_SEGMENTATION, DatasetSpec, TrainerError
 from trainers.engine import EngineConfig, Recipe, optimizers, schedules
+from trainers.engine.distributed import unwrap
 from trainers.weights import load_pretrained
 
 from .config import SHARED_WITH_HYPERPARAMETERS, TRAIN_NUM_POINTS, MaskFormerConfig
@@ -83,7 +84,7 @@ class FaiMfRecipe(Recipe):
     # --- optimisation -----------------------------------------------------------------
     def train_step(self, model: nn.Module, batch: Any, device: torch.device) -> dict[str, torch.Tensor]:
         images, targets = batch
-        losses = model.losses(model(images), targets)
+        losses = unwrap(model).losses(model(images), targets)  # DDP passes only forward through
         return {"loss": losses["loss"], **{k: losses[k].detach() for k in ("loss_ce", "loss_mask", "loss_dice")}}
 
     def build_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
