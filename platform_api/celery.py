@@ -16,7 +16,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_api.settings")
 TRAIN_JOB = "training.run"
 IMPORT_DATASET = "datasets.import"
 # Training runs on the GPU workers' queue; imports and housekeeping on the default one.
-ROUTES = {"training.*": "training", "datasets.*": "default"}
+TRAINING_QUEUE = "training"
+ROUTES = {"training.*": TRAINING_QUEUE, "datasets.*": "default"}
 
 # The embedded broker, with whole message files (platform_api/work/filesystem_broker.py says why).
 TRANSPORT_ALIASES["filesystem"] = "platform_api.work.filesystem_broker:Transport"
@@ -38,10 +39,22 @@ app.conf.update(
 app.autodiscover_tasks(["workers"], related_name="tasks")
 
 
-def enqueue(task_name: str, *args) -> None:
+def enqueue(task_name: str, *args, queue: str | None = None) -> None:
     """Queues `task_name` with `args` (call it once the transaction commits). By name: the
-    web process never loads workers/tasks.py; the route comes from ROUTES."""
-    app.send_task(task_name, args=list(args))
+    web process never loads workers/tasks.py; the route comes from ROUTES unless `queue`
+    names another."""
+    app.send_task(task_name, args=list(args), **({"queue": queue} if queue else {}))
+
+
+def training_queue(devices: int) -> str:
+    """Where a job on `devices` devices waits: "training" for one; "training-N" for N, which
+    every worker offering at least N devices (WORKER_DEVICES) listens to as well."""
+    return TRAINING_QUEUE if devices <= 1 else f"{TRAINING_QUEUE}-{devices}"
+
+
+def training_queues(worker_devices: int) -> list[str]:
+    """The queues a training worker with `worker_devices` devices takes jobs from."""
+    return [training_queue(devices) for devices in range(1, max(worker_devices, 1) + 1)]
 
 
 def queue_of(task_name: str) -> str:

@@ -215,6 +215,12 @@ JOB_CHECKPOINT_EVERY_SECONDS = env_float("JOB_CHECKPOINT_EVERY_SECONDS", 600.0, 
 TRAINING_DEVICE = env_matching(  # "" = cuda when available, else cpu
     "TRAINING_DEVICE", "", r"|cpu|cuda(:\d+)?", "empty (automatic), cpu, cuda or cuda:<index>"
 )
+# Devices one job may train on in a training worker (one rank each, trainers/multi_device.py):
+# 0 = its visible GPUs (1 without CUDA). On a CPU, N ranks share the cores (tests, CI).
+WORKER_DEVICES = env_int("WORKER_DEVICES", 0, minimum=0)
+# A collective that waits longer than this for a rank ends the fit on every rank; the job is
+# queued again and resumes from its last checkpoint. Longer than the longest evaluation.
+DISTRIBUTED_TIMEOUT_SECONDS = env_float("DISTRIBUTED_TIMEOUT_SECONDS", 1800.0, minimum=1.0)
 # Numeric precision (trainers/engine/precision.py): auto decides from the hardware; a job
 # that asks for one outright is obeyed over the worker's setting.
 TRAINING_PRECISION = env_choice("TRAINING_PRECISION", "auto", list(PRECISIONS))

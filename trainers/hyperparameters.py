@@ -34,6 +34,12 @@ def param(default: Any, description: str, *, ge: float | None = None, le: float 
     return pydantic.Field(default, ge=ge, le=le, description=description, json_schema_extra=extra or None)
 
 
+SYNC_BATCHNORM_DESCRIPTION = (
+    "On a job with devices > 1: batch-norm statistics over the global batch (SyncBatchNorm) instead of each "
+    "device's share; steadier with small per-device batches, at a collective per batch-norm layer. No effect on "
+    "one device.")
+
+
 def on_grid(value: float, origin: float | None, step: float) -> bool:
     """Whether value = origin + k * step, compared on each float's shortest repr (0.3 is on a 0.1 grid)."""
     as_decimal = lambda x: Decimal(repr(float(x))) if isinstance(x, float) else Decimal(x)  # noqa: E731

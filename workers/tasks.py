@@ -7,6 +7,7 @@ from platform_api.datasets.services import import_dataset
 from platform_api.training.runner import run_job
 from workers import recovery  # noqa: F401  (connects the worker signals: recovery loop, hand-back)
 from workers import study_driver  # noqa: F401  (connects the study driver's loop)
+from workers import devices  # noqa: F401  (a training worker offers its devices: queues and announcement)
 
 
 @shared_task(name=IMPORT_DATASET, acks_late=True)

@@ -19,8 +19,9 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from training_templates.hyperparameter_specs import HyperparameterSpec, check_value, declaration_problems
 
 SEARCH_KEYS = ("min", "max", "step", "log", "choices")
-# `"search_space": "all"` leaves these out: a seed found by search is luck, not a setting.
-NOT_SEARCHED_BY_ALL = ("seed",)
+# `"search_space": "all"` leaves these out: a seed found by search is luck, not a setting;
+# sync_batchnorm changes nothing on the one device a trial trains on.
+NOT_SEARCHED_BY_ALL = ("seed", "sync_batchnorm")
 MAX_GRID_POINTS = 100_000
 
 

@@ -36,7 +36,7 @@ class JobAdmin(ReadOnlyAdmin):
     search_fields = ["name", "owner__username", "template__id"]
     actions = ["cancel_jobs"]
     fields = [("name", "status", "cancel_requested"), ("owner", "template", "dataset"), "progress_shown", "error",
-              ("requested_precision", "precision"), ("attempts", "lost_leases", "resumed_from_epoch"),
+              ("requested_precision", "precision", "devices"), ("attempts", "lost_leases", "resumed_from_epoch"),
               ("created_at", "started_at", "finished_at"), "hyperparameters_shown", "metrics_shown"]
 
     @admin.display(description="created", ordering="created_at")

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from platform_api.celery import TRAIN_JOB
+from platform_api.celery import TRAIN_JOB, training_queue
 from platform_api.work.leased_work import LeasedWork
 from platform_api.training.files import discard_job_files
 from platform_api.training.models import Job
@@ -42,6 +42,11 @@ def _end_cancelled(job: Job) -> None:
     finish(job.pk, job.lease_owner, Job.Status.CANCELLED, only_if_stale=job.lease_owner != "")
 
 
+def _queue_of_job(job_id: int) -> str:
+    """A job on N devices waits where the workers offering N listen."""
+    return training_queue(Job.objects.filter(pk=job_id).values_list("devices", flat=True).first() or 1)
+
+
 TRAINING_JOBS = LeasedWork(
     model=Job,
     task_name=TRAIN_JOB,
@@ -53,4 +58,5 @@ TRAINING_JOBS = LeasedWork(
     stopped=Q(cancel_requested=True),
     stop=_end_cancelled,
     counts_attempts=True,
+    queue_for=_queue_of_job,
 )

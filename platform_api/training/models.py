@@ -35,6 +35,8 @@ class Job(models.Model):
     # decides); `precision` is what the worker running it chose (trainers.engine.precision).
     requested_precision = models.CharField(max_length=10, default="auto")
     precision = models.CharField(max_length=10, blank=True)
+    # One rank per device, per-device batch_size (the global batch is batch_size x devices).
+    devices = models.PositiveSmallIntegerField(default=1, help_text="devices (GPUs) the job trains on at once")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.JSONField(default=dict)
     metrics = models.JSONField(default=dict)
@@ -87,3 +89,19 @@ class LossPoint(models.Model):
     class Meta:
         ordering = ["step", "id"]
         indexes = [models.Index(fields=["job", "step"])]
+
+
+class TrainingWorker(models.Model):
+    """A training worker as it last announced itself (workers/devices.py): how many devices
+    one job may train on there. Submission refuses a job that no worker seen lately offers."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="the Celery worker's hostname")
+    devices = models.PositiveSmallIntegerField()
+    device_kind = models.CharField(max_length=10, help_text="cuda or cpu")
+    last_seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.devices} {self.device_kind})"

@@ -25,7 +25,8 @@ from platform_api.training.lifecycle import TRAINING_JOBS, finish
 from platform_api.training.stopping import worker_stopping
 from training_templates.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
 from trainers.core import Cancelled, DatasetSpec, FitResult, TrainerError
-from trainers.families import build_trainer
+from trainers.families import build_trainer, check_hyperparameters
+from trainers.multi_device import RankFit, RanksFailed, ResolvedWeights, fit_on_devices
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,12 @@ def _take(job_id: int) -> str | None:
 def _run_leased(job_id: int, owner: str) -> None:
     job = through_outage(lambda: _started(job_id), settings.JOB_LEASE_SECONDS)
     log.info("job %s: attempt %s on %s", job_id, job.attempts, owner)
+    ranks_failed = None
     with TRAINING_JOBS.heartbeat(job_id, owner) as heartbeat:
         try:
             result = _fit(job, owner, heartbeat)
+        except RanksFailed as exc:
+            ranks_failed = exc  # handled once the heartbeat no longer renews the lease
         except Cancelled:
             if heartbeat.lost.is_set():
                 return  # another worker owns the job now
@@ -88,12 +92,22 @@ def _run_leased(job_id: int, owner: str) -> None:
         except Exception as exc:
             _crashed(job_id, owner, exc)
             return
-        try:
-            register_model(job, owner, result)
-        except Exception as exc:
-            if not (out_of_space(exc) or database_unreachable(exc)):
-                raise  # the job waits for its lease to lapse and resumes from its last checkpoint
-            _crashed(job_id, owner, exc)
+        else:
+            try:
+                register_model(job, owner, result)
+            except Exception as exc:
+                if not (out_of_space(exc) or database_unreachable(exc)):
+                    raise  # the job waits for its lease to lapse and resumes from its last checkpoint
+                _crashed(job_id, owner, exc)
+    if ranks_failed is not None:
+        _lost_a_rank(job_id, owner, ranks_failed)
+
+
+def _lost_a_rank(job_id: int, owner: str, exc: RanksFailed) -> None:
+    """A rank died or hung: counted as a dead worker is (JOB_MAX_ATTEMPTS), the job is queued
+    again by recovery and resumes from its last checkpoint on every rank."""
+    log.error("job %s: %s; queued again to resume from its last checkpoint", job_id, exc)
+    through_outage(lambda: TRAINING_JOBS.lapse(job_id, owner), settings.JOB_LEASE_SECONDS)
 
 
 def _started(job_id: int) -> Job:
@@ -107,6 +121,9 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
     dataset = DatasetSpec.load(local_dataset_dir(job.dataset))
     work_dir = job_work_dir(job.pk)
     _restore_remote_checkpoint(job.pk, work_dir)
+    job_callbacks = callbacks.job_callbacks(job.pk, owner, heartbeat)
+    if job.devices > 1:
+        return _fit_on_devices(job, hyperparameters, dataset, work_dir, job_callbacks)
     trainer = build_trainer(
         job.trainer,
         hyperparameters,
@@ -116,7 +133,23 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
         device=settings.TRAINING_DEVICE or None,
         precision=_requested_precision(job),
     )
-    return trainer.fit(callbacks.job_callbacks(job.pk, owner, heartbeat))
+    return trainer.fit(job_callbacks)
+
+
+def _fit_on_devices(job: Job, hyperparameters: dict, dataset: DatasetSpec, work_dir: Path, job_callbacks) -> FitResult:
+    """One rank per device, in processes of their own; this worker process keeps the lease
+    and the database, and the ranks get the registered weights as files."""
+    need = check_hyperparameters(job.trainer, hyperparameters)
+    weights = {}
+    if need is not None:
+        path = weights_resolver(job.owner_id)(need.architecture, need.name)
+        if path is None:
+            raise need.missing()
+        weights[(need.architecture, need.name)] = str(path)
+    request = RankFit(trainer=job.trainer, hyperparameters=hyperparameters, dataset_root=str(dataset.root),
+                      work_dir=str(work_dir), weights=ResolvedWeights(weights),
+                      device=settings.TRAINING_DEVICE or None, precision=_requested_precision(job))
+    return fit_on_devices(request, job.devices, job_callbacks, timeout_s=settings.DISTRIBUTED_TIMEOUT_SECONDS)
 
 
 def _crashed(job_id: int, owner: str, exc: Exception) -> None:

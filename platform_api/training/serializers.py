@@ -19,6 +19,11 @@ class JobSubmitSerializer(serializers.Serializer):
         REQUESTABLE_PRECISIONS, required=False, default="auto",
         help_text="numeric precision to train in, where the template allows it (its `precisions`); "
                   "auto: the worker's TRAINING_PRECISION, else decided from the hardware")
+    devices = serializers.IntegerField(
+        required=False, default=1, min_value=1, max_value=64,
+        help_text="devices (GPUs) to train on at once, one rank each (DistributedDataParallel); batch_size is per "
+                  "device, so the global batch is batch_size x devices. At most what a training worker offers "
+                  "(WORKER_DEVICES)")
 
 
 class JobEstimateRequestSerializer(JobSubmitSerializer):
@@ -87,7 +92,7 @@ class JobSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "template", "dataset", "status", "hyperparameters", "progress", "metrics",
             "error", "model", "cancel_requested", "attempts", "resumed_from_epoch", "resumed_from_step",
-            "requested_precision", "precision",
+            "requested_precision", "precision", "devices",
             "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
@@ -110,6 +115,7 @@ class JobSerializer(serializers.ModelSerializer):
             "resumed_from_step": job.resumed_from_step,
             "requested_precision": job.requested_precision,
             "precision": self.get_precision(job),
+            "devices": job.devices,
             "created_at": _iso(job.created_at),
             "started_at": _iso(job.started_at),
             "finished_at": _iso(job.finished_at),

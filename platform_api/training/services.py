@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Max, ProtectedError
 from django.utils import timezone
 
-from platform_api.celery import TRAIN_JOB, enqueue
+from platform_api.celery import TRAIN_JOB, enqueue, training_queue
 from platform_api.datasets.contents import annotation_spec
 from platform_api.datasets.models import Dataset
 from platform_api.problems import Conflict, InUse, Invalid
 from platform_api.registry.services import weights_registered
 from platform_api.training.estimates import estimate
 from platform_api.training.files import discard_job_files
-from platform_api.training.models import Job
+from platform_api.training.models import Job, TrainingWorker
 from platform_api.training.queries import forget_status
 from training_templates.models import Template
 from training_templates.hyperparameter_specs import HyperparameterErrors
@@ -25,6 +26,10 @@ from trainers.families import check_hyperparameters, resolve_hyperparameters
 log = logging.getLogger(__name__)
 
 
+# A training worker counts as offering its devices while it announced itself this recently
+# (workers/devices.py announces every minute).
+WORKER_SEEN_SECONDS = 600
+
 # Progress of a job no worker has started yet (the trainer fills in the plan).
 NOT_STARTED = {"percent": 0.0, "epoch": 0, "epochs": None, "step": 0, "steps": None, "eta_seconds": None}
 
@@ -34,8 +39,9 @@ class JobRejected(Invalid):
 
 
 def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, name: str = "",
-               precision: str = "auto") -> Job:
-    template, dataset, resolved, spec = check_submission(owner, template_id, dataset_id, hyperparameters, precision)
+               precision: str = "auto", devices: int = 1) -> Job:
+    template, dataset, resolved, spec = check_submission(owner, template_id, dataset_id, hyperparameters, precision,
+                                                         devices)
     with transaction.atomic():
         # Locked, as a delete of the dataset locks it: that delete then sees this job, or
         # happened first and this is refused.
@@ -50,23 +56,28 @@ def submit_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, 
             hyperparameters=resolved,
             hyperparameter_spec=spec,
             requested_precision=precision,
+            devices=devices,
             progress=dict(NOT_STARTED),
         )
-        transaction.on_commit(lambda: enqueue(TRAIN_JOB, job.pk))
+        transaction.on_commit(lambda: enqueue(TRAIN_JOB, job.pk, queue=training_queue(devices)))
     return job
 
 
-def estimate_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str = "auto") -> dict:
+def estimate_job(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str = "auto",
+                 devices: int = 1) -> dict:
     """What submit_job would queue, checked as it checks it, and its cost (estimates.py);
     nothing is queued."""
-    template, dataset, resolved, _ = check_submission(owner, template_id, dataset_id, hyperparameters, precision)
+    template, dataset, resolved, _ = check_submission(owner, template_id, dataset_id, hyperparameters, precision,
+                                                      devices)
     return estimate(template, annotation_spec(dataset), resolved)
 
 
-def check_submission(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str = "auto"):
+def check_submission(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str = "auto",
+                     devices: int = 1):
     """(template, dataset, resolved values, their spec) of a submission the platform takes;
     JobRejected naming each field it refuses."""
     template, dataset = submission_target(owner, template_id, dataset_id, precision)
+    _check_devices(devices)
     try:
         resolved, spec = resolve_for_template(template, hyperparameters or {})
     except HyperparameterErrors as exc:
@@ -97,6 +108,22 @@ def submission_target(owner, template_id: str, dataset_id: int, precision: str =
         raise JobRejected({"precision": [f"template {template.pk} allows {', '.join(template.precisions)}; "
                                          f"got {precision!r}"]})
     return template, dataset
+
+
+def devices_offered() -> int:
+    """The most devices one job may train on in a training worker seen lately; 1 when none
+    was seen (a one-device job waits for whichever worker starts)."""
+    seen = TrainingWorker.objects.filter(last_seen__gte=timezone.now() - timedelta(seconds=WORKER_SEEN_SECONDS))
+    return max(seen.aggregate(most=Max("devices"))["most"] or 1, 1)
+
+
+def _check_devices(devices: int) -> None:
+    offered = devices_offered()
+    if devices > offered:
+        raise JobRejected({"devices": [
+            f"no training worker offers {devices} devices: the most one seen in the last {WORKER_SEEN_SECONDS // 60} "
+            f"minutes offers {offered}. Start a worker on a machine with {devices} GPUs, or with "
+            f"WORKER_DEVICES={devices}"]})
 
 
 def _check_with_the_trainer(owner, trainer: str, resolved: dict, dataset: Dataset) -> None:

@@ -34,7 +34,7 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         submit.is_valid(raise_exception=True)
         data = submit.validated_data
         job = services.submit_job(request.user, data["template"], data["dataset"], data["hyperparameters"],
-                                  data["name"], data["precision"])
+                                  data["name"], data["precision"], data["devices"])
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request={"application/json": JobEstimateRequestSerializer}, responses={200: JobEstimateSerializer})
@@ -46,7 +46,7 @@ class JobViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         body.is_valid(raise_exception=True)
         data = body.validated_data
         return Response(services.estimate_job(request.user, data["template"], data["dataset"], data["hyperparameters"],
-                                              data["precision"]))
+                                              data["precision"], data["devices"]))
 
     @extend_schema(
         parameters=[

@@ -74,6 +74,9 @@ class LeasedWork:
     stopped: Q | None = None
     stop: Callable[[Any], object] | None = None
     counts_attempts: bool = False  # taking the row adds one to its `attempts`
+    # pk -> the queue a row's deliveries go to, when rows of the kind wait in several (a job
+    # on N devices waits where workers offering N listen); None: the task's route.
+    queue_for: Callable[[int], str] | None = None
 
     def __post_init__(self):
         needed = ["status", "lease_owner", "lease_expires_at", "lost_leases"] + (["attempts"] if self.counts_attempts else [])
@@ -124,7 +127,10 @@ class LeasedWork:
 
     def send(self, pk: int) -> None:
         """Queues a delivery of the row (call it once the transaction commits)."""
-        enqueue(self.task_name, pk)
+        enqueue(self.task_name, pk, queue=self.queue_for(pk) if self.queue_for else None)
+
+    def queue_of_row(self, pk: int) -> str:
+        return self.queue_for(pk) if self.queue_for else queue_of(self.task_name)
 
     # Recovery.
 
@@ -159,6 +165,12 @@ class LeasedWork:
                 self.send(row.pk)
                 requeued.append(row.pk)
         return requeued
+
+    def lapse(self, pk: int, owner: str) -> bool:
+        """`owner` lost part of the work (a rank of a multi-device fit died): the lease lapses
+        now, and the next `recover` queues the row again, or gives up on it, as it would
+        for a dead worker. Call it once the heartbeat has stopped renewing."""
+        return self.held(pk, owner).update(lease_expires_at=timezone.now() - timedelta(seconds=1)) == 1
 
     def lapse_leases_of(self, pid: int) -> int:
         """Process `pid` on this machine died (its supervisor saw it exit): its leases lapse
@@ -233,20 +245,22 @@ class LostDeliveries:
     longer exists (the file-system broker forgets a fetched message at once; Redis gives an
     unacknowledged one back only after its visibility timeout, an hour).
 
-    The check compares how many rows wait with how many messages the queue holds. Messages
-    do not say cheaply which row they name, so when the queue is short at two checks in a
-    row, every row that waited through both is sent again. A surplus message is harmless:
-    its delivery finds the row taken or finished and does nothing.
+    The check compares, queue by queue, how many rows wait with how many messages the queue
+    holds. Messages do not say cheaply which row they name, so when a queue is short at two
+    checks in a row, every row of it that waited through both is sent again. A surplus
+    message is harmless: its delivery finds the row taken or finished and does nothing.
     """
 
     def __init__(self, work: LeasedWork):
         self.work = work
-        self.queue = queue_of(work.task_name)
         self._short_last_time: set[int] = set()
 
     def check(self) -> list[int]:
-        waiting = set(self.work.unheld().values_list("pk", flat=True))
-        if len(waiting) <= queue_depth(self.queue):
+        by_queue: dict[str, set[int]] = {}
+        for pk in self.work.unheld().values_list("pk", flat=True):
+            by_queue.setdefault(self.work.queue_of_row(pk), set()).add(pk)
+        waiting = set().union(*[rows for queue, rows in by_queue.items() if len(rows) > queue_depth(queue)])
+        if not waiting:
             self._short_last_time = set()
             return []
         lost = sorted(waiting & self._short_last_time)

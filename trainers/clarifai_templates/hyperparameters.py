@@ -10,7 +10,8 @@ from typing import Literal
 
 import pydantic
 
-from trainers.hyperparameters import Hyperparameters, check_batch_norm_can_train, param, with_auto_values
+from trainers.hyperparameters import (SYNC_BATCHNORM_DESCRIPTION, Hyperparameters, check_batch_norm_can_train, param,
+                                      with_auto_values)
 
 
 def _num_items_per_epoch():
@@ -30,6 +31,8 @@ class ClarifaiHyperparameters(Hyperparameters):
 class _TrainsBatchNormalization(ClarifaiHyperparameters):
     """Templates whose backbone trains batch normalization (every one; the subclasses declare
     batch_size and image_size)."""
+
+    sync_batchnorm: bool = param(False, SYNC_BATCHNORM_DESCRIPTION)
 
     @pydantic.model_validator(mode="after")
     def _batch_normalization_has_values_to_normalize(self):

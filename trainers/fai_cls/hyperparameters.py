@@ -6,7 +6,8 @@ from typing import Literal
 import pydantic
 
 from trainers.backbone_names import BACKBONE_NAMES
-from trainers.hyperparameters import Hyperparameters, WeightsNeed, check_batch_norm_can_train, param
+from trainers.hyperparameters import (SYNC_BATCHNORM_DESCRIPTION, Hyperparameters, WeightsNeed,
+                                      check_batch_norm_can_train, param)
 
 
 
@@ -39,6 +40,7 @@ class FaiClsHyperparameters(Hyperparameters):
     seed: int = param(0, 'Seed of initialisation, sampling and augmentation.', ge=0, le=2147483647, step=1)
     horizontal_flip: float = param(0.5, 'Probability of a random horizontal flip in training.', ge=0.0, le=1.0, step=0.05)
     pretrained_weights: str = param('', 'Name of a registered weights file for the chosen backbone; empty = random initialisation.')
+    sync_batchnorm: bool = param(False, SYNC_BATCHNORM_DESCRIPTION)
 
     @pydantic.model_validator(mode="after")
     def _warmup_ends_before_the_run(self):

@@ -47,7 +47,7 @@ class FaiClsRecipe(Recipe):
         self.config = EngineConfig(
             epochs=hp.epochs, batch_size=hp.batch_size, seed=hp.seed, device=device, precision=precision,
             early_stopping_patience=hp.early_stopping_patience, monitor=self.monitor,
-            monitor_mode="max", num_workers=_default_num_workers(device))
+            monitor_mode="max", num_workers=_default_num_workers(device), sync_batchnorm=hp.sync_batchnorm)
         self._eval_dataset: ClassificationDataset | None = None
 
     # --- model and data ----------------------------------------------------------------

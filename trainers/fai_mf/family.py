@@ -34,7 +34,7 @@ def build_recipe(hp: FaiMfHyperparameters, dataset: DatasetSpec, work_dir: Path,
         "precision": precision, "channels_last": True,
         "grad_clip_norm": hp.grad_clip_norm or None,
         "early_stopping_patience": hp.early_stopping_patience,
-        "monitor": MONITOR[dataset.task], "monitor_mode": "max",
+        "monitor": MONITOR[dataset.task], "monitor_mode": "max", "sync_batchnorm": hp.sync_batchnorm,
         **(engine_overrides or {}),
     })
     return FaiMfRecipe(hp, dataset, model_config, engine_config, Path(work_dir), pretrained_path)

@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import model_validator
 
 from trainers.backbone_names import BACKBONE_NAMES
-from trainers.hyperparameters import Hyperparameters, WeightsNeed, check_batch_norm_can_train, param, with_auto_values
+from trainers.hyperparameters import (SYNC_BATCHNORM_DESCRIPTION, Hyperparameters, WeightsNeed,
+                                      check_batch_norm_can_train, param, with_auto_values)
 
 # Defaults that follow how the model starts, filled where a job leaves the value null ("auto").
 # Mask2Former's settings assume a pretrained backbone: it learns at a tenth of the rate, and the
@@ -88,6 +89,7 @@ class FaiMfHyperparameters(Hyperparameters):
         ' rescale by a factor in [1 - 0.5 s, 1 + s] followed by a random crop/pad back to '
         'resolution.', ge=0.0, le=1.0)
     seed: int = param(0, 'Random seed of initialisation, sampling and augmentation, for repeatable runs.', ge=0, le=2147483647, step=1)
+    sync_batchnorm: bool = param(False, SYNC_BATCHNORM_DESCRIPTION)
     early_stopping_patience: int = param(0,
         'Stop after this many evaluations without improvement of the monitored metric (segm AP for '
         'instance, mIoU for semantic); 0 = never.', ge=0, le=100, step=1)

@@ -1,0 +1,98 @@
+"""A job on several devices: refused while no worker offers them, queued where the workers
+that do listen, trained by one rank per device (gloo on the CPU here), and queued again to
+resume when a rank dies."""
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from platform_api.celery import app
+from platform_api.training import runner
+from platform_api.training.lifecycle import TRAINING_JOBS
+from platform_api.training.models import Job, TrainingWorker
+from platform_api.training.runner import run_job
+from platform_api.training.services import WORKER_SEEN_SECONDS
+from tests.conftest import wait_for
+from tests.platform.flows import FAST_FAI_CLS, wait_job
+from trainers.multi_device import RanksFailed
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TWO_DEVICES = {**FAST_FAI_CLS, "batch_size": 4, "epochs": 2}
+
+
+def submit(api, dataset, devices):
+    return api.post("/api/v1/jobs/", {"template": "fai-cls", "dataset": dataset.pk, "hyperparameters": TWO_DEVICES,
+                                      "devices": devices}, format="json")
+
+
+def announce(devices: int, seen_ago: float = 0.0, name: str = "gpu-box") -> None:
+    TrainingWorker.objects.update_or_create(name=name, defaults={
+        "devices": devices, "device_kind": "cuda", "last_seen": timezone.now() - timedelta(seconds=seen_ago)})
+
+
+def test_more_devices_than_any_worker_seen_lately_offers_is_refused_and_queues_nothing(api, templates, dataset):
+    announce(4, seen_ago=WORKER_SEEN_SECONDS + 60, name="gone")  # offered 4, but long ago
+    announce(2)
+    with mock.patch.object(app, "send_task") as send:
+        response = submit(api, dataset, 3)
+    assert response.status_code == 400 and "WORKER_DEVICES=3" in response.json()["devices"][0]
+    assert "the most one seen in the last 10 minutes offers 2" in response.json()["devices"][0]
+    assert not Job.objects.exists() and not send.called
+    assert submit(api, dataset, 0).status_code == 400  # at least one
+
+
+def test_a_job_on_n_devices_waits_in_the_queue_of_the_workers_that_offer_n(api, templates, dataset):
+    announce(2)
+    with mock.patch.object(app, "send_task") as send:
+        two, one = submit(api, dataset, 2).json(), submit(api, dataset, 1).json()
+    assert (two["devices"], one["devices"]) == (2, 1)
+    assert [call.kwargs.get("queue") for call in send.call_args_list] == ["training-2", "training"]
+    with mock.patch.object(app, "send_task") as send:
+        TRAINING_JOBS.send(two["id"])  # a hand-back or recovery sends it to the same queue
+    assert send.call_args.kwargs["queue"] == "training-2"
+
+
+@pytest.mark.slow
+def test_a_two_device_job_trains_on_two_ranks_in_the_worker_and_makes_one_model(api, templates, dataset):
+    announce(2)
+    with mock.patch.object(app, "send_task"):
+        job_id = submit(api, dataset, 2).json()["id"]
+    run_job(job_id)  # the worker process: it spawns the ranks and keeps the lease
+    job = Job.objects.get(pk=job_id)
+    assert job.status == "succeeded", (job.error_code, job.error_message)
+    assert job.model_version is not None and job.progress["percent"] == 100.0
+    # 16 training images, 2 ranks of 4 each: 2 steps an epoch
+    assert job.progress["steps"] == 4 and list(job.metrics_history.values_list("epoch", flat=True)) == [1, 2]
+
+
+def test_a_lost_rank_lapses_the_lease_so_recovery_queues_the_job_again_counted_as_a_lost_worker(
+        api, templates, dataset, monkeypatch):
+    announce(2)
+    with mock.patch.object(app, "send_task"):
+        job_id = submit(api, dataset, 2).json()["id"]
+
+    def rank_1_dies(*args, **kwargs):
+        raise RanksFailed("the fit stopped on every rank (rank 0: exit code 1, rank 1: killed by signal 9)")
+
+    monkeypatch.setattr(runner, "fit_on_devices", rank_1_dies)
+    run_job(job_id)
+    assert Job.objects.get(pk=job_id).status == "running"  # its lease lapsed: nobody renews it
+    with mock.patch.object(app, "send_task") as send:
+        assert TRAINING_JOBS.recover() == [job_id]
+    job = Job.objects.get(pk=job_id)
+    assert (job.status, job.lease_owner, job.lost_leases) == ("queued", "", 1)
+    assert send.call_args.kwargs["queue"] == "training-2"
+
+
+@pytest.mark.slow
+@pytest.mark.worker
+def test_a_two_device_job_through_the_api_on_a_worker_with_two_cpu_ranks(api, templates, dataset, start_worker):
+    worker = start_worker(env={"WORKER_DEVICES": "2"})
+    wait_for(lambda: TrainingWorker.objects.filter(devices=2).exists(), 60, message="the worker's announcement")
+    response = submit(api, dataset, 2)
+    assert response.status_code == 201, response.content
+    job = wait_job(api, response.json()["id"], worker=worker)
+    assert job["status"] == "succeeded", (job, worker.log())
+    assert job["devices"] == 2 and job["model"] is not None
+    assert "2 cpu device(s) for one job" in worker.log()
