@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test lint bench faults worker clean-venv
+.PHONY: run test lint bench faults worker gpu-check clean-venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run_all.py
+
+# On a machine with CUDA: engine vs bare loops on the GPU, the input pipeline, checkpoints
+# moved between GPU and CPU (bench/gpu_check.py).
+gpu-check: $(STAMP)
+	$(VENV)/bin/python bench/gpu_check.py
 
 # Kills workers, restarts PostgreSQL, Redis and the platform, fills the disk (as root).
 faults: $(STAMP)

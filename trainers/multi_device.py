@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import socket
 import time
 import traceback
@@ -34,7 +35,7 @@ from trainers.core import Callbacks, Cancelled, DatasetSpec, FitResult, TrainerE
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.5  # how often the watcher asks its callbacks whether to stop or checkpoint
-GONE_GRACE_S = 10.0  # after one rank failed, how long the others get to exit before being killed
+GONE_GRACE_S = 10.0  # after one rank failed or rank 0 ended, how long the others get to exit
 
 
 class RanksFailed(Exception):
@@ -82,7 +83,8 @@ def fit_on_devices(request: RankFit, devices: int, callbacks: Callbacks | None =
     context = mp.get_context("spawn")
     reports, stop, checkpoint = context.Queue(), context.Event(), context.Event()
     ranks = [context.Process(target=_rank_main, name=f"rank-{rank}",
-                             args=(request, rank, devices, init_method, timeout_s, reports, stop, checkpoint))
+                             args=(request, rank, devices, init_method, timeout_s, reports, stop, checkpoint,
+                                   os.getpid()))
              for rank in range(devices)]
     for process in ranks:
         process.start()
@@ -97,7 +99,7 @@ def fit_on_devices(request: RankFit, devices: int, callbacks: Callbacks | None =
 
 def _watch(ranks, reports, stop, checkpoint, callbacks: Callbacks) -> FitResult:
     outcome: tuple | None = None
-    failed_at: float | None = None
+    failed_at: float | None = None  # when a rank failed, or rank 0 told how the fit ended
     next_poll = time.monotonic()
     while True:
         try:
@@ -108,6 +110,8 @@ def _watch(ranks, reports, stop, checkpoint, callbacks: Callbacks) -> FitResult:
             outcome = _relay(report, callbacks) or outcome
             continue  # drain what is queued before looking at the exit codes
         now = time.monotonic()
+        if outcome is not None and outcome[0] != "crashed" and failed_at is None:
+            failed_at = now  # the others should be ending too; one stuck in teardown is killed
         if now >= next_poll and failed_at is None:
             next_poll = now + POLL_INTERVAL_S
             if callbacks.should_checkpoint and callbacks.should_checkpoint():
@@ -122,7 +126,7 @@ def _watch(ranks, reports, stop, checkpoint, callbacks: Callbacks) -> FitResult:
             failed_at = now
             log.warning("rank %s exited with code %s; stopping the other ranks", broken[0], codes[broken[0]])
         if failed_at is not None and (all(code is not None for code in codes) or now - failed_at > GONE_GRACE_S):
-            if outcome and outcome[0] in ("cancelled", "trainer_error"):
+            if outcome and outcome[0] in ("result", "cancelled", "trainer_error"):
                 return _ended(outcome)
             raise RanksFailed(_failure(codes, outcome))
 
@@ -171,9 +175,13 @@ def _free_port() -> int:
 # --- in each rank's process ---------------------------------------------------------------
 
 def _rank_main(request: RankFit, rank: int, world_size: int, init_method: str, timeout_s: float,
-               reports, stop, checkpoint) -> None:
+               reports, stop, checkpoint, watcher_pid: int) -> None:
     from trainers.families import build_trainer
 
+    # The watcher decides when ranks stop (a warm shutdown checkpoints first); a Ctrl-C or a
+    # SIGTERM to the whole process group must not kill them half-way.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     on_cuda = uses_cuda(request.device)
     device = f"cuda:{rank}" if on_cuda else "cpu"
     if on_cuda:
@@ -187,7 +195,7 @@ def _rank_main(request: RankFit, rank: int, world_size: int, init_method: str, t
         trainer = build_trainer(request.trainer, request.hyperparameters, DatasetSpec.load(request.dataset_root),
                                 Path(request.work_dir), weights_resolver=request.weights, device=device,
                                 precision=request.precision, **request.recipe_options)
-        result = trainer.fit(_relaying_callbacks(reports, stop, checkpoint) if main else None)
+        result = trainer.fit(_relaying_callbacks(reports, stop, checkpoint, watcher_pid) if main else None)
         if main:
             reports.put(("result", result))
     except Cancelled:
@@ -207,7 +215,7 @@ def _rank_main(request: RankFit, rank: int, world_size: int, init_method: str, t
     dist.destroy_process_group()
 
 
-def _relaying_callbacks(reports, stop, checkpoint) -> Callbacks:
+def _relaying_callbacks(reports, stop, checkpoint, watcher_pid: int) -> Callbacks:
     def relay(kind: str):
         return lambda *args: reports.put((kind, *args))
 
@@ -217,6 +225,11 @@ def _relaying_callbacks(reports, stop, checkpoint) -> Callbacks:
             return True
         return False
 
+    def should_stop() -> bool:
+        # A watcher killed outright (SIGKILL, a lost machine) leaves the ranks orphaned: they
+        # stop rather than train on for nobody.
+        return stop.is_set() or os.getppid() != watcher_pid
+
     return Callbacks(on_progress=relay("on_progress"), on_metrics=relay("on_metrics"), on_best=relay("on_best"),
                      on_checkpoint=relay("on_checkpoint"), on_precision=relay("on_precision"),
-                     on_resume=relay("on_resume"), should_stop=stop.is_set, should_checkpoint=should_checkpoint)
+                     on_resume=relay("on_resume"), should_stop=should_stop, should_checkpoint=should_checkpoint)
