@@ -71,6 +71,10 @@ def main() -> None:
                       f"(trial {study['best_trial']['number']}), {study['epochs_trained']} epochs trained, "
                       f"{counts['complete']} complete / {counts['pruned']} pruned / {counts['failed']} failed, "
                       f"{seconds:.0f} s", flush=True)
+                for trial in api.call("GET", f"/studies/{study['id']}/trials/"):
+                    values = trial["intermediate_values"]
+                    print(f"    trial {trial['number']:2}: {trial['state']:8} after {len(values)} epoch(s), "
+                          f"value {trial['value']}, {trial['message']}".rstrip(", "), flush=True)
     tpe, random = results["tpe"], results["random"]
     print(f"{args.trials} trials of {args.epochs} epochs each at most (budget {args.trials * args.epochs} epochs), "
           f"resnet18 32x32 on digits")

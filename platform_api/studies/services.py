@@ -214,8 +214,11 @@ def _follow(study: Study, optuna_study: optuna.Study, frozen: optuna.trial.Froze
             handle.report(value, step=epoch)
         trial.reported_epochs = len(reported) + len(fresh)
         trial.save(update_fields=["reported_epochs"])
-        if job.status not in Job.FINAL and handle.should_prune():
-            epoch, value = fresh[-1]
+        epoch, value = fresh[-1]
+        # After its last epoch a trial has nothing left to save: it completes, and is ranked as
+        # complete, even where Hyperband's top rung (its max_resource) would prune it.
+        last = epoch >= _planned_epochs(study, trial.hyperparameters)
+        if job.status not in Job.FINAL and not last and handle.should_prune():
             _stop(optuna_study, trial, Trial.State.PRUNED, f"pruned after epoch {epoch} ({value:g})")
             return
     if job.status == Job.Status.SUCCEEDED:

@@ -122,6 +122,22 @@ def test_an_evaluation_prunes_its_trial_at_once_before_the_job_trains_another_ep
     assert Job.objects.get(pk=third.pk).cancel_requested  # its runner stops before the next step
 
 
+def test_a_trial_is_not_pruned_after_its_last_epoch_however_it_scores(api, templates, dataset):
+    with queued(TRAIN_JOB):
+        study_id = create(api, dataset, n_trials=3, max_parallel_trials=3, sampler="random",
+                          pruner="median").json()["id"]
+        first, second, third = (trial.job for trial in Trial.objects.filter(study_id=study_id).order_by("number"))
+        evaluate(first, [0.8, 0.9, 0.9], "succeeded")
+        evaluate(second, [0.7, 0.8, 0.85], "succeeded")
+        services.advance(study_id)
+        evaluate(third, [0.9, 0.9, 0.1])  # its third epoch is its last (FAST_FAI_CLS trains 3)
+        assert Trial.objects.get(job=third).state == "running"  # the job finishes and registers its model
+        evaluate(third, [0.9, 0.9, 0.1], "succeeded")
+        services.advance(study_id)
+    trial = Trial.objects.get(job=third)
+    assert trial.state == "complete" and trial.value == 0.9
+
+
 def test_values_a_rule_across_parameters_refuses_fail_the_trial_without_a_job(api, templates, user):
     small = store_manifest(Dataset.objects.create(owner=user, name="tiny", format="classification_folder",
                                                   task="classification", status="ready", classes=["a", "b"],
