@@ -3,20 +3,19 @@ it takes jobs from the queue of every device count up to that ("training", "trai
 platform_api/celery.training_queue), and announces itself in the database every minute so
 that submission can refuse a job no worker could run (training/services.devices_offered)."""
 import logging
-import threading
 
 import torch
 from celery.signals import celeryd_after_setup, worker_ready, worker_shutdown
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from platform_api.celery import TRAINING_QUEUE, training_queues
 from platform_api.training.models import TrainingWorker
+from workers.periodic import Periodic
 
 log = logging.getLogger(__name__)
 ANNOUNCE_EVERY_SECONDS = 60.0
-_stop = threading.Event()
 _offered: dict[str, object] = {}  # name, devices, device_kind once this is a training worker
 
 
@@ -45,32 +44,20 @@ def _announce() -> None:
         defaults={"devices": _offered["devices"], "device_kind": _offered["device_kind"], "last_seen": timezone.now()})
 
 
-def _loop() -> None:
-    while True:
-        try:
-            close_old_connections()
-            _announce()
-        except Exception:
-            log.exception("announcing this worker's devices failed; trying again in a minute")
-        finally:
-            connection.close()
-        if _stop.wait(ANNOUNCE_EVERY_SECONDS):
-            return
+_announcer = Periodic("device-announcer", lambda: ANNOUNCE_EVERY_SECONDS, _announce)
 
 
 @worker_ready.connect
 def start_announcing(**_):
-    if not _offered:
-        return
-    _stop.clear()
-    threading.Thread(target=_loop, name="device-announcer", daemon=True).start()
+    if _offered:
+        _announcer.start()
 
 
 @worker_shutdown.connect
 def stop_announcing(**_):
     if not _offered:
         return
-    _stop.set()
+    _announcer.stop()
     try:
         TrainingWorker.objects.filter(name=_offered["name"]).delete()
     except Exception:  # the database is away: the row ages out (WORKER_SEEN_SECONDS)

@@ -8,48 +8,39 @@ platform_api/work/leased_work.py; platform_api/recovery.py lists the kinds it se
 a dead worker's work again at once for a supervisor that saw it exit).
 """
 import logging
-import threading
 
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from django.conf import settings
-from django.db import close_old_connections, connection
 
 from platform_api.work.leased_work import LostDeliveries
 from platform_api.recovery import LEASED_WORK
 from platform_api.training.stopping import worker_stopping
+from workers.periodic import Periodic
 
 log = logging.getLogger(__name__)
-_stop = threading.Event()
+_lost_deliveries = [LostDeliveries(work) for work in LEASED_WORK]
 
-def _loop() -> None:
-    interval = max(settings.JOB_LEASE_SECONDS / 2, 0.5)
-    lost_deliveries = [LostDeliveries(work) for work in LEASED_WORK]
-    while True:
-        try:
-            close_old_connections()
-            for work in LEASED_WORK:
-                requeued = work.recover()
-                if requeued:
-                    log.warning("queued again %ss whose worker died: %s", work.what, requeued)
-            for deliveries in lost_deliveries:
-                deliveries.check()
-        except Exception:
-            log.exception("recovery pass failed")
-        finally:
-            connection.close()
-        if _stop.wait(interval):
-            return
+
+def _recovery_pass() -> None:
+    for work in LEASED_WORK:
+        requeued = work.recover()
+        if requeued:
+            log.warning("queued again %ss whose worker died: %s", work.what, requeued)
+    for deliveries in _lost_deliveries:
+        deliveries.check()
+
+
+_recovery = Periodic("recovery", lambda: max(settings.JOB_LEASE_SECONDS / 2, 0.5), _recovery_pass)
 
 
 @worker_ready.connect
 def start_recovery(**_):
-    _stop.clear()
-    threading.Thread(target=_loop, name="recovery", daemon=True).start()
+    _recovery.start()
 
 
 @worker_shutdown.connect
 def stop_recovery(**_):
-    _stop.set()
+    _recovery.stop()
 
 
 @worker_shutting_down.connect

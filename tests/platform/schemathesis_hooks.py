@@ -4,9 +4,10 @@ config's `hooks`, in the schemathesis process). None of it changes what is check
 - Uploads: the document says what each file is (`encoding.contentType`, `format: byte`);
   these strategies make real ones (a dataset archive, a torch state dict, PNG images), so
   schema-valid requests carry files the server can use.
-- References in bodies: a job names a template and one of the user's datasets, and takes
-  each template's own hyperparameters, which no schema of the request can know. Where the
-  generated value is a well-formed one, it becomes the real row's (SCHEMATHESIS_DATASET_ID),
+- References in bodies: a job names a template and one of the user's datasets, takes each
+  template's own hyperparameters and asks for devices a worker offers, which no schema of
+  the request can know. Where the generated value is a well-formed one, it becomes the real
+  row's (SCHEMATHESIS_DATASET_ID),
   as the config's `parameters` do for paths and queries (schemathesis applies those to
   generated bodies only, not to its coverage phase's).
 - Names: a user's weights are named once per architecture, so each valid name is numbered.
@@ -105,6 +106,8 @@ def before_call(context, case, kwargs):
         body["dataset"] = int(os.environ["SCHEMATHESIS_DATASET_ID"])
     if isinstance(body.get("hyperparameters"), dict):
         body["hyperparameters"] = {}
+    if type(body.get("devices")) is int:  # as many as a worker offers: none announced more than 1
+        body["devices"] = 1
 
 
 def _a_study_it_can_run(body: dict) -> None:
