@@ -6,6 +6,7 @@ file-system Celery broker, all under DATA_DIR.
 from __future__ import annotations
 
 import secrets
+import socket
 from pathlib import Path
 
 from trainers.core import REQUESTABLE_PRECISIONS as PRECISIONS
@@ -218,6 +219,13 @@ TRAINING_DEVICE = env_matching(  # "" = cuda when available, else cpu
 # Devices one job may train on in a training worker (one rank each, trainers/multi_device.py):
 # 0 = its visible GPUs (1 without CUDA). On a CPU, N ranks share the cores (tests, CI).
 WORKER_DEVICES = env_int("WORKER_DEVICES", 0, minimum=0)
+# Several machines training one job: the training workers of a gang (the same WORKER_GANG
+# name, each offering the same WORKER_DEVICES) take jobs on up to WORKER_GANG_NODES x
+# WORKER_DEVICES devices; the one that takes a job leads it and the others join it at
+# WORKER_NODE_ADDRESS, the leader's address as the others reach it (docs/ARCHITECTURE.md).
+WORKER_GANG = env_matching("WORKER_GANG", "", r"[A-Za-z0-9_-]{0,50}", "a name of letters, digits, _ and -")
+WORKER_GANG_NODES = env_int("WORKER_GANG_NODES", 1, minimum=1)
+WORKER_NODE_ADDRESS = env_str("WORKER_NODE_ADDRESS", "") or socket.gethostname()
 # A collective that waits longer than this for a rank ends the fit on every rank; the job is
 # queued again and resumes from its last checkpoint. Longer than the longest evaluation.
 DISTRIBUTED_TIMEOUT_SECONDS = env_float("DISTRIBUTED_TIMEOUT_SECONDS", 1800.0, minimum=1.0)

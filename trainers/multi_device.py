@@ -1,6 +1,8 @@
-"""One fit on several devices of this machine: a process per rank, spawned with
-torch.multiprocessing, joined in a torch.distributed process group (NCCL on CUDA, gloo on
-the CPU) whose collectives time out after `timeout_s`.
+"""One fit on several devices: a process per rank, spawned with torch.multiprocessing, joined
+in a torch.distributed process group (NCCL on CUDA, gloo on the CPU) whose collectives time
+out after `timeout_s`. On several machines ("nodes"), each calls `fit_on_devices` with its
+`node_rank` and the same `init_method`, the leader's address (node 0, which holds global rank
+0 and the c10d TCPStore every rank meets at); rank r of node n is global rank n x devices + r.
 
 The calling process (the platform's worker, which holds the job's lease and renews it)
 watches the ranks. It passes rank 0's reports to its callbacks and the callbacks' stop and
@@ -72,24 +74,32 @@ def uses_cuda(device: str | None) -> bool:
 
 
 def fit_on_devices(request: RankFit, devices: int, callbacks: Callbacks | None = None, *,
-                   timeout_s: float = 1800.0, init_method: str | None = None) -> FitResult:
-    """Trains `request` on `devices` ranks and returns rank 0's result. Raises Cancelled when
-    the callbacks asked to stop, TrainerError when the fit refused, RanksFailed otherwise."""
+                   timeout_s: float = 1800.0, init_method: str | None = None, node_rank: int = 0,
+                   nodes: int = 1) -> FitResult | None:
+    """Trains `request` on `devices` ranks of this machine (of `nodes` machines in all) and
+    returns rank 0's result on node 0, None on the others. Raises Cancelled when the callbacks
+    asked to stop, TrainerError when the fit refused, RanksFailed otherwise. On a node other
+    than 0 only the callbacks' should_stop counts: True stops this node's ranks at once."""
     callbacks = callbacks or Callbacks()
     if devices > 1 and uses_cuda(request.device) and torch.cuda.device_count() < devices:
         raise TrainerError("not_enough_devices",
                            f"the job asks for {devices} GPUs; this worker sees {torch.cuda.device_count()}")
-    init_method = init_method or f"tcp://127.0.0.1:{_free_port()}"
+    if init_method is None:
+        if nodes > 1:
+            raise ValueError("ranks on several nodes meet at the leader's init_method")
+        init_method = f"tcp://127.0.0.1:{free_port()}"
     context = mp.get_context("spawn")
     reports, stop, checkpoint = context.Queue(), context.Event(), context.Event()
-    ranks = [context.Process(target=_rank_main, name=f"rank-{rank}",
-                             args=(request, rank, devices, init_method, timeout_s, reports, stop, checkpoint,
-                                   os.getpid()))
-             for rank in range(devices)]
+    ranks = [context.Process(target=_rank_main, name=f"rank-{node_rank * devices + local}",
+                             args=(request, local, devices, node_rank, nodes, init_method, timeout_s, reports,
+                                   stop, checkpoint, os.getpid()))
+             for local in range(devices)]
     for process in ranks:
         process.start()
     try:
-        return _watch(ranks, reports, stop, checkpoint, callbacks)
+        if node_rank == 0:
+            return _watch(ranks, reports, stop, checkpoint, callbacks)
+        return _follow(ranks, reports, callbacks)
     finally:
         for process in ranks:
             if process.is_alive():
@@ -131,6 +141,25 @@ def _watch(ranks, reports, stop, checkpoint, callbacks: Callbacks) -> FitResult:
             raise RanksFailed(_failure(codes, outcome))
 
 
+def _follow(ranks, reports, callbacks: Callbacks) -> None:
+    """This node's ranks, whose rank 0 is on another node: None when they all end well."""
+    crash = None
+    while True:
+        try:
+            report = reports.get(timeout=0.2)
+            crash = report if report[0] == "crashed" else crash
+            continue
+        except queue.Empty:
+            pass
+        codes = [process.exitcode for process in ranks]
+        if all(code == 0 for code in codes):
+            return None
+        if callbacks.should_stop and callbacks.should_stop():
+            raise Cancelled()  # the leader ended the fit; the ranks are killed on the way out
+        if any(code not in (None, 0) for code in codes):
+            raise RanksFailed(_failure(codes, crash))
+
+
 def _relay(report: tuple, callbacks: Callbacks) -> tuple | None:
     """Calls the callback a rank-0 report names; returns the report when it is an outcome."""
     kind, args = report[0], report[1:]
@@ -156,7 +185,7 @@ def _ended(outcome: tuple | None) -> FitResult:
 
 
 def _failure(codes: list[int | None], outcome: tuple | None) -> str:
-    exits = ", ".join(f"rank {rank}: {'still running' if code is None else _exit(code)}"
+    exits = ", ".join(f"local rank {rank}: {'still running' if code is None else _exit(code)}"
                       for rank, code in enumerate(codes))
     crash = f"; rank {outcome[1]} raised {outcome[2]}" if outcome and outcome[0] == "crashed" else ""
     return f"the fit stopped on every rank ({exits}){crash}"
@@ -166,7 +195,8 @@ def _exit(code: int) -> str:
     return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on this machine now, for the TCPStore the ranks meet at."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -174,8 +204,8 @@ def _free_port() -> int:
 
 # --- in each rank's process ---------------------------------------------------------------
 
-def _rank_main(request: RankFit, rank: int, world_size: int, init_method: str, timeout_s: float,
-               reports, stop, checkpoint, watcher_pid: int) -> None:
+def _rank_main(request: RankFit, local_rank: int, devices: int, node_rank: int, nodes: int, init_method: str,
+               timeout_s: float, reports, stop, checkpoint, watcher_pid: int) -> None:
     from trainers.families import build_trainer
 
     # The watcher decides when ranks stop (a warm shutdown checkpoints first); a Ctrl-C or a
@@ -183,11 +213,12 @@ def _rank_main(request: RankFit, rank: int, world_size: int, init_method: str, t
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     on_cuda = uses_cuda(request.device)
-    device = f"cuda:{rank}" if on_cuda else "cpu"
+    device = f"cuda:{local_rank}" if on_cuda else "cpu"
     if on_cuda:
-        torch.cuda.set_device(rank)
-    else:  # the ranks share the cores
-        torch.set_num_threads(max(1, torch.get_num_threads() // world_size))
+        torch.cuda.set_device(local_rank)
+    else:  # this machine's ranks share its cores
+        torch.set_num_threads(max(1, torch.get_num_threads() // devices))
+    rank, world_size = node_rank * devices + local_rank, nodes * devices
     dist.init_process_group("nccl" if on_cuda else "gloo", init_method=init_method, rank=rank,
                             world_size=world_size, timeout=timedelta(seconds=timeout_s))
     main = rank == 0

@@ -98,6 +98,8 @@ class TrainingWorker(models.Model):
     name = models.CharField(max_length=200, unique=True, help_text="the Celery worker's hostname")
     devices = models.PositiveSmallIntegerField()
     device_kind = models.CharField(max_length=10, help_text="cuda or cpu")
+    gang = models.CharField(max_length=50, blank=True, help_text="the machines it trains one job with (WORKER_GANG)")
+    gang_nodes = models.PositiveSmallIntegerField(default=1, help_text="machines in its gang (WORKER_GANG_NODES)")
     last_seen = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -105,3 +107,25 @@ class TrainingWorker(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.devices} {self.device_kind})"
+
+
+class GangRun(models.Model):
+    """One attempt of a job on several machines (training/gangs.py): the leader, the worker
+    that took the job, names where the ranks meet; the other machines of its gang join it,
+    each taking the next node rank, until `nodes` have joined."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="gang_runs")
+    leader = models.CharField(max_length=200, help_text="the lease owner leading it (host:pid:nonce)")
+    gang = models.CharField(max_length=50)
+    nodes = models.PositiveSmallIntegerField()
+    devices_per_node = models.PositiveSmallIntegerField()
+    init_method = models.CharField(max_length=300, help_text="tcp://leader:port, the TCPStore every rank meets at")
+    joined = models.PositiveSmallIntegerField(default=1, help_text="nodes that took a node rank (the leader is 0)")
+    ended = models.BooleanField(default=False, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"gang run {self.pk} of job {self.job_id} ({self.joined}/{self.nodes} nodes)"

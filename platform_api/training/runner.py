@@ -20,7 +20,7 @@ from platform_api.storage import get_storage
 from platform_api.training.files import checkpoint_key, discard_job_files, job_work_dir
 from platform_api.training.models import Job
 from platform_api.training.registration import register_model
-from platform_api.training import callbacks
+from platform_api.training import callbacks, gangs
 from platform_api.training.lifecycle import TRAINING_JOBS, finish
 from platform_api.training.stopping import worker_stopping
 from training_templates.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
@@ -123,7 +123,7 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
     _restore_remote_checkpoint(job.pk, work_dir)
     job_callbacks = callbacks.job_callbacks(job.pk, owner, heartbeat)
     if job.devices > 1:
-        return _fit_on_devices(job, hyperparameters, dataset, work_dir, job_callbacks)
+        return _fit_on_devices(job, owner, job_callbacks)
     trainer = build_trainer(
         job.trainer,
         hyperparameters,
@@ -136,9 +136,11 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
     return trainer.fit(job_callbacks)
 
 
-def _fit_on_devices(job: Job, hyperparameters: dict, dataset: DatasetSpec, work_dir: Path, job_callbacks) -> FitResult:
-    """One rank per device, in processes of their own; this worker process keeps the lease
-    and the database, and the ranks get the registered weights as files."""
+def rank_fit(job: Job) -> RankFit:
+    """What each rank of the job builds its trainer from, on this machine: the dataset on its
+    disk before any rank starts, registered weights resolved to files (ranks have no database)."""
+    hyperparameters = resolve_hyperparameters(job.hyperparameter_spec, job.hyperparameters)
+    dataset = DatasetSpec.load(local_dataset_dir(job.dataset))
     need = check_hyperparameters(job.trainer, hyperparameters)
     weights = {}
     if need is not None:
@@ -146,10 +148,29 @@ def _fit_on_devices(job: Job, hyperparameters: dict, dataset: DatasetSpec, work_
         if path is None:
             raise need.missing()
         weights[(need.architecture, need.name)] = str(path)
-    request = RankFit(trainer=job.trainer, hyperparameters=hyperparameters, dataset_root=str(dataset.root),
-                      work_dir=str(work_dir), weights=ResolvedWeights(weights),
-                      device=settings.TRAINING_DEVICE or None, precision=_requested_precision(job))
-    return fit_on_devices(request, job.devices, job_callbacks, timeout_s=settings.DISTRIBUTED_TIMEOUT_SECONDS)
+    return RankFit(trainer=job.trainer, hyperparameters=hyperparameters, dataset_root=str(dataset.root),
+                   work_dir=str(job_work_dir(job.pk)), weights=ResolvedWeights(weights),
+                   device=settings.TRAINING_DEVICE or None, precision=_requested_precision(job))
+
+
+def _fit_on_devices(job: Job, owner: str, job_callbacks) -> FitResult:
+    """One rank per device, in processes of their own; this worker process keeps the lease
+    and the database. More devices than this machine has: it leads a gang run (gangs.py)."""
+    local, _ = gangs.worker_devices()
+    request = rank_fit(job)
+    timeout_s = settings.DISTRIBUTED_TIMEOUT_SECONDS
+    if job.devices <= local:
+        return fit_on_devices(request, job.devices, job_callbacks, timeout_s=timeout_s)
+    if not settings.WORKER_GANG or job.devices % local or job.devices > local * settings.WORKER_GANG_NODES:
+        raise TrainerError("not_enough_devices", f"the job asks for {job.devices} devices; this worker offers "
+                           f"{local}, in a gang of {settings.WORKER_GANG_NODES if settings.WORKER_GANG else 1} "
+                           "machine(s)")
+    run = gangs.lead(job, owner, local)
+    try:
+        return fit_on_devices(request, local, job_callbacks, timeout_s=timeout_s, init_method=run.init_method,
+                              nodes=run.nodes)
+    finally:
+        gangs.end(run)
 
 
 def _crashed(job_id: int, owner: str, exc: Exception) -> None:

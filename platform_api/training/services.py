@@ -110,20 +110,31 @@ def submission_target(owner, template_id: str, dataset_id: int, precision: str =
     return template, dataset
 
 
-def devices_offered() -> int:
-    """The most devices one job may train on in a training worker seen lately; 1 when none
-    was seen (a one-device job waits for whichever worker starts)."""
+def devices_offered() -> tuple[int, dict[str, tuple[int, int]]]:
+    """What the training workers seen lately offer one job: the most devices of one machine (1
+    when none was seen: a one-device job waits for whichever worker starts), and each gang
+    whose machines were all seen: name -> (devices per machine, machines)."""
     seen = TrainingWorker.objects.filter(last_seen__gte=timezone.now() - timedelta(seconds=WORKER_SEEN_SECONDS))
-    return max(seen.aggregate(most=Max("devices"))["most"] or 1, 1)
+    one_machine = max(seen.aggregate(most=Max("devices"))["most"] or 1, 1)
+    members: dict[str, list[tuple[int, int]]] = {}
+    for gang, devices, nodes in seen.exclude(gang="").values_list("gang", "devices", "gang_nodes"):
+        members.setdefault(gang, []).append((devices, nodes))
+    gangs = {gang: (min(d for d, _ in machines), machines[0][1]) for gang, machines in members.items()
+             if len(machines) >= machines[0][1] and len({d for d, _ in machines}) == 1}
+    return one_machine, gangs
 
 
 def _check_devices(devices: int) -> None:
-    offered = devices_offered()
-    if devices > offered:
-        raise JobRejected({"devices": [
-            f"no training worker offers {devices} devices: the most one seen in the last {WORKER_SEEN_SECONDS // 60} "
-            f"minutes offers {offered}. Start a worker on a machine with {devices} GPUs, or with "
-            f"WORKER_DEVICES={devices}"]})
+    one_machine, gangs = devices_offered()
+    if devices <= one_machine or any(devices % per_node == 0 and devices <= per_node * nodes
+                                     for per_node, nodes in gangs.values()):
+        return
+    offers = "".join(f"; gang {name!r} offers {per_node} x 1 to {nodes} machines"
+                     for name, (per_node, nodes) in sorted(gangs.items()))
+    raise JobRejected({"devices": [
+        f"no training worker offers {devices} devices: the most one seen in the last {WORKER_SEEN_SECONDS // 60} "
+        f"minutes offers {one_machine}{offers}. Start a worker on a machine with {devices} GPUs, or with "
+        f"WORKER_DEVICES={devices}, or a gang of machines (WORKER_GANG)"]})
 
 
 def _check_with_the_trainer(owner, trainer: str, resolved: dict, dataset: Dataset) -> None:

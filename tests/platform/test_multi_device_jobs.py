@@ -10,7 +10,7 @@ from django.utils import timezone
 from platform_api.celery import app
 from platform_api.training import runner
 from platform_api.training.lifecycle import TRAINING_JOBS
-from platform_api.training.models import Job, TrainingWorker
+from platform_api.training.models import GangRun, Job, TrainingWorker
 from platform_api.training.runner import run_job
 from platform_api.training.services import WORKER_SEEN_SECONDS
 from tests.conftest import wait_for
@@ -26,9 +26,10 @@ def submit(api, dataset, devices):
                                       "devices": devices}, format="json")
 
 
-def announce(devices: int, seen_ago: float = 0.0, name: str = "gpu-box") -> None:
+def announce(devices: int, seen_ago: float = 0.0, name: str = "gpu-box", gang: str = "", gang_nodes: int = 1) -> None:
     TrainingWorker.objects.update_or_create(name=name, defaults={
-        "devices": devices, "device_kind": "cuda", "last_seen": timezone.now() - timedelta(seconds=seen_ago)})
+        "devices": devices, "device_kind": "cuda", "last_seen": timezone.now() - timedelta(seconds=seen_ago),
+        "gang": gang, "gang_nodes": gang_nodes})
 
 
 def test_more_devices_than_any_worker_seen_lately_offers_is_refused_and_queues_nothing(api, templates, dataset):
@@ -40,6 +41,17 @@ def test_more_devices_than_any_worker_seen_lately_offers_is_refused_and_queues_n
     assert "the most one seen in the last 10 minutes offers 2" in response.json()["devices"][0]
     assert not Job.objects.exists() and not send.called
     assert submit(api, dataset, 0).status_code == 400  # at least one
+
+
+def test_a_gang_offers_multiples_of_its_machines_devices_once_all_its_machines_were_seen(api, templates, dataset):
+    announce(4, name="a", gang="racks", gang_nodes=3)
+    announce(4, name="b", gang="racks", gang_nodes=3)
+    with mock.patch.object(app, "send_task"):
+        assert submit(api, dataset, 8).status_code == 400  # 2 of its 3 machines seen
+        announce(4, name="c", gang="racks", gang_nodes=3)
+        assert submit(api, dataset, 8).status_code == 201 and submit(api, dataset, 12).status_code == 201
+        refused = submit(api, dataset, 10)  # not a whole number of machines
+    assert refused.status_code == 400 and "gang 'racks' offers 4 x 1 to 3 machines" in refused.json()["devices"][0]
 
 
 def test_a_job_on_n_devices_waits_in_the_queue_of_the_workers_that_offer_n(api, templates, dataset):
@@ -54,7 +66,8 @@ def test_a_job_on_n_devices_waits_in_the_queue_of_the_workers_that_offer_n(api, 
 
 
 @pytest.mark.slow
-def test_a_two_device_job_trains_on_two_ranks_in_the_worker_and_makes_one_model(api, templates, dataset):
+def test_a_two_device_job_trains_on_two_ranks_in_the_worker_and_makes_one_model(api, templates, dataset, settings):
+    settings.WORKER_DEVICES = 2  # this process is the worker
     announce(2)
     with mock.patch.object(app, "send_task"):
         job_id = submit(api, dataset, 2).json()["id"]
@@ -67,7 +80,8 @@ def test_a_two_device_job_trains_on_two_ranks_in_the_worker_and_makes_one_model(
 
 
 def test_a_lost_rank_lapses_the_lease_so_recovery_queues_the_job_again_counted_as_a_lost_worker(
-        api, templates, dataset, monkeypatch):
+        api, templates, dataset, monkeypatch, settings):
+    settings.WORKER_DEVICES = 2
     announce(2)
     with mock.patch.object(app, "send_task"):
         job_id = submit(api, dataset, 2).json()["id"]
@@ -96,3 +110,18 @@ def test_a_two_device_job_through_the_api_on_a_worker_with_two_cpu_ranks(api, te
     assert job["status"] == "succeeded", (job, worker.log())
     assert job["devices"] == 2 and job["model"] is not None
     assert "2 cpu device(s) for one job" in worker.log()
+
+
+@pytest.mark.slow
+@pytest.mark.worker
+def test_two_workers_of_a_gang_train_one_job_as_two_nodes_over_loopback(api, templates, dataset, start_worker):
+    gang = {"WORKER_DEVICES": "1", "WORKER_GANG": "pair", "WORKER_GANG_NODES": "2", "WORKER_NODE_ADDRESS": "127.0.0.1"}
+    workers = [start_worker("training,default", "node-a", env=gang), start_worker("training", "node-b", env=gang)]
+    wait_for(lambda: TrainingWorker.objects.filter(gang="pair").count() == 2, 60, message="both announcements")
+    response = submit(api, dataset, 2)
+    assert response.status_code == 201, response.content
+    job = wait_job(api, response.json()["id"], worker=workers[0])
+    logs = workers[0].log() + workers[1].log()
+    assert job["status"] == "succeeded", (job, logs)
+    run = GangRun.objects.get(job_id=job["id"])
+    assert (run.nodes, run.joined, run.ended) == (2, 2, True) and "joining as node 1 of 2" in logs

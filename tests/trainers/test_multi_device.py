@@ -2,6 +2,7 @@
 batch, every family trains, and a killed or hung rank stops the fit (and it resumes)."""
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from torch import nn
 
 from trainers.core import Callbacks, DatasetSpec, FitResult
 from trainers.engine import fit
-from trainers.multi_device import RankFit, RanksFailed, fit_on_devices
+from trainers.multi_device import RankFit, RanksFailed, fit_on_devices, free_port
 
 from clarifai_toys import make_dataset
 from engine_toys import ToyRecipe, toy_config
@@ -135,3 +136,26 @@ def test_a_hung_rank_is_caught_by_the_collective_time_out(tmp_path):
     with pytest.raises(RanksFailed, match="rank 0: exit code 1"):
         fit_on_devices(request, 2, Callbacks(on_progress=freeze_rank_1), timeout_s=5)
     assert time.monotonic() - started < 120 and not mp.active_children()
+
+
+def test_two_nodes_of_one_rank_each_train_one_job_meeting_at_the_leader_over_loopback(tmp_path):
+    """Each node has its own work folder, as machines do: node 1 gets rank 0's state through
+    the process group, and only node 0 writes checkpoints and the model."""
+    dataset = DatasetSpec.load(write_dataset(tmp_path / "data", {"train": 16, "valid": 8}))
+    meet_at = f"tcp://127.0.0.1:{free_port()}"
+    follower = {}
+
+    def node_1():
+        request = _request(dataset, tmp_path / "node1", "fai_cls", {**FAI_CLS, "epochs": 2})
+        follower["result"] = fit_on_devices(request, 1, init_method=meet_at, node_rank=1, nodes=2)
+
+    thread = threading.Thread(target=node_1)
+    thread.start()
+    epochs = []
+    result = fit_on_devices(_request(dataset, tmp_path / "node0", "fai_cls", {**FAI_CLS, "epochs": 2}), 1,
+                            Callbacks(on_metrics=lambda epoch, step, metrics: epochs.append((epoch, step))),
+                            init_method=meet_at, node_rank=0, nodes=2)
+    thread.join(timeout=60)
+    assert follower == {"result": None} and (result.artifact_dir / "weights.pt").exists()
+    assert epochs == [(1, 2), (2, 4)]  # 16 images over 2 ranks of batch 4
+    assert not (tmp_path / "node1" / "artifact").exists() and not (tmp_path / "node1" / "checkpoints").exists()
