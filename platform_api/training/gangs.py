@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 
 from platform_api.training.models import GangRun, Job
+from platform_api.training.rank_fit import rank_fit
 from platform_api.work.leased_work import process_prefix
 from trainers.core import Callbacks
 from trainers.multi_device import fit_on_devices, free_port
@@ -82,8 +83,6 @@ def _take_a_node_rank() -> tuple[GangRun | None, int]:
 
 
 def _train_node(run: GangRun, node_rank: int) -> None:
-    from platform_api.training.runner import rank_fit  # the runner imports this module
-
     try:
         job = Job.objects.select_related("dataset").get(pk=run.job_id)
         request = rank_fit(job)

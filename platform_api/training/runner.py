@@ -21,12 +21,13 @@ from platform_api.training.files import checkpoint_key, discard_job_files, job_w
 from platform_api.training.models import Job
 from platform_api.training.registration import register_model
 from platform_api.training import callbacks, gangs
+from platform_api.training.rank_fit import rank_fit, requested_precision
 from platform_api.training.lifecycle import TRAINING_JOBS, finish
 from platform_api.training.stopping import worker_stopping
 from training_templates.hyperparameter_specs import HyperparameterErrors, resolve_hyperparameters
 from trainers.core import Cancelled, DatasetSpec, FitResult, TrainerError
-from trainers.families import build_trainer, check_hyperparameters
-from trainers.multi_device import RankFit, RanksFailed, ResolvedWeights, fit_on_devices
+from trainers.families import build_trainer
+from trainers.multi_device import RanksFailed, fit_on_devices
 
 log = logging.getLogger(__name__)
 
@@ -131,26 +132,9 @@ def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
         work_dir,
         weights_resolver=weights_resolver(job.owner_id),
         device=settings.TRAINING_DEVICE or None,
-        precision=_requested_precision(job),
+        precision=requested_precision(job),
     )
     return trainer.fit(job_callbacks)
-
-
-def rank_fit(job: Job) -> RankFit:
-    """What each rank of the job builds its trainer from, on this machine: the dataset on its
-    disk before any rank starts, registered weights resolved to files (ranks have no database)."""
-    hyperparameters = resolve_hyperparameters(job.hyperparameter_spec, job.hyperparameters)
-    dataset = DatasetSpec.load(local_dataset_dir(job.dataset))
-    need = check_hyperparameters(job.trainer, hyperparameters)
-    weights = {}
-    if need is not None:
-        path = weights_resolver(job.owner_id)(need.architecture, need.name)
-        if path is None:
-            raise need.missing()
-        weights[(need.architecture, need.name)] = str(path)
-    return RankFit(trainer=job.trainer, hyperparameters=hyperparameters, dataset_root=str(dataset.root),
-                   work_dir=str(job_work_dir(job.pk)), weights=ResolvedWeights(weights),
-                   device=settings.TRAINING_DEVICE or None, precision=_requested_precision(job))
 
 
 def _fit_on_devices(job: Job, owner: str, job_callbacks) -> FitResult:
@@ -192,11 +176,6 @@ def _hand_back_after_outage(job_id: int, owner: str, exc: Exception) -> None:
     log.warning("job %s: database unreachable (%s); handing the job back once it answers", job_id, exc)
     if through_outage(lambda: TRAINING_JOBS.hand_back(job_id, owner), settings.JOB_LEASE_SECONDS):
         log.warning("job %s: queued again to resume from its last checkpoint", job_id)
-
-
-def _requested_precision(job: Job) -> str:
-    """The job's own request first, then this worker's TRAINING_PRECISION (auto by default)."""
-    return job.requested_precision if job.requested_precision != "auto" else settings.TRAINING_PRECISION
 
 
 def _hand_back(job_id: int, owner: str) -> None:
