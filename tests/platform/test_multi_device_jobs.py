@@ -1,7 +1,10 @@
 """A job on several devices: refused while no worker offers them, queued where the workers
 that do listen, trained by one rank per device (gloo on the CPU here), and queued again to
 resume when a rank dies."""
+import os
+import signal
 from datetime import timedelta
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -10,7 +13,7 @@ from django.utils import timezone
 from platform_api.celery import app
 from platform_api.training import runner
 from platform_api.training.lifecycle import TRAINING_JOBS
-from platform_api.training.models import GangRun, Job, TrainingWorker
+from platform_api.training.models import GangRun, Job, MetricsEntry, TrainingWorker
 from platform_api.training.runner import run_job
 from platform_api.training.services import WORKER_SEEN_SECONDS
 from tests.conftest import wait_for
@@ -125,3 +128,34 @@ def test_two_workers_of_a_gang_train_one_job_as_two_nodes_over_loopback(api, tem
     assert job["status"] == "succeeded", (job, logs)
     run = GangRun.objects.get(job_id=job["id"])
     assert (run.nodes, run.joined, run.ended) == (2, 2, True) and "joining as node 1 of 2" in logs
+
+
+def rank_processes(worker_pid: int) -> list[int]:
+    """The ranks a worker spawned (its children running multiprocessing's spawn_main)."""
+    ranks = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == worker_pid and b"spawn_main" in command:
+            ranks.append(int(stat.parent.name))
+    return ranks
+
+
+@pytest.mark.slow
+@pytest.mark.worker
+def test_a_rank_killed_mid_run_hands_the_job_back_and_it_resumes_and_succeeds(api, templates, dataset, start_worker):
+    worker = start_worker(env={"WORKER_DEVICES": "2"})
+    wait_for(lambda: TrainingWorker.objects.filter(devices=2).exists(), 60, message="the worker's announcement")
+    body = {"template": "fai-cls", "dataset": dataset.pk, "devices": 2,
+            "hyperparameters": {**TWO_DEVICES, "epochs": 4}}
+    job_id = api.post("/api/v1/jobs/", body, format="json").json()["id"]
+    wait_for(lambda: MetricsEntry.objects.filter(job_id=job_id).exists(), 120, message="epoch 1's evaluation")
+    victim = rank_processes(worker.process.pid)[-1]
+    os.kill(victim, signal.SIGKILL)
+    job = wait_job(api, job_id, worker=worker)
+    assert job["status"] == "succeeded", (job, worker.log())
+    assert job["attempts"] == 2 and job["resumed_from_epoch"] >= 1, job
+    assert Job.objects.get(pk=job_id).lost_leases == 1 and "queued again to resume" in worker.log()
