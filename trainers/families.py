@@ -95,10 +95,11 @@ def check_hyperparameters(key: str, hyperparameters: dict[str, Any],
     return registered.weights_needed(parsed)
 
 
-def run_size(key: str, hyperparameters: dict[str, Any], train_images: int) -> RunSize:
+def run_size(key: str, hyperparameters: dict[str, Any], train_images: int, devices: int = 1) -> RunSize:
     """The steps and pixels a run of trainer `key` with these values makes on `train_images`
-    training images; TrainerError when the values do not parse."""
-    return hyperparameter_model(key).parse(dict(hyperparameters)).run_size(train_images)
+    training images (on `devices` ranks: the steps each takes); TrainerError when the values
+    do not parse."""
+    return hyperparameter_model(key).parse(dict(hyperparameters)).run_size(train_images, devices)
 
 
 def resolve_hyperparameters(key: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:

@@ -77,11 +77,13 @@ class Hyperparameters(pydantic.BaseModel):
     EPOCHS_FIELD: ClassVar[str] = "epochs"
     SIDE_FIELD: ClassVar[str] = "resolution"
 
-    def run_size(self, train_images: int) -> RunSize:
+    def run_size(self, train_images: int, devices: int = 1) -> RunSize:
         """The run these values make on `train_images` training images: its optimizer steps,
-        counted as the engine counts them, and the pixels each step reads."""
+        counted as the engine counts them (on several devices, each rank's share of an epoch),
+        and the pixels each step reads on one device."""
         epochs, batch_size = getattr(self, self.EPOCHS_FIELD), self.batch_size
-        items = getattr(self, "num_items_per_epoch", None) or train_images  # an epoch's length, where it is set
+        # an epoch's length, where it is set; dealt to the ranks as the engine deals it
+        items = (getattr(self, "num_items_per_epoch", None) or train_images) // max(devices, 1)
         return RunSize(train_images=train_images, items_per_epoch=items, batch_size=batch_size, epochs=epochs,
                        steps_per_epoch=steps_per_epoch(items, batch_size, drop_last=False),
                        side=getattr(self, self.SIDE_FIELD), epochs_field=self.EPOCHS_FIELD)

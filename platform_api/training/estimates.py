@@ -13,9 +13,11 @@ from trainers.families import run_size
 RECENT_JOBS = 20  # the speed is the median of at most this many recent jobs
 
 
-def estimate(template, dataset_spec, resolved: dict) -> dict:
-    size = run_size(template.trainer, resolved, dataset_spec.train_images())
-    rates = _recent_rates(template, resolved)
+def estimate(template, dataset_spec, resolved: dict, devices: int = 1) -> dict:
+    """On several devices the steps are each rank's, and the speed is that of recent jobs on
+    as many devices."""
+    size = run_size(template.trainer, resolved, dataset_spec.train_images(), devices)
+    rates = _recent_rates(template, resolved, devices)
     pixels_per_second = statistics.median(rates) if rates else None
     return {
         "train_images": size.train_images, "batch_size": size.batch_size, "epochs": size.epochs,
@@ -25,10 +27,10 @@ def estimate(template, dataset_spec, resolved: dict) -> dict:
     }
 
 
-def _recent_rates(template, resolved: dict) -> list[float]:
+def _recent_rates(template, resolved: dict, devices: int) -> list[float]:
     """Pixels per second of the template's recent succeeded jobs that trained the same
-    backbone in one attempt (a resumed job's times span its interruptions)."""
-    jobs = (Job.objects.filter(template=template, status=Job.Status.SUCCEEDED, attempts__lte=1,
+    backbone on as many devices in one attempt (a resumed job's times span its interruptions)."""
+    jobs = (Job.objects.filter(template=template, status=Job.Status.SUCCEEDED, attempts__lte=1, devices=devices,
                                started_at__isnull=False, finished_at__isnull=False)
             .order_by("-finished_at").only("hyperparameters", "progress", "started_at", "finished_at")[:RECENT_JOBS * 3])
     rates = []

@@ -37,7 +37,8 @@ class JobEstimateSerializer(serializers.Serializer):
     batch_size = serializers.IntegerField()
     epochs = serializers.IntegerField()
     steps_per_epoch = serializers.IntegerField()
-    steps = serializers.IntegerField(help_text="optimizer steps: steps_per_epoch x epochs")
+    steps = serializers.IntegerField(help_text="optimizer steps: steps_per_epoch x epochs (on several devices, "
+                                               "each takes these steps on its share of every epoch)")
     seconds = serializers.FloatField(
         allow_null=True, help_text="rough run time at the speed of the template's recent succeeded jobs with the same "
                                    "backbone (their pixels read per second, evaluation and start-up included); null "

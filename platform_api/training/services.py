@@ -69,7 +69,7 @@ def estimate_job(owner, template_id: str, dataset_id: int, hyperparameters: dict
     nothing is queued."""
     template, dataset, resolved, _ = check_submission(owner, template_id, dataset_id, hyperparameters, precision,
                                                       devices)
-    return estimate(template, annotation_spec(dataset), resolved)
+    return estimate(template, annotation_spec(dataset), resolved, devices)
 
 
 def check_submission(owner, template_id: str, dataset_id: int, hyperparameters: dict, precision: str = "auto",

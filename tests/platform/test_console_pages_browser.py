@@ -147,6 +147,33 @@ def test_the_new_job_form_shows_the_cost_from_the_speed_of_jobs_that_ran(signed_
     page.wait_for_function("document.getElementById('job-cost').textContent.includes('once the values are valid')")
 
 
+def test_the_new_job_form_asks_for_devices_and_says_beside_them_what_no_worker_offers(signed_in, live_server):
+    from django.utils import timezone
+
+    from platform_api.training.models import TrainingWorker
+    from tests.factories import store_manifest
+
+    page, user = signed_in
+    dataset = store_manifest(Dataset.objects.create(owner=user, name="colours", format="classification_folder",
+                                                    task="classification", status="ready", classes=["a", "b"],
+                                                    splits={"train": 40}, num_images=40))
+    page.goto(f"{live_server.url}/jobs/new/?dataset={dataset.pk}")
+    page.wait_for_function("document.getElementById('job-form').dataset.ready === 'true'")
+    page.fill("#hp-batch_size", "8")
+    page.fill("#devices", "2")
+    page.click("#submit-job")
+    refusal = page.wait_for_selector('[data-errors-for="devices"] .error')
+    assert "no training worker offers 2 devices" in refusal.text_content() and not Job.objects.exists()
+    TrainingWorker.objects.create(name="two-gpus", devices=2, device_kind="cuda", last_seen=timezone.now())
+    page.fill("#devices", "1")
+    page.fill("#devices", "2")  # asks for the cost again, now that a worker offers 2
+    page.wait_for_function("document.getElementById('job-cost').textContent.includes('on each of 2 devices')")
+    assert "10 epochs of 3 steps of 8 images on each of 2 devices (40 training images)" in page.text_content("#job-cost")
+    page.click("#submit-job")
+    page.wait_for_url("**/jobs/*/")
+    assert Job.objects.get().devices == 2
+
+
 def test_a_study_is_made_in_its_form_and_its_page_shows_sortable_trials_and_optuna_s_figures(signed_in, live_server):
     from django.db import transaction
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from platform_api.datasets.models import Dataset
-from platform_api.training.models import Job
+from platform_api.training.models import Job, TrainingWorker
 from tests.factories import store_manifest
 from tests.queueing import TRAIN_JOB, queued
 
@@ -62,3 +62,13 @@ def test_an_estimate_refuses_what_a_submission_refuses(api, templates, scenes):
     assert response.status_code == 400
     assert "warmup_iters 1 must be less than the run's 1 optimizer steps" in response.json()["hyperparameters"][0]
     assert "epochs" in estimate(api, scenes, {"epochs": 0}).json()["hyperparameters"]
+
+
+def test_on_two_devices_each_rank_takes_the_steps_of_its_half(api, templates, scenes):
+    TrainingWorker.objects.create(name="two", devices=2, device_kind="cpu", last_seen=timezone.now())
+    body = {"template": "fai-mf", "dataset": scenes.pk, "devices": 2,
+            "hyperparameters": {"epochs": 3, "batch_size": 2, "warmup_iters": 2}}
+    response = api.post("/api/v1/jobs/estimate/", body, format="json")
+    assert response.status_code == 200, response.content
+    # 5 images dealt to 2 ranks: 2 each (the fifth waits), one batch of 2 an epoch
+    assert (response.json()["steps_per_epoch"], response.json()["steps"]) == (1, 3)

@@ -102,21 +102,23 @@
     if (!template || !datasetSelect.value) { note.hidden = true; return; }
     // Values outside their own field's bounds, or a template that cannot train on the dataset,
     // would only be refused: ask the server once they could be taken.
-    const controls = [...document.querySelectorAll("#hyperparameters input, #hyperparameters select")];
+    const controls = [...document.querySelectorAll("#hyperparameters input, #hyperparameters select, #devices")];
     if (!pairFits || controls.some((c) => !c.checkValidity())) {
       note.hidden = false;
       note.textContent = "The cost shows once the values are valid.";
       return;
     }
+    const devices = Number(form.elements.devices.value);
     const { ok, data } = await api("jobs/estimate/", { method: "POST", json: {
       template: templateSelect.value, dataset: Number(datasetSelect.value), precision: precisionSelect.value,
-      hyperparameters: chosen() } });
+      devices, hyperparameters: chosen() } });
     if (asked !== costAsked) return;  // the form changed meanwhile: a newer answer is coming
     note.hidden = false;
     if (!ok) { note.textContent = "The cost shows once the values are valid."; return; }
     const n = (value) => value.toLocaleString("en");
     const steps = `About ${n(data.steps)} optimizer steps: ${n(data.epochs)} epochs of ${n(data.steps_per_epoch)} ` +
-                  `steps of ${n(data.batch_size)} images (${n(data.train_images)} training images).`;
+                  `steps of ${n(data.batch_size)} images${devices > 1 ? ` on each of ${devices} devices` : ""} ` +
+                  `(${n(data.train_images)} training images).`;
     const time = data.seconds === null
       ? ` No ${template.id} job with this backbone has finished here yet, so there is no time estimate.`
       : ` Roughly ${duration(data.seconds)} at the speed of the last ${data.measured_jobs === 1 ? "such job" :
@@ -137,7 +139,7 @@
     button.disabled = true;
     const { ok, data } = await api("jobs/", { method: "POST", json: {
       template: templateSelect.value, dataset: Number(datasetSelect.value), name: form.elements.name.value,
-      precision: precisionSelect.value, hyperparameters: chosen(),
+      precision: precisionSelect.value, devices: Number(form.elements.devices.value), hyperparameters: chosen(),
     } });
     button.disabled = false;
     if (ok) window.location.href = `/jobs/${data.id}/`;
