@@ -35,9 +35,9 @@ def param(default: Any, description: str, *, ge: float | None = None, le: float 
 
 
 SYNC_BATCHNORM_DESCRIPTION = (
-    "On a job with devices > 1: batch-norm statistics over the global batch (SyncBatchNorm) instead of each "
-    "device's share; steadier with small per-device batches, at a collective per batch-norm layer. No effect on "
-    "one device.")
+    "On a job with devices > 1 on GPUs: batch-norm statistics over the global batch (SyncBatchNorm) instead of "
+    "each device's share; steadier with small per-device batches, at a collective per batch-norm layer. No effect "
+    "on one device, nor on CPUs (PyTorch's SyncBatchNorm needs GPUs).")
 
 
 def on_grid(value: float, origin: float | None, step: float) -> bool:

@@ -94,9 +94,9 @@ def fit_on_devices(request: RankFit, devices: int, callbacks: Callbacks | None =
                              args=(request, local, devices, node_rank, nodes, init_method, timeout_s, reports,
                                    stop, checkpoint, os.getpid()))
              for local in range(devices)]
-    for process in ranks:
-        process.start()
     try:
+        for process in ranks:
+            process.start()
         if node_rank == 0:
             return _watch(ranks, reports, stop, checkpoint, callbacks)
         return _follow(ranks, reports, callbacks)
@@ -129,6 +129,8 @@ def _watch(ranks, reports, stop, checkpoint, callbacks: Callbacks) -> FitResult:
             if callbacks.should_stop and callbacks.should_stop():
                 stop.set()
         codes = [process.exitcode for process in ranks]
+        if all(code is not None for code in codes):  # what they sent before exiting is in the queue
+            outcome = _drained(reports, callbacks, outcome)
         if all(code == 0 for code in codes):
             return _ended(outcome)
         broken = [rank for rank, code in enumerate(codes) if code not in (None, 0)]
@@ -139,6 +141,14 @@ def _watch(ranks, reports, stop, checkpoint, callbacks: Callbacks) -> FitResult:
             if outcome and outcome[0] in ("result", "cancelled", "trainer_error"):
                 return _ended(outcome)
             raise RanksFailed(_failure(codes, outcome))
+
+
+def _drained(reports, callbacks: Callbacks, outcome: tuple | None) -> tuple | None:
+    while True:
+        try:
+            outcome = _relay(reports.get(timeout=0.5), callbacks) or outcome
+        except queue.Empty:
+            return outcome
 
 
 def _follow(ranks, reports, callbacks: Callbacks) -> None:

@@ -18,14 +18,22 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from platform_api.training.models import GangRun, Job
+from platform_api.training.models import GangRun, Job, TrainingWorker
 from platform_api.training.rank_fit import rank_fit
+from platform_api.work.db_outage import best_effort
 from platform_api.work.leased_work import process_prefix
 from trainers.core import Callbacks
 from trainers.multi_device import fit_on_devices, free_port
 
 log = logging.getLogger(__name__)
-_following = threading.Lock()  # one run at a time on this machine
+_following = threading.Lock()  # held while this worker trains a node of another's run
+running_a_job = threading.Event()  # set while this worker's task runs a job (runner.run_job)
+PASS_ON_AFTER_SECONDS = 2.0  # a delivery taken while following waits this long before going back
+
+
+def following() -> bool:
+    """Whether this worker's devices are busy with a node of another worker's run."""
+    return _following.locked()
 
 
 def worker_devices() -> tuple[int, str]:
@@ -38,12 +46,29 @@ def worker_devices() -> tuple[int, str]:
     return devices, "cuda" if on_cuda else "cpu"
 
 
+class GangBusy(Exception):
+    """Another run of this worker's gang is open: its machines are taken (two leaders would
+    each wait for the other's machines)."""
+
+
 def lead(job: Job, owner: str, devices_per_node: int) -> GangRun:
-    """The run this worker leads as node 0: the others meet at its address."""
+    """The run this worker leads as node 0: the others meet at its address. One open run per
+    gang; an earlier attempt's run, whose leader died before ending it, ends here."""
     nodes = job.devices // devices_per_node
-    return GangRun.objects.create(job=job, leader=owner, gang=settings.WORKER_GANG, nodes=nodes,
-                                  devices_per_node=devices_per_node,
-                                  init_method=f"tcp://{settings.WORKER_NODE_ADDRESS}:{free_port()}")
+    with transaction.atomic():
+        list(TrainingWorker.objects.select_for_update().filter(gang=settings.WORKER_GANG))  # one leader at a time
+        GangRun.objects.filter(job=job, ended=False).update(ended=True)
+        if _open_runs().exists():
+            raise GangBusy(f"gang {settings.WORKER_GANG!r} is training another job")
+        return GangRun.objects.create(job=job, leader=owner, gang=settings.WORKER_GANG, nodes=nodes,
+                                      devices_per_node=devices_per_node,
+                                      init_method=f"tcp://{settings.WORKER_NODE_ADDRESS}:{free_port()}")
+
+
+def _open_runs():
+    """This gang's runs whose leader still holds the job's lease (a dead leader's do not count)."""
+    return GangRun.objects.filter(gang=settings.WORKER_GANG, ended=False, job__status=Job.Status.RUNNING,
+                                  job__lease_owner=F("leader"))
 
 
 def end(run: GangRun) -> None:
@@ -53,7 +78,7 @@ def end(run: GangRun) -> None:
 def join_a_run() -> None:
     """Takes the next node rank of a run of this worker's gang that still needs nodes, and
     trains it in a thread; one run at a time."""
-    if not settings.WORKER_GANG or not _following.acquire(blocking=False):
+    if not settings.WORKER_GANG or running_a_job.is_set() or not _following.acquire(blocking=False):
         return
     try:
         run, node_rank = _take_a_node_rank()
@@ -69,12 +94,10 @@ def join_a_run() -> None:
 def _take_a_node_rank() -> tuple[GangRun | None, int]:
     devices, _ = worker_devices()
     this_process = process_prefix(os.getpid())
-    if GangRun.objects.filter(ended=False, leader__startswith=this_process).exists():
-        return None, 0  # busy leading one: its devices are taken
     with transaction.atomic():
-        run = (GangRun.objects.select_for_update(skip_locked=True).exclude(leader__startswith=this_process)
-               .filter(gang=settings.WORKER_GANG, ended=False, joined__lt=F("nodes"), devices_per_node=devices)
-               .exclude(job__status__in=Job.FINAL).order_by("pk").first())
+        # A run whose leader still holds the job's lease: one left by a dead leader is not joined.
+        run = (_open_runs().select_for_update(skip_locked=True, of=("self",)).exclude(leader__startswith=this_process)
+               .filter(joined__lt=F("nodes"), devices_per_node=devices).order_by("pk").first())
         if run is None:
             return None, 0
         node_rank = run.joined
@@ -87,7 +110,9 @@ def _train_node(run: GangRun, node_rank: int) -> None:
         job = Job.objects.select_related("dataset").get(pk=run.job_id)
         request = rank_fit(job)
         log.info("job %s: joining as node %d of %d at %s", job.pk, node_rank, run.nodes, run.init_method)
-        stopped = Callbacks(should_stop=lambda: GangRun.objects.filter(pk=run.pk, ended=True).exists())
+        # A database blip is not an end: the node trains on, and the next poll asks again.
+        stopped = Callbacks(should_stop=lambda: bool(best_effort(
+            lambda: GangRun.objects.filter(pk=run.pk, ended=True).exists())))
         fit_on_devices(request, run.devices_per_node, stopped, timeout_s=settings.DISTRIBUTED_TIMEOUT_SECONDS,
                        init_method=run.init_method, node_rank=node_rank, nodes=run.nodes)
         log.info("job %s: node %d done", job.pk, node_rank)

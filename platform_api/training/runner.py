@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -40,9 +41,11 @@ def run_job(job_id: int) -> None:
     owner = through_outage(lambda: _take(job_id), settings.JOB_LEASE_SECONDS)
     if owner is None:
         return
+    gangs.running_a_job.set()  # this worker's devices are taken: it joins no gang run meanwhile
     try:
         _run_leased(job_id, owner)
     finally:
+        gangs.running_a_job.clear()
         best_effort(lambda: _clear_local_work_if_ended(job_id))
 
 
@@ -60,6 +63,10 @@ def _take(job_id: int) -> str | None:
     if worker_stopping.is_set():  # this worker is leaving: pass the delivery on untouched
         TRAINING_JOBS.send(job_id)
         return None
+    if gangs.following():  # its devices train a node of another worker's run: another worker's job
+        time.sleep(gangs.PASS_ON_AFTER_SECONDS)
+        TRAINING_JOBS.send(job_id)
+        return None
     owner = new_worker_id()
     if not TRAINING_JOBS.acquire(job_id, owner):
         log.info("job %s is held by another worker or no longer runnable; skipping this delivery", job_id)
@@ -70,12 +77,14 @@ def _take(job_id: int) -> str | None:
 def _run_leased(job_id: int, owner: str) -> None:
     job = through_outage(lambda: _started(job_id), settings.JOB_LEASE_SECONDS)
     log.info("job %s: attempt %s on %s", job_id, job.attempts, owner)
-    ranks_failed = None
+    ranks_failed = gang_busy = None
     with TRAINING_JOBS.heartbeat(job_id, owner) as heartbeat:
         try:
             result = _fit(job, owner, heartbeat)
         except RanksFailed as exc:
             ranks_failed = exc  # handled once the heartbeat no longer renews the lease
+        except gangs.GangBusy as exc:
+            gang_busy = exc
         except Cancelled:
             if heartbeat.lost.is_set():
                 return  # another worker owns the job now
@@ -102,6 +111,10 @@ def _run_leased(job_id: int, owner: str) -> None:
                 _crashed(job_id, owner, exc)
     if ranks_failed is not None:
         _lost_a_rank(job_id, owner, ranks_failed)
+    if gang_busy is not None:  # this worker joins the open run; the job waits for the gang
+        log.info("job %s: %s; queued again", job_id, gang_busy)
+        time.sleep(gangs.PASS_ON_AFTER_SECONDS)
+        TRAINING_JOBS.hand_back(job_id, owner)
 
 
 def _lost_a_rank(job_id: int, owner: str, exc: RanksFailed) -> None:

@@ -150,7 +150,7 @@ def test_a_rank_killed_mid_run_hands_the_job_back_and_it_resumes_and_succeeds(ap
     worker = start_worker(env={"WORKER_DEVICES": "2"})
     wait_for(lambda: TrainingWorker.objects.filter(devices=2).exists(), 60, message="the worker's announcement")
     body = {"template": "fai-cls", "dataset": dataset.pk, "devices": 2,
-            "hyperparameters": {**TWO_DEVICES, "epochs": 4}}
+            "hyperparameters": {**TWO_DEVICES, "epochs": 15}}  # long enough to be killed in
     job_id = api.post("/api/v1/jobs/", body, format="json").json()["id"]
     wait_for(lambda: MetricsEntry.objects.filter(job_id=job_id).exists(), 120, message="epoch 1's evaluation")
     victim = rank_processes(worker.process.pid)[-1]

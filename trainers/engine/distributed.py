@@ -7,6 +7,7 @@ so all ranks take each step together and none waits in a collective the others s
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data.distributed import DistributedSampler
+
+log = logging.getLogger("trainers.engine")
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,15 @@ def wrap(model: nn.Module, device: torch.device, ranks: Ranks) -> nn.Module:
                                    static_graph=True)
 
 
-def with_synchronized_batch_norm(model: nn.Module, ranks: Ranks) -> nn.Module:
-    """Batch-norm statistics over the global batch rather than each rank's share."""
-    return nn.SyncBatchNorm.convert_sync_batchnorm(model) if ranks.distributed else model
+def with_synchronized_batch_norm(model: nn.Module, device: torch.device, ranks: Ranks) -> nn.Module:
+    """Batch-norm statistics over the global batch rather than each rank's share, on GPUs:
+    PyTorch's SyncBatchNorm runs on no CPU, where each rank keeps its own statistics."""
+    if not ranks.distributed:
+        return model
+    if device.type != "cuda":
+        log.warning("sync_batchnorm: SyncBatchNorm needs GPUs; on %s each rank normalizes its own share", device)
+        return model
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
 
 def shard(indices: list[int], ranks: Ranks) -> list[int]:

@@ -125,7 +125,7 @@ class _Fit:
         ckpt.seed_everything(config.seed + ranks.rank)  # rank 0's initial weights reach the others
         model = self.recipe.build_model()
         if config.sync_batchnorm:
-            model = with_synchronized_batch_norm(model, ranks)
+            model = with_synchronized_batch_norm(model, self.device, ranks)
         model = model.to(self.device)
         if config.channels_last:
             model = model.to(memory_format=torch.channels_last)
