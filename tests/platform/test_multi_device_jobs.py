@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from platform_api.celery import app
-from platform_api.training import runner
+from platform_api.training import gangs, runner
 from platform_api.training.lifecycle import TRAINING_JOBS
 from platform_api.training.models import GangRun, Job, MetricsEntry, TrainingWorker
 from platform_api.training.runner import run_job
@@ -159,3 +159,19 @@ def test_a_rank_killed_mid_run_hands_the_job_back_and_it_resumes_and_succeeds(ap
     assert job["status"] == "succeeded", (job, worker.log())
     assert job["attempts"] == 2 and job["resumed_from_epoch"] >= 1, job
     assert Job.objects.get(pk=job_id).lost_leases == 1 and "queued again to resume" in worker.log()
+
+
+def test_a_gang_trains_one_job_at_a_time_a_second_leader_hands_its_job_back(api, templates, dataset, settings):
+    settings.WORKER_GANG, settings.WORKER_GANG_NODES, settings.WORKER_DEVICES = "pair", 2, 1
+    announce(1, name="a", gang="pair", gang_nodes=2)
+    announce(1, name="b", gang="pair", gang_nodes=2)
+    with mock.patch.object(app, "send_task"):
+        first, second = (submit(api, dataset, 2).json()["id"] for _ in range(2))
+    assert TRAINING_JOBS.acquire(first, "other-host:1:abcd")  # another member leads the first
+    GangRun.objects.create(job_id=first, leader="other-host:1:abcd", gang="pair", nodes=2, devices_per_node=1,
+                           init_method="tcp://127.0.0.1:1")
+    with mock.patch.object(app, "send_task") as send, mock.patch.object(gangs, "PASS_ON_AFTER_SECONDS", 0):
+        run_job(second)
+    job = Job.objects.get(pk=second)
+    assert (job.status, job.lease_owner, job.lost_leases) == ("queued", "", 0)
+    assert send.call_args.kwargs["queue"] == "training-2" and not GangRun.objects.filter(job_id=second).exists()
