@@ -35,5 +35,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        stopped.wait()
+        # A signal that lands on one of gRPC's threads does not wake a main thread blocked for
+        # good: it runs Python's handler only when it next runs, so it wakes every second.
+        while not stopped.wait(1.0):
+            pass
         server.stop(GRACE_SECONDS).wait()
