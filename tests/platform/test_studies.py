@@ -89,11 +89,15 @@ def evaluate(job, accuracies, status="running"):
         Job.objects.filter(pk=job.pk).update(status=status)
 
 
+def three_median_trials(api, dataset):
+    """A median-pruned study running three trials at once: its id and the trials' jobs."""
+    study_id = create(api, dataset, n_trials=3, max_parallel_trials=3, sampler="random", pruner="median").json()["id"]
+    return study_id, [trial.job for trial in Trial.objects.filter(study_id=study_id).order_by("number")]
+
+
 def test_a_trial_worse_than_the_median_is_pruned_its_job_cancelled_and_its_metrics_kept(api, templates, dataset):
     with queued(TRAIN_JOB):
-        study_id = create(api, dataset, n_trials=3, max_parallel_trials=3, sampler="random",
-                          pruner="median").json()["id"]
-        first, second, third = (trial.job for trial in Trial.objects.filter(study_id=study_id).order_by("number"))
+        study_id, (first, second, third) = three_median_trials(api, dataset)
         evaluate(first, [0.8, 0.9, 0.9], "succeeded")
         evaluate(second, [0.7, 0.8, 0.85], "succeeded")
         evaluate(third, [0.1, 0.2])  # still training, far below the others after two epochs
@@ -108,9 +112,7 @@ def test_a_trial_worse_than_the_median_is_pruned_its_job_cancelled_and_its_metri
 
 def test_an_evaluation_prunes_its_trial_at_once_before_the_job_trains_another_epoch(api, templates, dataset):
     with queued(TRAIN_JOB):
-        study_id = create(api, dataset, n_trials=3, max_parallel_trials=3, sampler="random",
-                          pruner="median").json()["id"]
-        first, second, third = (trial.job for trial in Trial.objects.filter(study_id=study_id).order_by("number"))
+        study_id, (first, second, third) = three_median_trials(api, dataset)
         evaluate(first, [0.8, 0.9], "succeeded")
         evaluate(second, [0.7, 0.8], "succeeded")
         evaluate(third, [0.78])  # above the median at epoch 1: trains on
@@ -124,9 +126,7 @@ def test_an_evaluation_prunes_its_trial_at_once_before_the_job_trains_another_ep
 
 def test_a_trial_is_not_pruned_after_its_last_epoch_however_it_scores(api, templates, dataset):
     with queued(TRAIN_JOB):
-        study_id = create(api, dataset, n_trials=3, max_parallel_trials=3, sampler="random",
-                          pruner="median").json()["id"]
-        first, second, third = (trial.job for trial in Trial.objects.filter(study_id=study_id).order_by("number"))
+        study_id, (first, second, third) = three_median_trials(api, dataset)
         evaluate(first, [0.8, 0.9, 0.9], "succeeded")
         evaluate(second, [0.7, 0.8, 0.85], "succeeded")
         services.advance(study_id)
