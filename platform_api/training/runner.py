@@ -130,14 +130,14 @@ def _started(job_id: int) -> Job:
 
 
 def _fit(job: Job, owner: str, heartbeat: Heartbeat) -> FitResult:
-    # The worker checks the stored snapshot again: the template may have changed since.
-    hyperparameters = resolve_hyperparameters(job.hyperparameter_spec, job.hyperparameters)
-    dataset = DatasetSpec.load(local_dataset_dir(job.dataset))
     work_dir = job_work_dir(job.pk)
     _restore_remote_checkpoint(job.pk, work_dir)
     job_callbacks = callbacks.job_callbacks(job.pk, owner, heartbeat)
-    if job.devices > 1:
+    if job.devices > 1:  # rank_fit resolves the values and fetches the dataset, as below
         return _fit_on_devices(job, owner, job_callbacks)
+    # The worker checks the stored snapshot again: the template may have changed since.
+    hyperparameters = resolve_hyperparameters(job.hyperparameter_spec, job.hyperparameters)
+    dataset = DatasetSpec.load(local_dataset_dir(job.dataset))
     trainer = build_trainer(
         job.trainer,
         hyperparameters,

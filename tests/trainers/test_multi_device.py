@@ -51,16 +51,8 @@ def _toy_rank(rank: int, world_size: int, init_method: str, work_dir: str, batch
         dist.destroy_process_group()
 
 
-def _free_init_method() -> str:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
-
-
 def test_two_ranks_with_batch_b_train_the_weights_one_process_does_with_batch_2b(tmp_path):
-    mp.spawn(_toy_rank, args=(2, _free_init_method(), str(tmp_path / "two"), 4), nprocs=2)
+    mp.spawn(_toy_rank, args=(2, f"tcp://127.0.0.1:{free_port()}", str(tmp_path / "two"), 4), nprocs=2)
     single = fit(DeterministicToy(_toy_config(8), n_items=24), tmp_path / "one")
     two = torch.load(tmp_path / "two" / "artifact" / "weights.pt")
     one = torch.load(single.artifact_dir / "weights.pt")
