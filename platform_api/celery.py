@@ -15,9 +15,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_api.settings")
 # Task names: what services queue and workers/tasks.py registers.
 TRAIN_JOB = "training.run"
 IMPORT_DATASET = "datasets.import"
+EVALUATE_MODEL = "registry.evaluate"
 # Training runs on the GPU workers' queue; imports and housekeeping on the default one.
 TRAINING_QUEUE = "training"
-ROUTES = {"training.*": TRAINING_QUEUE, "datasets.*": "default"}
+# Evaluations are inference over one split: the default queue, not behind hours of training.
+ROUTES = {"training.*": TRAINING_QUEUE, "datasets.*": "default", "registry.*": "default"}
 
 # The embedded broker, with whole message files (platform_api/work/filesystem_broker.py says why).
 TRANSPORT_ALIASES["filesystem"] = "platform_api.work.filesystem_broker:Transport"

@@ -7,9 +7,10 @@ process exit (`manage.py serve`) need not wait for the lease and calls `recover_
 from __future__ import annotations
 
 from platform_api.datasets.services import DATASET_IMPORTS
+from platform_api.registry.evaluations import EVALUATIONS
 from platform_api.training.lifecycle import TRAINING_JOBS
 
-LEASED_WORK = (TRAINING_JOBS, DATASET_IMPORTS)
+LEASED_WORK = (TRAINING_JOBS, DATASET_IMPORTS, EVALUATIONS)
 
 
 def recover_dead_worker(pid: int) -> list[tuple[str, int]]:

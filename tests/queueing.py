@@ -5,16 +5,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 from unittest import mock
 
-from platform_api.celery import IMPORT_DATASET, TRAIN_JOB, app
+from platform_api.celery import EVALUATE_MODEL, IMPORT_DATASET, TRAIN_JOB, app
 
-__all__ = ["IMPORT_DATASET", "TRAIN_JOB", "queued"]
+__all__ = ["EVALUATE_MODEL", "IMPORT_DATASET", "TRAIN_JOB", "queued"]
 
 
 @contextmanager
 def queued(*names: str):
     """Nothing reaches the broker meanwhile; yields the Mock of each name asked for (one
     Mock for one name, a tuple for several)."""
-    calls: dict[str, mock.Mock] = {TRAIN_JOB: mock.Mock(), IMPORT_DATASET: mock.Mock()}
+    calls: dict[str, mock.Mock] = {TRAIN_JOB: mock.Mock(), IMPORT_DATASET: mock.Mock(), EVALUATE_MODEL: mock.Mock()}
 
     def send_task(name, args=(), **options):
         calls[name](*args)

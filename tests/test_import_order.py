@@ -15,7 +15,7 @@ APPS = ["datasets", "registry", "training", "studies", "deployments", "clarifai"
 # The trainers' public face: the only trainer modules the platform may import
 # (docs/ARCHITECTURE.md, "Boundaries").
 TRAINERS_PUBLIC = {"trainers.core", "trainers.families", "trainers.export", "trainers.hyperparameters",
-                   "trainers.data.images", "trainers.data.masks", "trainers.multi_device"}
+                   "trainers.data.images", "trainers.data.masks", "trainers.multi_device", "trainers.evaluation"}
 # Never imported by the trainers, which run in a worker without the web stack.
 WEB_STACK = {"django", "rest_framework", "drf_spectacular", "django_filters", "celery"}
 

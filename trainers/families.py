@@ -140,7 +140,7 @@ def build_trainer(key: str, hyperparameters: dict[str, Any], dataset: DatasetSpe
     params = registered.hyperparameters.parse(dict(hyperparameters))
     check_dataset(dataset, registered.name, registered.tasks)
     recipe = registered.recipe(params, dataset, Path(work_dir), weights_resolver, device, precision, **recipe_options)
-    return RecipeTrainer(recipe, Path(work_dir))
+    return RecipeTrainer(recipe, Path(work_dir), dataset, device)
 
 
 def _artifact_family(artifact_dir: Path) -> TrainerFamily:

@@ -1,16 +1,33 @@
-"""The trainer every family trains through: its Recipe run by the shared engine."""
+"""The trainer every family trains through: its Recipe run by the shared engine, then the
+model's evaluation report (trainers.evaluation) written into its artifact."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from trainers.core import Callbacks, FitResult
+from trainers.core import Callbacks, DatasetSpec, FitResult
 from trainers.engine import fit
 from trainers.engine.recipe import Recipe
 
+log = logging.getLogger("trainers")
+
 
 class RecipeTrainer:
-    def __init__(self, recipe: Recipe, work_dir: Path):
-        self.recipe, self.work_dir = recipe, Path(work_dir)
+    def __init__(self, recipe: Recipe, work_dir: Path, dataset: DatasetSpec | None = None,
+                 device: str | None = None):
+        """`dataset`: the one the recipe trains on; with it, the artifact gets its report."""
+        self.recipe, self.work_dir, self.dataset, self.device = recipe, Path(work_dir), dataset, device
 
-    def fit(self, callbacks: Callbacks | None = None) -> FitResult:
-        return fit(self.recipe, self.work_dir, callbacks)
+    def fit(self, callbacks: Callbacks | None = None) -> FitResult | None:
+        result = fit(self.recipe, self.work_dir, callbacks)
+        if result is not None and self.dataset is not None:  # None: a rank other than the first
+            from trainers.evaluation import write_report
+            from trainers.families import load_predictor
+
+            split = self.dataset.evaluation_split()
+            if split is not None:
+                report = write_report(result.artifact_dir, self.dataset, split,
+                                      predictor=load_predictor(result.artifact_dir, device=self.device))
+                log.info("evaluation report on %s: %d examples kept, %.1f s", split,
+                         len(report["examples"]["items"]), report["seconds"])
+        return result

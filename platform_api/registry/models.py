@@ -56,3 +56,36 @@ class Export(models.Model):
 
     def __str__(self):
         return f"{self.format} export of model {self.model_version_id}"
+
+
+class Evaluation(models.Model):
+    """A model scored on a split of a dataset of its task, in one runtime, as leased background
+    work (registry/evaluations.py). Its report (report.json and the pictures of the worst
+    examples) is kept in storage under `report_key`."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="evaluations")
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="evaluations")
+    split = models.CharField(max_length=40)
+    runtime = models.CharField(max_length=20)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    metrics = models.JSONField(default=dict)
+    report_key = models.CharField(max_length=500, blank=True, help_text="storage prefix of the report")
+    # The worker running it holds a lease (platform_api/work/leased_work.py).
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lost_leases = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"evaluation {self.pk} of model {self.model_version_id}"

@@ -2,7 +2,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from platform_api.http.views import ChoiceField, TextField
-from platform_api.registry.models import Export, ModelVersion, PretrainedWeights
+from platform_api.registry.models import Evaluation, Export, ModelVersion, PretrainedWeights
+from trainers.core import RUNTIMES
 from trainers.families import weight_architectures
 
 
@@ -86,3 +87,24 @@ class WeightsUploadSerializer(serializers.Serializer):
         architecture = self.fields["architecture"]
         architecture.choices = known
         architecture.error_messages["invalid_choice"] = f"unknown architecture {{input!r}}; one of: {', '.join(known)}"
+
+
+class EvaluationRequestSerializer(serializers.Serializer):
+    dataset = serializers.IntegerField(help_text="a ready dataset of yours, of the model's task")
+    split = TextField(max_length=40, required=False,
+                      help_text="train, valid or test; default the dataset's held-out split (valid, else test, else train)")
+    runtime = ChoiceField(choices=list(RUNTIMES), required=False, default="torch",
+                          help_text="the runtime the model is scored in: torch (default) or onnxruntime (its ONNX export)")
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    model = serializers.IntegerField(source="model_version_id")
+    dataset = serializers.IntegerField(source="dataset_id")
+    metrics = serializers.DictField(read_only=True, help_text="named as a job's: accuracy, f1_macro, segm/AP, mIoU...; "
+                                                            "{} until it has succeeded")
+
+    class Meta:
+        model = Evaluation
+        fields = ["id", "model", "dataset", "split", "runtime", "status", "error", "metrics", "created_at",
+                  "finished_at"]
+        read_only_fields = fields

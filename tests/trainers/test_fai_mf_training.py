@@ -67,6 +67,29 @@ def test_predictor_returns_masks_at_the_original_size_of_each_image(instance_run
     assert (found & truth).sum() / (found | truth).sum() > 0.8
 
 
+def test_the_artifact_keeps_an_instance_report_that_scores_as_the_fit_did(instance_run):
+    result, _ = instance_run
+    report = json.loads((result.artifact_dir / "evaluation" / "report.json").read_text())
+    assert report["task"] == "instance_segmentation" and report["runtime"] == "torch"
+    # Through the served predictor, at the original sizes: the figures the fit measured.
+    for key in ("segm/AP", "segm/AP50", "segm/AP75"):
+        assert report["metrics"][key] == pytest.approx(result.metrics[key], abs=0.5)
+    assert report["metrics"]["segm/APs"] is not None  # the toy objects are all small (< 32^2 px)
+    assert report["metrics"]["segm/APm"] is None and report["metrics"]["segm/APl"] is None
+    assert set(report["per_class"]) == set(CLASSES)
+    for figures in report["per_class"].values():
+        assert 0 <= figures["AP"] <= figures["AP50"] <= 100
+        curve = figures["pr_curve"]
+        assert curve["recall"] == sorted(curve["recall"]) and len(curve["precision"]) == len(curve["recall"])
+    examples = report["examples"]
+    assert examples["kind"] == "worst_iou" and len(examples["items"]) == min(examples["count"], 24)
+    ious = [item["iou"] for item in examples["items"]]
+    assert ious == sorted(ious) and all(0 <= iou < 1 for iou in ious)
+    for item in examples["items"]:
+        assert item["missed"] or item["false"] or any(m["iou"] < 1 for m in item["matched"])
+        assert (result.artifact_dir / "evaluation" / "examples" / item["file"]).stat().st_size > 0
+
+
 def test_semantic_training_reaches_high_miou(tmp_path):
     dataset = write_semantic_dataset(tmp_path / "data")
     result = tiny_trainer(dataset, tmp_path / "work", epochs=10, eval_every_epochs=10).fit()
@@ -74,6 +97,13 @@ def test_semantic_training_reaches_high_miou(tmp_path):
     assert set(result.metrics) >= {"pixel_accuracy", *(f"IoU/{name}" for name in SEMANTIC_CLASSES)}
     config = json.loads((result.artifact_dir / "config.json").read_text())
     assert config["model"]["postprocessing_type"] == "semantic"  # "auto" followed the dataset
+    report = json.loads((result.artifact_dir / "evaluation" / "report.json").read_text())
+    assert report["metrics"]["mIoU"] == pytest.approx(result.metrics["mIoU"], abs=1e-6)
+    assert set(report["per_class"]) == set(SEMANTIC_CLASSES)
+    matrix = np.array(report["confusion_matrix"])
+    assert matrix.shape == (3, 3) and matrix.sum() == sum(c["pixels"] for c in report["per_class"].values())
+    for k, name in enumerate(SEMANTIC_CLASSES):
+        assert report["per_class"][name]["pixel_accuracy"] == pytest.approx(100 * matrix[k, k] / matrix[k].sum())
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from trainers.data.classification import stacked
 from trainers.export.exportable import top, with_defaults
 
+from .evaluation import MULTI_LABEL_THRESHOLD
 from .heads import activation
 from .model import ClarifaiClassifier, build_feature_extractor
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, min_side_transform, square_transform
@@ -33,6 +34,8 @@ class ClarifaiExportable:
         make = square_transform if self.config["resize"] == "square" else min_side_transform
         self.transform = make(side, train=False)
         self.prediction_options = {"threshold": 0.0, "top_k": None}  # every concept, Clarifai style
+        self.multi_label = bool(self.config.get("multi_label_dataset", self.logreg))
+        self.decision_threshold = MULTI_LABEL_THRESHOLD  # where a concept counts as predicted (evaluation)
 
     def build_graph(self) -> nn.Module:
         model = ClarifaiClassifier(build_feature_extractor(self.config["architecture"]), len(self.classes),

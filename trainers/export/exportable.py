@@ -52,6 +52,11 @@ class Exportable(Protocol):
         what two runtimes must agree on."""
         ...
 
+    # Classification families also say whether the model is multi-label (`multi_label`) and the
+    # probability at which a multi-label model reports a class (`decision_threshold`); semantic
+    # segmentation ones give every pixel's class, `class_maps(outputs, sizes) -> [(H, W) int64]`.
+    # trainers.evaluation reads them.
+
     def describe(self) -> dict[str, Any]:
         """How to feed the graph and read its outputs, for an export's config.json and README:
         {"preprocessing": {...}, "outputs": {name: meaning}, "postprocessing": text}."""

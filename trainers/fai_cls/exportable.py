@@ -26,6 +26,8 @@ class FaiClsExportable:
         self.classes: list[str] = json.loads((self.artifact_dir / "labels.json").read_text())
         self.hp = FaiClsHyperparameters(**config["hyperparameters"])
         self.input_size = (self.hp.resolution, self.hp.resolution)
+        self.multi_label = self.hp.multi_label
+        self.decision_threshold = self.hp.threshold
         self.prediction_options = ({"threshold": self.hp.threshold, "top_k": None} if self.hp.multi_label
                                    else {"threshold": 0.0, "top_k": 1})
 

@@ -7,38 +7,21 @@ Mask2Former's semantic training); ignore-index pixels belong to no target.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
+from trainers.data.coco import load_coco  # noqa: F401  (the readers' COCO loader, imported from here too)
 from trainers.data.images import open_rgb
 from trainers.data.masks import annotation_mask
 
 from .transforms import SquareTransform, image_to_tensor
 
 IGNORE_INDEX = 255
-
-
-def load_coco(path: Path) -> COCO:
-    """A pycocotools COCO object, quietly, with the fields COCOeval needs filled in."""
-    data = json.loads(Path(path).read_text())
-    for ann in data.get("annotations", []):
-        ann.setdefault("iscrowd", 0)
-        if "area" not in ann:
-            ann["area"] = float(ann["bbox"][2] * ann["bbox"][3]) if "bbox" in ann else 0.0
-    coco = COCO()
-    coco.dataset = data
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
-    return coco
 
 
 def empty_target(resolution: int) -> dict[str, torch.Tensor]:

@@ -15,7 +15,7 @@ from .config import MaskFormerConfig
 from trainers.data.masks import encode_mask
 from trainers.export.exportable import with_defaults
 from .model import IMAGENET_MEAN, IMAGENET_STD, MaskFormer, build_mask_former
-from .postprocessing import postprocess
+from .postprocessing import postprocess, semantic_class_map, upsample_masks
 from .transforms import image_to_tensor, resize_image
 
 
@@ -76,6 +76,12 @@ class FaiMfExportable:
             "bbox": [int(v) for v in result["boxes"][i].tolist()],
             "mask": encode_mask(result["masks"][i].cpu().numpy()),
         } for i in order]
+
+    def class_maps(self, outputs: dict[str, Tensor], sizes: list[tuple[int, int]]) -> list[Tensor]:
+        """Semantic models: per image, every pixel's class (H, W) int64 at its (height, width), by
+        Mask2Former's semantic inference, the one the training's mIoU scores."""
+        return [semantic_class_map(logits.float(), upsample_masks(masks, size))
+                for logits, masks, size in zip(outputs["pred_logits"], outputs["pred_masks"], sizes)]
 
     def probabilities(self, outputs: dict[str, Tensor]) -> dict[str, Tensor]:
         return {"pred_logits": outputs["pred_logits"].float().softmax(-1),

@@ -1,4 +1,5 @@
-"""Semantic segmentation metrics from a confusion matrix (values in percent, 0-100).
+"""Segmentation metrics in percent (0-100): semantic ones from a confusion matrix, instance ones
+read from pycocotools' COCOeval.
 
 IoU_c = TP / (TP + FP + FN); mIoU averages the classes whose union is non-empty (a class
 absent from both ground truth and prediction says nothing). Pixel accuracy = correct /
@@ -49,3 +50,66 @@ def semantic_metrics(matrix: np.ndarray, class_names: list[str]) -> dict[str, fl
         if np.isfinite(value):
             metrics[f"IoU/{name}"] = float(value * 100)
     return metrics
+
+
+def semantic_report(matrix: np.ndarray, class_names: list[str]) -> dict:
+    """semantic_metrics, plus per class its IoU, pixel accuracy (the share of its labelled
+    pixels predicted as it) and labelled pixels, and the confusion matrix (rows: truth)."""
+    iou = per_class_iou(matrix)
+    labelled = matrix.sum(1)
+    correct = np.diag(matrix)
+    per_class = {name: {"IoU": float(iou[k] * 100) if np.isfinite(iou[k]) else None,
+                        "pixel_accuracy": float(correct[k] / labelled[k] * 100) if labelled[k] else None,
+                        "pixels": int(labelled[k])}
+                 for k, name in enumerate(class_names)}
+    return {**semantic_metrics(matrix, class_names), "per_class": per_class, "confusion_matrix": matrix.tolist()}
+
+
+# --- COCO instance segmentation: pycocotools' COCOeval, read per class ----------------------
+
+AREA_KEYS = {"segm/APs": 3, "segm/APm": 4, "segm/APl": 5}  # COCOeval.stats indices
+IOU_CURVES = {"pr_curve": 0.5, "pr_curve_iou75": 0.75}
+
+
+def _mean_precision(precision: np.ndarray) -> float | None:
+    """COCO AP in percent over the entries COCOeval filled (-1 marks no ground truth)."""
+    valid = precision[precision > -1]
+    return float(valid.mean() * 100) if valid.size else None
+
+
+def coco_class_report(evaluator, class_names: list[str], category_ids: list[int]) -> dict[str, dict]:
+    """Per class: AP, AP50, AP75 (percent), and the interpolated precision-recall curve at IoU
+    0.5 and 0.75 over COCOeval's 101 recall points, with the score each point is reached at.
+    `evaluator` has run evaluate() and accumulate(); area "all", the largest maxDets."""
+    precision, scores = evaluator.eval["precision"], evaluator.eval["scores"]  # [T, R, K, A, M]
+    iou_thresholds = list(np.round(evaluator.params.iouThrs, 2))
+    recall = [round(float(r), 6) for r in evaluator.params.recThrs]
+    per_class = {}
+    for name, category_id in zip(class_names, category_ids):
+        if category_id not in evaluator.params.catIds:
+            per_class[name] = {"AP": None, "AP50": None, "AP75": None, "average_precision": None,
+                               "pr_curve": None, "pr_curve_iou75": None}
+            continue
+        k = evaluator.params.catIds.index(category_id)
+        entry = {"AP": _mean_precision(precision[:, :, k, 0, -1]),
+                 "AP50": _mean_precision(precision[iou_thresholds.index(0.5), :, k, 0, -1]),
+                 "AP75": _mean_precision(precision[iou_thresholds.index(0.75), :, k, 0, -1])}
+        entry["average_precision"] = entry["AP"]
+        for key, iou in IOU_CURVES.items():
+            t = iou_thresholds.index(iou)
+            curve = precision[t, :, k, 0, -1]
+            if (curve == -1).all():
+                entry[key] = None
+                continue
+            # COCOeval leaves precision 0 past the highest recall reached: keep the points reached.
+            reached = np.flatnonzero(curve > 0)
+            entry[key] = {"recall": [recall[i] for i in reached], "precision": [round(float(curve[i]), 6) for i in reached],
+                          "thresholds": [round(float(scores[t, i, k, 0, -1]), 6) for i in reached]}
+        per_class[name] = entry
+    return per_class
+
+
+def coco_area_ap(evaluator) -> dict[str, float | None]:
+    """AP for small, medium and large objects in percent; None where the data has none of a size."""
+    return {key: (float(evaluator.stats[i]) * 100 if evaluator.stats[i] > -1 else None)
+            for key, i in AREA_KEYS.items()}
