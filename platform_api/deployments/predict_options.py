@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from platform_api.problems import Invalid
-from trainers.export import PREDICT_OPTIONS
+from trainers.export import PREDICT_OPTIONS, TUNED
 
 
 def read_options(body: Any, query: Any) -> dict[str, float | int]:
@@ -19,10 +19,14 @@ def read_options(body: Any, query: Any) -> dict[str, float | int]:
             if not hasattr(source, "get") or name not in source:
                 continue
             raw = source.get(name)
+            if name == "threshold" and raw == TUNED:
+                options[name] = TUNED
+                continue
             value = _number(raw, kind)
             if value is None or not minimum <= value <= maximum:
                 what = "a whole number" if kind is int else "a number"
-                errors.setdefault(name, []).append(f"must be {what} from {minimum:g} to {maximum:g}, got {raw!r}")
+                tuned = f' or "{TUNED}"' if name == "threshold" else ""
+                errors.setdefault(name, []).append(f"must be {what} from {minimum:g} to {maximum:g}{tuned}, got {raw!r}")
             else:
                 options[name] = value
     if errors:
@@ -42,9 +46,14 @@ def _number(raw: Any, kind: type) -> float | int | None:
     return kind(value)
 
 
-def check_applies(options: dict[str, Any], taken: dict[str, Any], trainer: str) -> None:
-    """Refuses options the model's family does not take (`taken`: its prediction_options)."""
+def check_applies(options: dict[str, Any], exportable: Any, trainer: str) -> None:
+    """Refuses options the model's family does not take (its Exportable's prediction_options),
+    and threshold "tuned" for a model whose evaluation tuned no per-class thresholds."""
+    taken = exportable.prediction_options
     extra = sorted(set(options) - set(taken))
     if extra:
         raise Invalid({name: [f"this model ({trainer}) takes no {name}; it takes {', '.join(sorted(taken))}"]
                        for name in extra})
+    if options.get("threshold") == TUNED and getattr(exportable, "tuned_thresholds", None) is None:
+        raise Invalid({"threshold": [f'this model ({trainer}) has no tuned thresholds: a multi-label model has them '
+                                     "from the evaluation report its job made; give a number"]})

@@ -242,7 +242,7 @@ def predict_with_images(deployment: Deployment, raw_images: list[bytes | None],
     _forget_stopped_deployments()
     try:
         loaded = _model_of_live(deployment)
-        check_applies(options or {}, loaded.predictor.exportable.prediction_options, deployment.model_version.trainer)
+        check_applies(options or {}, loaded.predictor.exportable, deployment.model_version.trainer)
         with loaded.batcher.reserve(len(opened)) as reservation:
             images = load_pixels(opened, field)
             ticket = reservation.submit(loaded.prepare(images), len(images), client_gone)

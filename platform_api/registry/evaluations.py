@@ -23,8 +23,9 @@ from platform_api.registry.exports import onnx_file
 from platform_api.registry.models import Evaluation, ModelVersion
 from platform_api.storage import get_storage
 from platform_api.work.leased_work import LeasedWork, new_worker_id
-from trainers.core import RUNTIMES, TrainerError
-from trainers.evaluation import EXAMPLES_DIR, REPORT_DIR, REPORT_FILE
+from trainers.core import RUNTIMES, TASK_CLASSIFICATION, TrainerError
+from trainers.evaluation import EXAMPLES_DIR, REPORT_DIR, REPORT_FILE, evaluation_tasks
+from trainers.families import family
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,14 @@ def request_evaluation(model_version: ModelVersion, dataset: Dataset, split: str
     """Queues an evaluation of `model_version` on `split` of `dataset`; refuses, changing
     nothing, a dataset of another task or not imported, classes the model does not know, a
     split the dataset lacks and an unknown runtime (Invalid, naming the field)."""
-    task = model_version.dataset.task
+    task = model_task(model_version)
     if runtime not in RUNTIMES:
         raise Invalid({"runtime": [f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}"]})
     if dataset.status != Dataset.Status.READY:
         raise Invalid({"dataset": [f"dataset {dataset.pk} is {dataset.status}, not ready"]})
-    if dataset.task != task:
+    if dataset.task not in evaluation_tasks(task):
         raise Invalid({"dataset": [f"dataset {dataset.pk} is a {dataset.task} dataset; model {model_version.pk} "
-                                   f"is a {task} model"]})
+                                   f"is a {task} model, evaluated on {' or '.join(evaluation_tasks(task))} datasets"]})
     unknown = [name for name in dataset.classes if name not in model_version.classes]
     if unknown:
         raise Invalid({"dataset": [f"dataset {dataset.pk} has classes model {model_version.pk} does not know: "
@@ -60,6 +61,14 @@ def request_evaluation(model_version: ModelVersion, dataset: Dataset, split: str
                                                runtime=runtime)
         transaction.on_commit(lambda: enqueue(EVALUATE_MODEL, evaluation.pk))
     return evaluation
+
+
+def model_task(model_version: ModelVersion) -> str:
+    """What the model does: a classifier's family (fai-cls, the Clarifai templates) classifies
+    whatever its dataset's task; a segmenter does its dataset's task."""
+    if TASK_CLASSIFICATION in family(model_version.trainer).tasks:
+        return TASK_CLASSIFICATION
+    return model_version.dataset.task
 
 
 def run_evaluation(evaluation_id: int) -> None:

@@ -65,8 +65,8 @@ def predict_multipart(api, deployment_id, images):
     return api.post(f"/api/v1/deployments/{deployment_id}/predict/", {"image": files}, format="multipart")
 
 
-def predict_base64(api, deployment_id, images):
-    payload = {"images": [base64.b64encode(image_bytes(image)).decode() for image in images]}
+def predict_base64(api, deployment_id, images, options=None):
+    payload = {"images": [base64.b64encode(image_bytes(image)).decode() for image in images], **(options or {})}
     return api.post(f"/api/v1/deployments/{deployment_id}/predict/", payload, format="json")
 
 

@@ -249,8 +249,8 @@ def test_predict_takes_threshold_and_top_k_per_request_from_body_form_or_query(a
 
 
 @pytest.mark.parametrize("options, field, message", [
-    ({"threshold": 1.5}, "threshold", "must be a number from 0 to 1, got 1.5"),
-    ({"threshold": "high"}, "threshold", "must be a number from 0 to 1, got 'high'"),
+    ({"threshold": 1.5}, "threshold", "must be a number from 0 to 1 or \"tuned\", got 1.5"),
+    ({"threshold": "high"}, "threshold", "must be a number from 0 to 1 or \"tuned\", got 'high'"),
     ({"top_k": 0}, "top_k", "must be a whole number from 1 to 1000, got 0"),
     ({"top_k": 1.5}, "top_k", "must be a whole number from 1 to 1000, got 1.5"),
     ({"mask_threshold": 0.3}, "mask_threshold", "this model (fai_cls) takes no mask_threshold; it takes threshold, top_k"),

@@ -10,8 +10,10 @@ from platform_api.registry.models import Evaluation
 from platform_api.storage import get_storage
 import zipfile
 
-from tests.factories import classification_zip, coco_zip, colour_image, image_bytes
-from tests.platform.flows import import_in_process
+from tests.factories import classification_zip, colour_image, image_bytes, roboflow_seg_zip
+from platform_api.deployments import services
+from platform_api.deployments.models import Deployment
+from tests.platform.flows import held_out, import_in_process, predict_base64
 from tests.queueing import EVALUATE_MODEL, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,8 +131,8 @@ def test_deleting_the_model_deletes_its_evaluations_reports(api, user, model_ver
 @pytest.mark.parametrize("case", ["other_task", "unknown_classes", "missing_split", "unknown_runtime"])
 def test_bad_evaluation_requests_are_refused_and_change_nothing(api, user, model_version, tmp_path, case):
     if case == "other_task":
-        dataset = import_in_process(user, coco_zip(tmp_path / "coco.zip"), fmt="coco", name="shapes")
-        body, field, words = {"dataset": dataset.pk}, "dataset", "instance_segmentation dataset"
+        dataset = import_in_process(user, roboflow_seg_zip(tmp_path / "seg.zip"), fmt="roboflow_seg", name="shapes")
+        body, field, words = {"dataset": dataset.pk}, "dataset", "semantic_segmentation dataset"
     elif case == "unknown_classes":
         dataset = import_in_process(user, classification_zip(tmp_path / "c.zip", classes=("red", "green")))
         body, field, words = {"dataset": dataset.pk}, "dataset", "does not know: green"
@@ -152,3 +154,12 @@ def test_another_users_dataset_is_not_found(api, other_api, django_user_model, m
         response = api.post(f"/api/v1/models/{model_version.pk}/evaluations/", {"dataset": theirs.pk}, format="json")
     assert response.status_code == 404 and not sent.called
     assert not Evaluation.objects.exists()
+
+
+def test_a_single_label_model_refuses_the_tuned_threshold(api, user, model_version):
+    deployment = Deployment.objects.create(owner=user, model_version=model_version)
+    services.load_deployment(deployment.pk)
+    response = predict_base64(api, deployment.pk, held_out(("red",)), {"threshold": "tuned"})
+    assert response.status_code == 400
+    assert "has no tuned thresholds" in response.json()["threshold"][0]
+    assert "or \"tuned\"" in predict_base64(api, deployment.pk, held_out(("red",)), {"threshold": "best"}).json()["threshold"][0]

@@ -2,10 +2,13 @@
 
 import pytest
 
+from platform_api.deployments import services
+from platform_api.deployments.models import Deployment
+from platform_api.registry.models import ModelVersion
 from platform_api.training.models import Job
 from platform_api.training.runner import run_job
 from tests.factories import roboflow_coco_zip
-from tests.platform.flows import import_in_process
+from tests.platform.flows import held_out, import_in_process, predict_base64
 from tests.queueing import TRAIN_JOB, queued
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -24,10 +27,30 @@ def submit_and_run(api, dataset, hyperparameters):
     return Job.objects.get(pk=response.json()["id"])
 
 
-def test_a_roboflow_coco_dataset_trains_a_multi_label_classifier(api, templates, coco_dataset):
+def test_a_roboflow_coco_dataset_trains_a_multi_label_classifier(api, user, templates, coco_dataset):
     job = submit_and_run(api, coco_dataset, {"backbone": "tiny_test", "resolution": 32, "epochs": 2, "batch_size": 4, "multi_label": True})
     assert job.status == "succeeded", job.error_message
     assert "f1_macro" in job.metrics
+    # Its report scores it as the classifier it is, with a threshold tuned for each class.
+    model = ModelVersion.objects.get(job=job)
+    report = api.get(f"/api/v1/models/{model.pk}/evaluation/").json()
+    assert report["task"] == "classification" and report["dataset_task"] == "instance_segmentation"
+    assert report["multi_label"] and 0.0 <= report["metrics"]["mAP"] <= 1.0
+    assert report["metrics"]["f1_macro"] == pytest.approx(job.metrics["f1_macro"], abs=1e-6)
+    tuned = report["tuned_thresholds"]
+    assert set(tuned) == {name for name, figures in report["per_class"].items() if figures["pr_curve"]}
+    for name, threshold in tuned.items():
+        assert report["per_class"][name]["f1_at_tuned_threshold"] >= report["per_class"][name]["f1"] - 1e-9
+    # A deployment reports each class at its own tuned threshold when asked.
+    deployment = Deployment.objects.create(owner=user, model_version=model)
+    services.load_deployment(deployment.pk)
+    images = held_out(("red", "blue", "green"))
+    every = predict_base64(api, deployment.pk, images, {"threshold": 0.0}).json()["predictions"]
+    chosen = predict_base64(api, deployment.pk, images, {"threshold": "tuned"}).json()["predictions"]
+    default_threshold = report["threshold"]
+    for all_classes, kept in zip(every, chosen):
+        expected = [c["label"] for c in all_classes if c["conf"] >= tuned.get(c["label"], default_threshold)]
+        assert [c["label"] for c in kept] == expected
 
 
 def test_single_label_training_on_multi_category_images_is_refused_at_submission(api, templates, coco_dataset):

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from trainers.data.classification import stacked
-from trainers.export.exportable import top, with_defaults
+from trainers.export.exportable import chosen_threshold, top, tuned_thresholds, with_defaults
 
 from .evaluation import MULTI_LABEL_THRESHOLD
 from .heads import activation
@@ -34,8 +34,11 @@ class ClarifaiExportable:
         make = square_transform if self.config["resize"] == "square" else min_side_transform
         self.transform = make(side, train=False)
         self.prediction_options = {"threshold": 0.0, "top_k": None}  # every concept, Clarifai style
+        self.task = "classification"  # what its evaluation scores (trainers.evaluation)
         self.multi_label = bool(self.config.get("multi_label_dataset", self.logreg))
         self.decision_threshold = MULTI_LABEL_THRESHOLD  # where a concept counts as predicted (evaluation)
+        self.tuned_thresholds = (tuned_thresholds(self.artifact_dir, self.classes, MULTI_LABEL_THRESHOLD)
+                                 if self.multi_label else None)
 
     def build_graph(self) -> nn.Module:
         model = ClarifaiClassifier(build_feature_extractor(self.config["architecture"]), len(self.classes),
@@ -59,7 +62,7 @@ class ClarifaiExportable:
         for row in self.probabilities(outputs)["logits"].cpu():
             order = torch.argsort(row, descending=True).tolist()
             concepts = [{"cls_id": i, "label": self.classes[i], "conf": float(row[i])} for i in order]
-            results.append(top(concepts, chosen["threshold"], chosen["top_k"]))
+            results.append(top(concepts, chosen_threshold(chosen["threshold"], self.tuned_thresholds), chosen["top_k"]))
         return results
 
     def describe(self) -> dict[str, Any]:

@@ -36,11 +36,11 @@ def evaluate(predictor, dataset: DatasetSpec, split: str, to_model: list[int], b
     truth = np.zeros((len(items), len(classes)), bool)
     for row, item in enumerate(items):
         truth[row, [to_model[label] for label in item["labels"]]] = True
-    multi_label = bool(dataset.manifest.get("multi_label"))
-    if multi_label != bool(getattr(predictor.exportable, "multi_label", False)):
-        kinds = {True: "multi-label", False: "single-label"}
-        raise TrainerError("multi_label_mismatch", f"the dataset is {kinds[multi_label]}; the model is "
-                                                   f"{kinds[not multi_label]}")
+    multi_label = bool(predictor.exportable.multi_label)
+    crowded = next((item for item in items if len(item["labels"]) != 1), None)
+    if not multi_label and crowded is not None:
+        raise TrainerError("multi_label_required", f"{crowded['image']} has {len(crowded['labels'])} labels; a "
+                                                   "single-label model is evaluated on images with one label each")
     if multi_label:
         threshold = float(predictor.exportable.decision_threshold)
         report = multi_label_report(scores, truth, classes, threshold)

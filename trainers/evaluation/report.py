@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trainers.core import DatasetSpec, TrainerError
+from trainers.core import TASK_CLASSIFICATION, TASK_INSTANCE_SEGMENTATION, TASK_SEMANTIC_SEGMENTATION, DatasetSpec, TrainerError
 
 REPORT_DIR = "evaluation"  # in a model's artifact: the report on its own evaluation split
 REPORT_FILE = "report.json"
@@ -16,7 +16,12 @@ MAX_EXAMPLES = 24  # the worst images kept per report
 BATCH_SIZE = 16
 
 SETTINGS = ("threshold", "match_iou", "score_threshold")  # top-level numbers that are not figures
-TASKS = ("classification", "instance_segmentation", "semantic_segmentation")
+def evaluation_tasks(model_task: str) -> tuple[str, ...]:
+    """The dataset tasks a model of `model_task` is evaluated on: its own, and for a classifier
+    also instance segmentation (an image's labels are its objects' categories, as fai-cls trains)."""
+    if model_task == TASK_CLASSIFICATION:
+        return TASK_CLASSIFICATION, TASK_INSTANCE_SEGMENTATION
+    return (model_task,)
 
 
 def class_mapping(model_classes: list[str], dataset_classes: list[str]) -> list[int]:
@@ -34,8 +39,9 @@ def evaluate(predictor, dataset: DatasetSpec, split: str, out_dir: Path, max_exa
     worst examples under `out_dir`/examples/, and returns the report."""
     from . import classification, instances, semantic
 
-    if dataset.task not in TASKS:
-        raise TrainerError("unsupported_task", f"no evaluation for {dataset.task} datasets")
+    model_task = predictor.exportable.task
+    if dataset.task not in evaluation_tasks(model_task):
+        raise TrainerError("unsupported_task", f"a {model_task} model is not evaluated on a {dataset.task} dataset")
     if not (dataset.manifest.get("splits") or {}).get(split):
         raise TrainerError("unknown_split", f"the dataset has no {split!r} split "
                                             f"(it has {', '.join(dataset.manifest.get('splits') or {}) or 'none'})")
@@ -44,13 +50,13 @@ def evaluate(predictor, dataset: DatasetSpec, split: str, out_dir: Path, max_exa
     staging = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     started = time.perf_counter()
-    task_module = {"classification": classification, "instance_segmentation": instances,
-                   "semantic_segmentation": semantic}[dataset.task]
+    task_module = {TASK_CLASSIFICATION: classification, TASK_INSTANCE_SEGMENTATION: instances,
+                   TASK_SEMANTIC_SEGMENTATION: semantic}[model_task]
     result = task_module.evaluate(predictor, dataset, split, to_model, batch_size, staging / EXAMPLES_DIR,
                                   max_examples)
     figures = result["report"]
-    report = {"task": dataset.task, "split": split, "runtime": predictor.runtime,
-              "multi_label": bool(dataset.manifest.get("multi_label")), "classes": list(predictor.exportable.classes),
+    report = {"task": model_task, "dataset_task": dataset.task, "split": split, "runtime": predictor.runtime,
+              "multi_label": bool(getattr(predictor.exportable, "multi_label", False)), "classes": list(predictor.exportable.classes),
               "seconds": round(time.perf_counter() - started, 3),
               "metrics": {key: value for key, value in figures.items() if _is_metric(key, value)},
               **{key: value for key, value in figures.items() if not _is_metric(key, value)},

@@ -7,14 +7,14 @@ images in, logits out) and its own pre- and post-processing, which both runtimes
 """
 import importlib
 
-from .formats import FORMATS, ONNX_FILE, PREDICT_OPTIONS
+from .formats import FORMATS, ONNX_FILE, PREDICT_OPTIONS, TUNED
 
 # Loaded on first use: torch and onnx take a second and a half to import, which a command
 # or a web process that never exports should not pay.
 _LAZY = {"Exportable": ".exportable", "OnnxPredictor": ".onnx_predictor",
          "load_onnx_predictor": ".onnx_predictor", "export_model": ".package"}
 
-__all__ = ["Exportable", "FORMATS", "ONNX_FILE", "OnnxPredictor", "PREDICT_OPTIONS", "export_model",
+__all__ = ["Exportable", "FORMATS", "ONNX_FILE", "OnnxPredictor", "PREDICT_OPTIONS", "TUNED", "export_model",
            "load_onnx_predictor"]
 
 

@@ -6,12 +6,14 @@ A family's record (`trainers.families.TrainerFamily.exportable`) names its loade
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Protocol
 
 from torch import Tensor, nn
 
 
-from .formats import PREDICT_OPTIONS  # noqa: F401  (what prediction_options may name)
+from .formats import PREDICT_OPTIONS, TUNED  # noqa: F401  (what prediction_options may name)
 
 
 def with_defaults(defaults: dict[str, Any], options: dict[str, Any] | None) -> dict[str, Any]:
@@ -19,10 +21,33 @@ def with_defaults(defaults: dict[str, Any], options: dict[str, Any] | None) -> d
     return {**defaults, **{k: v for k, v in (options or {}).items() if k in defaults and v is not None}}
 
 
-def top(results: list[dict[str, Any]], threshold: float, top_k: int | None) -> list[dict[str, Any]]:
-    """Results (highest confidence first) at or above `threshold`, at most `top_k` of them."""
-    kept = [result for result in results if result["conf"] >= threshold]
+def top(results: list[dict[str, Any]], threshold: float | list[float], top_k: int | None) -> list[dict[str, Any]]:
+    """Results (highest confidence first) at or above `threshold` (one for all, or one per
+    class id), at most `top_k` of them."""
+    if isinstance(threshold, (list, tuple)):
+        kept = [result for result in results if result["conf"] >= threshold[result["cls_id"]]]
+    else:
+        kept = [result for result in results if result["conf"] >= threshold]
     return kept[:top_k] if top_k else kept
+
+
+def tuned_thresholds(artifact_dir: Path, classes: list[str], default: float) -> list[float] | None:
+    """Per class id, the threshold the model's evaluation report tuned (`default` for a class it
+    could not tune: no positives in the split); None without a multi-label report."""
+    report_path = Path(artifact_dir) / "evaluation" / "report.json"
+    if not report_path.exists():
+        return None
+    tuned = json.loads(report_path.read_text()).get("tuned_thresholds")
+    return None if tuned is None else [float(tuned.get(name, default)) for name in classes]
+
+
+def chosen_threshold(threshold: float | str, tuned: list[float] | None) -> float | list[float]:
+    """A request's threshold as `top` takes it; "tuned" needs the model's tuned thresholds."""
+    if threshold == TUNED:
+        if tuned is None:
+            raise ValueError("this model has no tuned thresholds")
+        return tuned
+    return threshold
 
 
 class Exportable(Protocol):
@@ -52,8 +77,10 @@ class Exportable(Protocol):
         what two runtimes must agree on."""
         ...
 
-    # Classification families also say whether the model is multi-label (`multi_label`) and the
-    # probability at which a multi-label model reports a class (`decision_threshold`); semantic
+    # `task` names what the model's evaluation scores: classification, instance_segmentation or
+    # semantic_segmentation (trainers.evaluation). Classification families also say whether the model is multi-label (`multi_label`), the
+    # probability at which a multi-label model reports a class (`decision_threshold`) and, when its
+    # report tuned them, each class's own (`tuned_thresholds`, used for threshold "tuned"); semantic
     # segmentation ones give every pixel's class, `class_maps(outputs, sizes) -> [(H, W) int64]`.
     # trainers.evaluation reads them.
 

@@ -11,3 +11,6 @@ PREDICT_OPTIONS = {
     "mask_threshold": (float, 0.0, 1.0),  # segmentation: a pixel is in a mask above this probability
     "top_k": (int, 1, 1000),  # at most this many results per image, highest confidence first
 }
+# A predict request's `threshold: "tuned"`: each class at the F1-optimal threshold that the model's
+# evaluation report found for it (multi-label classification).
+TUNED = "tuned"

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD, preprocess_batch
-from trainers.export.exportable import with_defaults
+from trainers.export.exportable import chosen_threshold, tuned_thresholds, with_defaults
 
 from .hyperparameters import FaiClsHyperparameters
 from .model import build_model
@@ -26,8 +26,11 @@ class FaiClsExportable:
         self.classes: list[str] = json.loads((self.artifact_dir / "labels.json").read_text())
         self.hp = FaiClsHyperparameters(**config["hyperparameters"])
         self.input_size = (self.hp.resolution, self.hp.resolution)
+        self.task = "classification"  # what its evaluation scores (trainers.evaluation)
         self.multi_label = self.hp.multi_label
         self.decision_threshold = self.hp.threshold
+        self.tuned_thresholds = (tuned_thresholds(self.artifact_dir, self.classes, self.hp.threshold)
+                                 if self.hp.multi_label else None)
         self.prediction_options = ({"threshold": self.hp.threshold, "top_k": None} if self.hp.multi_label
                                    else {"threshold": 0.0, "top_k": 1})
 
@@ -42,7 +45,8 @@ class FaiClsExportable:
     def postprocess(self, outputs: dict[str, Tensor], images: list[Any],
                     options: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
         chosen = with_defaults(self.prediction_options, options)
-        return postprocess(outputs["logits"], self.classes, self.hp.multi_label, chosen["threshold"], chosen["top_k"])
+        threshold = chosen_threshold(chosen["threshold"], self.tuned_thresholds)
+        return postprocess(outputs["logits"], self.classes, self.hp.multi_label, threshold, chosen["top_k"])
 
     def probabilities(self, outputs: dict[str, Tensor]) -> dict[str, Tensor]:
         logits = outputs["logits"].float()

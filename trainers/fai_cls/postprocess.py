@@ -9,10 +9,11 @@ from torch import Tensor
 from trainers.export.exportable import top
 
 
-def postprocess(logits: Tensor, classes: Sequence[str], multi_label: bool, threshold: float,
+def postprocess(logits: Tensor, classes: Sequence[str], multi_label: bool, threshold: float | list[float],
                 top_k: int | None = None) -> list[list[dict[str, Any]]]:
     """Classes with their probability (softmax; sigmoid per class when multi-label) at or above
-    `threshold` (0 is a real threshold: every class), highest first, at most `top_k`.
+    `threshold` (0 is a real threshold: every class; a list: one per class id), highest first,
+    at most `top_k`.
     The model's defaults: single-label top_k 1 and threshold 0 (the argmax class);
     multi-label its `threshold` hyperparameter and no top_k."""
     logits = logits.detach().float().cpu()
