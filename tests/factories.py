@@ -45,6 +45,19 @@ def classification_zip(
     return path
 
 
+def mislabelled_zip(path: Path, swapped: str, per_split: dict | None = None) -> Path:
+    """red and blue folders whose `swapped` split holds images drawn in the other colour: every
+    one of them is a mistake of a model that learned the colours from the others."""
+    per_split = per_split or {"train": 4, "valid": 3, "test": 3}
+    with zipfile.ZipFile(path, "w") as archive:
+        for split, count in per_split.items():
+            for folder, other in (("red", "blue"), ("blue", "red")):
+                for n in range(count):
+                    colour = other if split == swapped else folder
+                    archive.writestr(f"{split}/{folder}/{n}.png", image_bytes(colour_image(colour, 32, seed=n)))
+    return path
+
+
 def coco_zip(path: Path, num_images: int = 4) -> Path:
     """A COCO instance-segmentation archive of drawn boxes (polygons) and discs (RLE);
     the same images serve as train and valid so a tiny model can be checked on them."""

@@ -11,6 +11,7 @@ from google.protobuf.message_factory import GetMessageClass
 from rest_framework.exceptions import AuthenticationFailed
 
 from platform_api.http.auth import CachedTokenAuthentication
+from platform_api.clarifai import evaluations
 from platform_api.clarifai import handlers_data as data
 from platform_api.clarifai import handlers_models as models
 from platform_api.clarifai.problems import BadKey, Unimplemented
@@ -50,6 +51,9 @@ HANDLERS: dict[str, Handler] = {
     "ListModelVersions": models.list_model_versions,
     "DeleteModelVersion": models.delete_model_version,
     "PostModelOutputs": models.post_model_outputs,
+    "PostModelVersionEvaluations": evaluations.post_model_version_evaluations,
+    "GetModelVersionEvaluation": evaluations.get_model_version_evaluation,
+    "ListModelVersionEvaluations": evaluations.list_model_version_evaluations,
 }
 
 KEY_PREFIX = "Key "

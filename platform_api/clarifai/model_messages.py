@@ -15,6 +15,7 @@ from platform_api.clarifai.messages import label, struct, timestamp
 from platform_api.clarifai.model_types import ModelType, template_specs
 from platform_api.clarifai.models import ClarifaiModel, ClarifaiModelVersion
 from platform_api.clarifai.status import evaluated, is_trained, model_version_status, success
+from platform_api.registry.evaluations import NoReport, read_report
 from training_templates.hyperparameter_specs import allowed_range, as_spec, show
 from training_templates.models import Template
 
@@ -115,19 +116,40 @@ def model_version_message(version: ClarifaiModelVersion, names: dict[str, str]) 
         metadata=struct({"platform_job_id": job.pk, "platform_model_id": registered.pk if registered else None}),
     )
     if registered is not None:
-        message.metrics.CopyFrom(eval_metrics(registered.metrics, registered.classes, names))
+        message.metrics.CopyFrom(eval_metrics(own_figures(registered), registered.classes, names))
     return message
 
 
+def own_figures(registered) -> dict[str, Any]:
+    """The model's figures: its evaluation report's where it has one (made as its job ended),
+    else its best epoch's metrics."""
+    try:
+        return {**registered.metrics, **report_figures(read_report(registered))}
+    except NoReport:
+        return registered.metrics
+
+
+def report_figures(report: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation report as the flat figures eval_metrics reads."""
+    return {**report["metrics"], "per_class": report["per_class"],
+            **({"confusion_matrix": report["confusion_matrix"]} if "confusion_matrix" in report else {})}
+
+
+def _fraction(value: float | None, percent: bool) -> float:
+    return 0.0 if value is None else value / 100 if percent else value
+
+
 def eval_metrics(metrics: dict[str, Any], classes: list[str], names: dict[str, str]) -> pb.EvalMetrics:
-    """The model's evaluation (its best epoch's): the summary, the confusion matrix and each
-    concept's F1 and counts; `extended_metrics.user_metrics` holds the platform's own figures
-    (per-class precision and recall, segmentation AP or mIoU)."""
+    """A model's evaluation: the summary, the confusion matrix and each concept's figures (F1,
+    counts and, from a report, average precision, ROC AUC and the precision-recall curve);
+    `extended_metrics.user_metrics` holds the platform's own figures (per-class precision and
+    recall, segmentation AP or mIoU)."""
     summary = pb.MetricsSummary(
-        top1_accuracy=metrics.get("accuracy", 0.0), macro_avg_f1_score=metrics.get("f1_macro", 0.0),
+        top1_accuracy=metrics.get("accuracy", 0.0), top5_accuracy=metrics.get("top5_accuracy", 0.0),
+        macro_avg_roc_auc=metrics.get("roc_auc_macro", 0.0), macro_avg_f1_score=metrics.get("f1_macro", 0.0),
         macro_avg_precision=metrics.get("precision_macro", 0.0), macro_avg_recall=metrics.get("recall_macro", 0.0),
-        mean_avg_precision_iou_50=metrics.get("segm/AP50", 0.0) / 100,
-        mean_avg_precision_iou_range=metrics.get("segm/AP", 0.0) / 100,
+        mean_avg_precision_iou_50=(metrics.get("segm/AP50") or 0.0) / 100,
+        mean_avg_precision_iou_range=(metrics.get("segm/AP") or 0.0) / 100,
     )
     message = pb.EvalMetrics(status=evaluated(), summary=summary,
                              extended_metrics=pb.ExtendedMetrics(user_metrics=struct(metrics)))
@@ -139,11 +161,18 @@ def eval_metrics(metrics: dict[str, Any], classes: list[str], names: dict[str, s
                                     predicted_concept=label(classes[p], 0.0, names))
             for t, row in enumerate(matrix) for p, count in enumerate(row)]))
     total = metrics.get("num_samples", 0)
+    segmentation = "segm/AP" in metrics
     for concept_id, figures in (metrics.get("per_class") or {}).items():
         support = figures.get("support", 0)
-        message.metrics_by_class.append(pb.BinaryMetrics(
-            concept=label(concept_id, 0.0, names), f1=figures.get("f1", 0.0),
-            num_pos=support, num_neg=max(total - support, 0), num_tot=total))
+        entry = pb.BinaryMetrics(concept=label(concept_id, 0.0, names), f1=figures.get("f1", 0.0),
+                                 num_pos=support, num_neg=max(total - support, 0), num_tot=total,
+                                 roc_auc=figures.get("roc_auc") or 0.0,
+                                 avg_precision=_fraction(figures.get("average_precision"), segmentation))
+        curve = figures.get("pr_curve")
+        if curve:
+            entry.precision_recall_curve.CopyFrom(pb.PrecisionRecallCurve(
+                recall=curve["recall"], precision=curve["precision"], thresholds=curve["thresholds"]))
+        message.metrics_by_class.append(entry)
     return message
 
 

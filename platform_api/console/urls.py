@@ -15,6 +15,7 @@ urlpatterns = [
     path("studies/new/", views.page, {"name": "new_study"}, name="new-study"),
     path("studies/<int:pk>/", views.page, {"name": "study"}, name="study"),
     path("models/", views.page, {"name": "models"}, name="models"),
+    path("models/compare/", views.page, {"name": "compare"}, name="compare-models"),
     path("deployments/<int:pk>/try/", views.page, {"name": "try"}, name="try"),
     path("tokens/", views.api_tokens, name="tokens"),
     path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),

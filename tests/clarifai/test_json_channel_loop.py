@@ -9,7 +9,8 @@ from platform_api.datasets.models import Dataset
 from platform_api.training.models import Job
 from tests.clarifai.clients import app, colour_inputs, make_dataset_version, ok, run_jobs, train_version
 from tests.factories import colour_image, image_bytes
-from tests.queueing import IMPORT_DATASET, queued
+from platform_api.registry.evaluations import run_evaluation
+from tests.queueing import EVALUATE_MODEL, IMPORT_DATASET, queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,6 +78,32 @@ def test_a_clarifai_template_trains_and_predicts_through_the_json_channel(stub, 
     assert sum(entry.value for entry in trained.metrics.confusion_matrix.matrix) == 2  # the valid split
     assert {m.concept.id for m in trained.metrics.metrics_by_class} == {"blue", "red"}
     assert "recall" in trained.metrics.extended_metrics.user_metrics["per_class"]["red"]
+    # From the report the job made: the curves and figures of each concept.
+    assert trained.metrics.summary.top5_accuracy == trained.metrics.summary.top1_accuracy  # two concepts
+    for by_class in trained.metrics.metrics_by_class:
+        curve = by_class.precision_recall_curve
+        assert len(curve.recall) == len(curve.precision) == len(curve.thresholds) > 0
+        assert 0.0 < by_class.avg_precision <= 1.0
+
+    # Evaluated again on a dataset version: queued, then evaluated, then listed.
+    with queued(EVALUATE_MODEL) as evaluations:
+        posted = ok(stub.PostModelVersionEvaluations(service_pb2.PostModelVersionEvaluationsRequest(
+            user_app_id=user_app, model_id="colours", model_version_id=version_id,
+            eval_metrics=[resources_pb2.EvalMetrics(ground_truth_dataset=resources_pb2.Dataset(
+                id="colours", version=resources_pb2.DatasetVersion(id=version.id)))]), metadata=auth)).eval_metrics[0]
+    assert posted.status.code == codes.MODEL_QUEUED_FOR_EVALUATION and posted.ground_truth_dataset.id == "colours"
+    run_evaluation(*evaluations.call_args.args)
+    evaluated = ok(stub.GetModelVersionEvaluation(service_pb2.GetModelVersionEvaluationRequest(
+        user_app_id=user_app, model_id="colours", model_version_id=version_id, evaluation_id=posted.id),
+        metadata=auth)).eval_metrics
+    assert evaluated.status.code == codes.MODEL_EVALUATED and evaluated.id == posted.id
+    assert evaluated.summary.top1_accuracy == pytest.approx(trained.metrics.summary.top1_accuracy)  # the same split
+    listed = ok(stub.ListModelVersionEvaluations(service_pb2.ListModelVersionEvaluationsRequest(
+        user_app_id=user_app, model_id="colours", model_version_id=version_id), metadata=auth)).eval_metrics
+    assert [e.id for e in listed] == [posted.id]
+    missing = stub.GetModelVersionEvaluation(service_pb2.GetModelVersionEvaluationRequest(
+        user_app_id=user_app, model_id="colours", model_version_id=version_id, evaluation_id="999"), metadata=auth)
+    assert missing.status.code == codes.CONN_DOES_NOT_EXIST and "evaluation '999'" in missing.status.details
 
     outputs = ok(stub.PostModelOutputs(service_pb2.PostModelOutputsRequest(
         user_app_id=user_app, model_id="colours", version_id=version_id,

@@ -8,9 +8,7 @@ from PIL import Image
 from platform_api.registry.evaluations import run_evaluation
 from platform_api.registry.models import Evaluation
 from platform_api.storage import get_storage
-import zipfile
-
-from tests.factories import classification_zip, colour_image, image_bytes, roboflow_seg_zip
+from tests.factories import classification_zip, mislabelled_zip, roboflow_seg_zip
 from platform_api.deployments import services
 from platform_api.deployments.models import Deployment
 from tests.platform.flows import held_out, import_in_process, predict_base64
@@ -39,18 +37,6 @@ def test_a_trained_model_keeps_a_report_with_curves_per_class_figures_and_its_mi
     assert report["examples"]["url"].endswith(f"/api/v1/models/{model_version.pk}/evaluation/examples/?kind=misclassified")
 
 
-def mislabelled_zip(path, test_per_class=3):
-    """red and blue folders whose test images are drawn in the other colour: every one of them
-    is a mistake of a model that learned the colours."""
-    with zipfile.ZipFile(path, "w") as archive:
-        for split, count in {"train": 2, "valid": 2, "test": test_per_class}.items():
-            for folder, drawn in (("red", "blue"), ("blue", "red")):
-                for n in range(count):
-                    colour = drawn if split == "test" else folder
-                    archive.writestr(f"{split}/{folder}/{n}.png", image_bytes(colour_image(colour, 32, seed=n)))
-    return path
-
-
 def evaluated(api, model_version, dataset, **body):
     with queued(EVALUATE_MODEL):
         response = api.post(f"/api/v1/models/{model_version.pk}/evaluations/", {"dataset": dataset.pk, **body},
@@ -64,7 +50,7 @@ def test_the_examples_are_the_misclassified_images_most_confident_first_with_the
         api, user, model_version, tmp_path):
     own = api.get(f"/api/v1/models/{model_version.pk}/evaluation/examples/?kind=misclassified").json()
     assert own["count"] == round((1 - model_version.metrics["accuracy"]) * 8) == len(own["items"])
-    swapped = import_in_process(user, mislabelled_zip(tmp_path / "swapped.zip"), name="swapped")
+    swapped = import_in_process(user, mislabelled_zip(tmp_path / "swapped.zip", swapped="test"), name="swapped")
     evaluation = evaluated(api, model_version, swapped, split="test")
     assert evaluation["metrics"]["accuracy"] == 0.0
     listing = api.get(f"/api/v1/models/{model_version.pk}/evaluations/{evaluation['id']}/examples/").json()

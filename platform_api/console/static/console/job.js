@@ -2,7 +2,8 @@
    epoch with the best epoch marked, the confusion matrix, and cancel. */
 "use strict";
 (() => {
-  const { api, confirmDelete, el, facts, setStatus, progress, when, duration, plotLayout, plotConfig, isRate, objectId: id } = Console;
+  const { api, all, confirmDelete, el, facts, setStatus, progress, when, duration, plotLayout, plotConfig, isRate, showErrors,
+          clearErrors, status, objectId: id } = Console;
   const ACTIVE = ["queued", "running"];
   let lastStep = -1, lastEvaluations = -1;
 
@@ -83,6 +84,82 @@
     return datasetNames[datasetId];
   }
 
+  // --- the model's evaluation: its own report, and evaluations on other datasets -----------
+  const EVALUATION_TASKS = { classification: ["classification", "instance_segmentation"] };
+  let evaluationModel = null, evaluationsActive = false;
+
+  async function showReport(path, source, own) {
+    const { ok, data } = await api(path);
+    const card = document.getElementById("evaluation-card");
+    if (!ok) return;
+    const report = data.report === undefined ? data : data.report;
+    if (!report) return;
+    card.hidden = false;
+    document.getElementById("evaluation-source").textContent = source(report);
+    document.getElementById("own-report").hidden = own;
+    Evaluation.render(document.getElementById("evaluation"), report);
+  }
+
+  function ownReport() {
+    return showReport(`models/${evaluationModel.id}/evaluation/`,
+      (r) => `(model ${evaluationModel.id} on the ${r.split} split of its dataset, ${r.runtime})`, true);
+  }
+
+  async function fillEvaluateForm(model, task) {
+    const datasets = (await all("datasets/?status=ready")).filter((d) => (EVALUATION_TASKS[task] || [task]).includes(d.task));
+    const datasetSelect = document.getElementById("evaluate-dataset");
+    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.id, text: `${d.name} (#${d.id}, ${d.task})` })));
+    const splitSelect = document.getElementById("evaluate-split");
+    const fillSplits = () => {
+      const dataset = datasets.find((d) => String(d.id) === datasetSelect.value);
+      const splits = Object.entries(dataset?.splits || {}).filter(([, n]) => n).map(([name]) => name);
+      splitSelect.replaceChildren(...splits.map((name) => el("option", { value: name, text: name })));
+      splitSelect.value = ["test", "valid", "train"].find((name) => splits.includes(name)) || splits[0] || "";
+    };
+    datasetSelect.onchange = fillSplits;
+    fillSplits();
+    document.getElementById("evaluate-card").hidden = false;
+  }
+
+  async function listEvaluations() {
+    const { ok, data } = await api(`models/${evaluationModel.id}/evaluations/?limit=50`);
+    if (!ok) return;
+    const rows = data.results;
+    evaluationsActive = rows.some((e) => ["queued", "running"].includes(e.status));
+    document.querySelector("#evaluations tbody").replaceChildren(...rows.map((e) => {
+      const main = Object.entries(e.metrics).find(([k, v]) => typeof v === "number" && !k.startsWith("num_"));
+      const show = el("button", { class: "secondary show-evaluation", text: "Show", disabled: e.status !== "succeeded" || undefined });
+      show.addEventListener("click", () => showReport(`models/${evaluationModel.id}/evaluations/${e.id}/`,
+        (r) => `(evaluation ${e.id}: the ${r.split} split of dataset ${e.dataset}, ${r.runtime})`, false));
+      return el("tr", { "data-evaluation": e.id }, el("td", { text: `#${e.id}` }), el("td", { text: `dataset ${e.dataset} · ${e.split} · ${e.runtime}` }),
+        el("td", {}, status(e.status)), el("td", { class: "num", text: main ? `${main[0]} ${Evaluation.format(main[1])}` : (e.error || "") }),
+        el("td", {}, show));
+    }));
+  }
+
+  async function showEvaluation(job) {
+    if (!job.model || evaluationModel) return;
+    const [model, template] = await Promise.all([api(`models/${job.model}/`), api(`templates/${job.template}/`)]);
+    if (!model.ok) return;
+    evaluationModel = model.data;
+    await ownReport();
+    await fillEvaluateForm(evaluationModel, template.ok ? template.data.task : undefined);
+    await listEvaluations();
+    Console.every(2000, async () => { if (evaluationsActive) await listEvaluations(); return true; });
+  }
+
+  document.getElementById("own-report").addEventListener("click", ownReport);
+  document.getElementById("evaluate-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    clearErrors(form.parentNode);
+    const body = { dataset: Number(document.getElementById("evaluate-dataset").value),
+                   split: document.getElementById("evaluate-split").value, runtime: document.getElementById("evaluate-runtime").value };
+    const { ok, data } = await api(`models/${evaluationModel.id}/evaluations/`, { method: "POST", json: body });
+    if (!ok) { showErrors(form.parentNode, data); return; }
+    await listEvaluations();
+  });
+
   async function refresh() {
     const { ok, data: job } = await api(`jobs/${id}/`);
     if (!ok) return false;
@@ -105,6 +182,7 @@
     cancel.hidden = !ACTIVE.includes(job.status) || job.cancel_requested;
     document.getElementById("delete-job").hidden = ACTIVE.includes(job.status);
     showModel(job);
+    await showEvaluation(job);
 
     const step = job.progress?.step ?? 0;
     if (step !== lastStep || !ACTIVE.includes(job.status)) {

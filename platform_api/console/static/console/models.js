@@ -11,6 +11,8 @@
     semantic_segmentation: { title: "Semantic segmentation", metrics: ["mIoU", "pixel_accuracy"] },
   };
   let templateTasks = null;  // template id -> task, read once
+  const picked = new Set();  // models ticked for comparison (kept across refreshes)
+  const pick = (id, on) => (on ? picked.add(id) : picked.delete(id));
 
   // The task's own figures that some model has; other scalar rates only when it has none of them.
   function metricKeys(models, task) {
@@ -66,18 +68,26 @@
   function table(models, task, latest) {
     const keys = metricKeys(models, task);
     const best = Object.fromEntries(keys.map((k) => [k, Math.max(...models.map((m) => m.metrics[k]).filter((v) => typeof v === "number"))]));
-    const head = el("thead", {}, el("tr", {},
+    const head = el("thead", {}, el("tr", {}, el("th", { text: "" }),
       ["Model", "Job", "Template", "Dataset", "Classes", ...keys, "Download", "Deployment"].map((h, i) =>
         el("th", { text: h, class: i >= 5 && i < 5 + keys.length ? "num" : "" }))));
     const body = el("tbody", {}, ...models.map((m) => el("tr", { "data-model": m.id },
+      el("td", {}, el("input", { type: "checkbox", class: "pick", value: m.id, title: "pick to compare",
+                                 checked: picked.has(m.id) || undefined, onchange: (e) => pick(m.id, e.target.checked) })),
       el("td", { text: `#${m.id}` }), el("td", {}, el("a", { href: `/jobs/${m.job}/`, text: `job ${m.job}` })),
       el("td", { text: m.template }), el("td", {}, el("a", { href: `/datasets/${m.dataset}/`, text: m.dataset })),
       el("td", { text: m.classes.length }),
       keys.map((k) => el("td", { class: `num${models.length > 1 && m.metrics[k] === best[k] ? " best" : ""}`, text: format(m.metrics[k]) })),
       el("td", { class: "downloads" }, downloads(m)),
       el("td", { class: "controls" }, controls(m, latest.get(m.id))))));
+    const compare = el("button", { class: "secondary compare", text: "Compare picked", "data-task": task });
+    compare.addEventListener("click", () => {
+      const ids = models.map((m) => m.id).filter((id) => picked.has(id));
+      if (ids.length < 2) { alert("Pick two or more models of this table to compare."); return; }
+      window.location.href = `/models/compare/?models=${ids.join(",")}`;
+    });
     return el("div", { class: "task-models", "data-task": task },
-      el("h2", { text: TASKS[task]?.title || task }),
+      el("h2", {}, TASKS[task]?.title || task, " ", compare),
       el("div", { class: "scroll" }, el("table", { class: "list models" }, head, body)));
   }
 
