@@ -19,6 +19,7 @@ def test_training_and_imports_go_to_separate_queues():
     routes = train_job_task.app.conf.task_routes
     assert routes["training.*"]["queue"] == "training"
     assert routes["datasets.*"]["queue"] == "default"
+    assert routes["registry.*"]["queue"] == "default"  # evaluations: not behind hours of training
 
 
 WEB_PROCESS = """

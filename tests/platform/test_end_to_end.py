@@ -2,6 +2,7 @@
 import pytest
 
 from platform_api.deployments import runtime
+from tests.conftest import wait_for
 from tests.factories import classification_zip
 from tests.platform.flows import (
     FAST_FAI_CLS,
@@ -60,10 +61,21 @@ def test_a_user_goes_from_a_zip_to_predictions_from_a_deployed_classifier(api, t
         assert 0.5 < predictions[0][0]["conf"] <= 1.0
     assert runtime.load_count == loads_before + 1  # loaded once, at deploy time
 
+    # The worker evaluates the model again, in ONNX Runtime: its export scores as the original.
+    response = api.post(f"/api/v1/models/{model['id']}/evaluations/",
+                        {"dataset": dataset["id"], "runtime": "onnxruntime"}, format="json")
+    assert response.status_code == 202, response.content
+    path = f"/api/v1/models/{model['id']}/evaluations/{response.json()['id']}/"
+    evaluation = wait_for(lambda: (lambda e: e if e["status"] in ("succeeded", "failed") else None)(api.get(path).json()),
+                          120, message="the evaluation")
+    assert evaluation["status"] == "succeeded", (evaluation, worker.log())
+    own = api.get(f"/api/v1/models/{model['id']}/evaluation/").json()
+    assert evaluation["report"]["runtime"] == "onnxruntime" and own["runtime"] == "torch"
+    assert evaluation["metrics"]["accuracy"] == own["metrics"]["accuracy"] == metrics["accuracy"]
+
 
 def test_a_killed_worker_s_job_resumes_from_its_checkpoint_and_succeeds(api, user, templates, start_worker, tmp_path):
     from platform_api.training.models import Job
-    from tests.conftest import wait_for
 
     # Imported in this process: the import worker has its own test above, and a worker
     # process takes about 9 s to start on 2 cores.
@@ -112,7 +124,6 @@ def test_cancelling_a_running_job_stops_it_within_seconds(api, templates, start_
 
 def test_a_worker_stopped_gracefully_hands_its_job_to_the_next_worker(api, templates, start_worker, tmp_path):
     from platform_api.training.models import Job
-    from tests.conftest import wait_for
 
     importer = start_worker("default", "importer")
     dataset = wait_dataset(api, upload_dataset(api, classification_zip(tmp_path / "colours.zip")).json()["id"])
