@@ -25,9 +25,13 @@ class RecipeTrainer:
             from trainers.families import load_predictor
 
             split = self.dataset.evaluation_split()
-            if split is not None:
-                report = write_report(result.artifact_dir, self.dataset, split,
-                                      predictor=load_predictor(result.artifact_dir, device=self.device))
-                log.info("evaluation report on %s: %d examples kept, %.1f s", split,
-                         len(report["examples"]["items"]), report["seconds"])
+            try:
+                if split is not None:
+                    report = write_report(result.artifact_dir, self.dataset, split,
+                                          predictor=load_predictor(result.artifact_dir, device=self.device))
+                    log.info("evaluation report on %s: %d examples kept, %.1f s", split,
+                             len(report["examples"]["items"]), report["seconds"])
+            except Exception:  # noqa: BLE001  (the model is trained: a report it lacks is made on request)
+                log.exception("the evaluation report of %s could not be made; the model is kept without one",
+                              result.artifact_dir)
         return result

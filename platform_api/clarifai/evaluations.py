@@ -61,7 +61,7 @@ def post_model_version_evaluations(user, request: api.PostModelVersionEvaluation
 def get_model_version_evaluation(user, request: api.GetModelVersionEvaluationRequest) -> api.SingleEvalMetricsResponse:
     model, registered = _registered(user, request)
     evaluation = (registered.evaluations.filter(pk=int(request.evaluation_id)).first()
-                  if request.evaluation_id.isdigit() else None)
+                  if request.evaluation_id.isdecimal() and request.evaluation_id.isascii() else None)
     if evaluation is None:
         raise Missing("evaluation", request.evaluation_id, f"model version '{request.model_version_id}'")
     return api.SingleEvalMetricsResponse(eval_metrics=_message(evaluation, model, request.model_version_id,

@@ -145,8 +145,8 @@ def eval_metrics(metrics: dict[str, Any], classes: list[str], names: dict[str, s
     `extended_metrics.user_metrics` holds the platform's own figures (per-class precision and
     recall, segmentation AP or mIoU)."""
     summary = pb.MetricsSummary(
-        top1_accuracy=metrics.get("accuracy", 0.0), top5_accuracy=metrics.get("top5_accuracy", 0.0),
-        macro_avg_roc_auc=metrics.get("roc_auc_macro", 0.0), macro_avg_f1_score=metrics.get("f1_macro", 0.0),
+        top1_accuracy=metrics.get("accuracy", 0.0), top5_accuracy=metrics.get("top5_accuracy") or 0.0,
+        macro_avg_roc_auc=metrics.get("roc_auc_macro") or 0.0, macro_avg_f1_score=metrics.get("f1_macro", 0.0),
         macro_avg_precision=metrics.get("precision_macro", 0.0), macro_avg_recall=metrics.get("recall_macro", 0.0),
         mean_avg_precision_iou_50=(metrics.get("segm/AP50") or 0.0) / 100,
         mean_avg_precision_iou_range=(metrics.get("segm/AP") or 0.0) / 100,

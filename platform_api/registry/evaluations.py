@@ -66,9 +66,11 @@ def request_evaluation(model_version: ModelVersion, dataset: Dataset, split: str
 def model_task(model_version: ModelVersion) -> str:
     """What the model does: a classifier's family (fai-cls, the Clarifai templates) classifies
     whatever its dataset's task; a segmenter does its dataset's task."""
-    if TASK_CLASSIFICATION in family(model_version.trainer).tasks:
-        return TASK_CLASSIFICATION
-    return model_version.dataset.task
+    try:
+        classifier = TASK_CLASSIFICATION in family(model_version.trainer).tasks
+    except TrainerError:  # a trainer this version no longer registers
+        classifier = False
+    return TASK_CLASSIFICATION if classifier else model_version.dataset.task
 
 
 def run_evaluation(evaluation_id: int) -> None:
@@ -87,16 +89,20 @@ def run_evaluation(evaluation_id: int) -> None:
             if beat.lost.is_set():
                 return
             report_key = f"evaluations/{evaluation_id}/report-{uuid.uuid4().hex[:12]}"
-            storage.save_dir(work_dir / "report", report_key, move=True)
+            try:
+                storage.save_dir(work_dir / "report", report_key, move=True)
+            except BaseException:  # a full disk, say: no half-copied report is left in storage
+                storage.delete(report_key)
+                raise
             ended = mine.update(status=Evaluation.Status.SUCCEEDED, metrics=report["metrics"], report_key=report_key,
                                 error="", lease_owner="", lease_expires_at=None, finished_at=timezone.now())
             if not ended:  # lost meanwhile: the other worker's report is the one kept
                 storage.delete(report_key)
         except TrainerError as exc:
-            _fail(mine, exc.message)
+            _fail(mine, _without_server_paths(exc.message))
         except Exception as exc:  # a bug or an I/O failure: the evaluation must not stay running
             log.exception("evaluation %s crashed", evaluation_id)
-            _fail(mine, f"internal error while evaluating: {type(exc).__name__}: {exc}")
+            _fail(mine, _without_server_paths(f"internal error while evaluating: {type(exc).__name__}: {exc}"))
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -117,6 +123,13 @@ def _evaluate(evaluation: Evaluation, out_dir: Path) -> dict[str, Any]:
         predictor = load_predictor(artifact_dir, precision=settings.PREDICT_PRECISION)
     dataset = DatasetSpec.load(local_dataset_dir(evaluation.dataset))
     return evaluate(predictor, dataset, evaluation.split, out_dir)
+
+
+def _without_server_paths(message: str) -> str:
+    """The server's folders out of a message a user reads: a dataset's files by their path in it
+    ('/srv/data/storage/datasets/3/content-ab12/valid/x.png' -> 'valid/x.png')."""
+    message = re.sub(r"[^\s'\"]*/datasets/\d+/content-[0-9a-f]+/", "", message)
+    return message.replace(f"{settings.DATA_DIR}/", "")
 
 
 def _fail(rows, message: str) -> None:
@@ -154,8 +167,9 @@ def read_report(owner: ModelVersion | Evaluation) -> dict[str, Any]:
     key = f"{report_prefix(owner)}/{REPORT_FILE}"
     storage = get_storage()
     if not storage.exists(key):
-        raise NoReport(f"model {owner.pk} has no evaluation report (it was trained before models kept one); "
-                       f"POST /api/v1/models/{owner.pk}/evaluations/ makes one")
+        raise NoReport(f"model {owner.pk} has no evaluation report (trained before models kept one, or its report "
+                       f"could not be made); evaluate it with POST /api/v1/models/{owner.pk}/evaluations/ "
+                       "and read that evaluation's report")
     return json.loads(storage.local_file(key).read_text())
 
 

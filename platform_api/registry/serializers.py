@@ -2,8 +2,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from platform_api.http.views import ChoiceField, TextField
+from platform_api.registry.evaluations import model_task
 from platform_api.registry.models import Evaluation, Export, ModelVersion, PretrainedWeights
-from trainers.core import RUNTIMES
+from trainers.core import EVALUATION_SPLITS, RUNTIMES
 from trainers.families import weight_architectures
 
 
@@ -61,11 +62,19 @@ class ModelVersionSerializer(serializers.ModelSerializer):
                                help_text="exports stored now (a cache: EXPORT_CACHE_BYTES in all, least recently used "
                                          "dropped first)")
 
+    task = serializers.SerializerMethodField(help_text="what the model does, so the datasets it is evaluated on: "
+                                                      "classification (classification and instance-segmentation "
+                                                      "datasets), instance_segmentation or semantic_segmentation")
+
     class Meta:
         model = ModelVersion
-        fields = ["id", "template", "trainer", "hyperparameters", "dataset", "job", "metrics", "classes", "exports",
-                  "created_at"]
+        fields = ["id", "template", "trainer", "task", "hyperparameters", "dataset", "job", "metrics", "classes",
+                  "exports", "created_at"]
         read_only_fields = fields
+
+
+    def get_task(self, model_version: ModelVersion) -> str:
+        return model_task(model_version)
 
 
 class PretrainedWeightsSerializer(serializers.ModelSerializer):
@@ -91,8 +100,8 @@ class WeightsUploadSerializer(serializers.Serializer):
 
 class EvaluationRequestSerializer(serializers.Serializer):
     dataset = serializers.IntegerField(help_text="a ready dataset of yours, of the model's task")
-    split = TextField(max_length=40, required=False,
-                      help_text="train, valid or test; default the dataset's held-out split (valid, else test, else train)")
+    split = ChoiceField(choices=list(EVALUATION_SPLITS), required=False, allow_blank=True,
+                        help_text="default (or blank): the dataset's held-out split, valid, else test, else train")
     runtime = ChoiceField(choices=list(RUNTIMES), required=False, default="torch",
                           help_text="the runtime the model is scored in: torch (default) or onnxruntime (its ONNX export)")
 

@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from platform_api.http.openapi import problem
 from platform_api.http.views import IgnoreFormatParameter, OwnedQuerysetMixin
 from platform_api.datasets.models import Dataset
-from platform_api.problems import Invalid
 from platform_api.registry import evaluations, exports, services
 from trainers.export import FORMATS as EXPORT_FORMATS
 from platform_api.registry.models import Evaluation, ModelVersion, PretrainedWeights
@@ -23,7 +22,7 @@ EXPORT_FORMAT = OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), requi
 
 
 class ModelVersionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = ModelVersion.objects.prefetch_related("exports")
+    queryset = ModelVersion.objects.select_related("dataset").prefetch_related("exports")
     serializer_class = ModelVersionSerializer
     filterset_fields = ["template", "dataset", "job"]
 
@@ -65,7 +64,7 @@ class ModelVersionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retr
         return Response(_report_body(request, model_version, f"models/{model_version.pk}/evaluation"))
 
     @extend_schema(parameters=[OpenApiParameter("kind", str, enum=["misclassified", "worst_iou"])],
-                   responses={200: OpenApiTypes.OBJECT, 404: problem("The model has no report")})
+                   responses={200: OpenApiTypes.OBJECT, 404: problem("The model has no report, or keeps another kind")})
     @action(detail=True, methods=["get"], url_path="evaluation/examples")
     def evaluation_examples(self, request, pk=None):
         """The images the model got most wrong: misclassified ones by confidence (classification),
@@ -156,7 +155,7 @@ def _examples_body(request, owner, path: str) -> dict:
     examples = _read_report(owner)["examples"]
     kind = request.query_params.get("kind")
     if kind is not None and kind != examples["kind"]:
-        raise Invalid({"kind": [f"this evaluation keeps {examples['kind']} examples, not {kind!r}"]})
+        raise NotFound(f"this evaluation keeps {examples['kind']} examples, not {kind!r}")
     items = [{**item, "url": request.build_absolute_uri(f"/api/v1/{path}/examples/{item['file']}/")}
              for item in examples["items"]]
     return {"kind": examples["kind"], "count": examples["count"], "items": items}

@@ -92,12 +92,16 @@ def _is_text(value, max_length: int) -> bool:
 @schemathesis.hook
 def before_call(context, case, kwargs):
     """A job (or its estimate, or a study) names the fai-cls template and the user's dataset,
-    with the template's defaults; a study searches what its sampler can."""
+    with the template's defaults; a study searches what its sampler can; an evaluation names
+    the user's dataset and one of its splits."""
     if (case.operation.method.upper() != "POST"
-            or case.operation.path not in ("/api/v1/jobs/", "/api/v1/jobs/estimate/", "/api/v1/studies/")
+            or case.operation.path not in ("/api/v1/jobs/", "/api/v1/jobs/estimate/", "/api/v1/studies/",
+                                           "/api/v1/models/{id}/evaluations/")
             or not isinstance(case.body, dict)):
         return
     body = case.body
+    if case.operation.path.endswith("/evaluations/") and body.get("split") not in (None, "", "train", "valid"):
+        body["split"] = "valid"  # a split the user's dataset has: which ones it has, no schema can say
     if case.operation.path == "/api/v1/studies/":
         _a_study_it_can_run(body)
     if _is_text(body.get("template"), 100):

@@ -64,7 +64,7 @@ def test_the_examples_are_the_misclassified_images_most_confident_first_with_the
         assert picture.status_code == 200 and picture["Content-Type"] == "image/jpeg"
         assert Image.open(io.BytesIO(b"".join(picture.streaming_content))).size == (32, 32)
     base = f"/api/v1/models/{model_version.pk}/evaluations/{evaluation['id']}/examples"
-    assert api.get(f"{base}/?kind=worst_iou").status_code == 400
+    assert api.get(f"{base}/?kind=worst_iou").status_code == 404
     assert api.get(f"{base}/..%2Freport.json/").status_code == 404
     assert api.get(f"{base}/misclassified-999.jpg/").status_code == 404
 

@@ -18,7 +18,7 @@ def test_single_label_report_matches_hand_computed_curves_and_figures():
     truth = np.array([0, 1, 1, 2])
     report = single_label_report(probabilities, truth, ["a", "b", "c"])
     assert report["accuracy"] == 0.5
-    assert report["top5_accuracy"] == 1.0  # three classes: every truth is within the top 3
+    assert report["top5_accuracy"] is None  # three classes: every truth is within the top 5
     # Class a: scores .7 .1 .6 .5, positive only the first -> ranked first: AP 1, ROC AUC 1.
     assert report["per_class"]["a"]["average_precision"] == 1.0
     assert report["per_class"]["a"]["roc_auc"] == 1.0
@@ -34,6 +34,25 @@ def test_single_label_report_matches_hand_computed_curves_and_figures():
     # Confidences .7 .8 .6 .5 with correct 1 1 0 0, each alone in its bin of 1/15:
     # ECE = the mean of |confidence - correct|.
     assert report["expected_calibration_error"] == pytest.approx((0.3 + 0.2 + 0.6 + 0.5) / 4)
+
+
+def test_top5_accuracy_counts_truths_ranked_in_the_first_five():
+    # Seven classes; image 0's truth ranks 1st, image 1's 5th, image 2's 6th.
+    probabilities = np.array([[0.40, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10],
+                              [0.30, 0.20, 0.15, 0.13, 0.12, 0.06, 0.04],
+                              [0.30, 0.20, 0.15, 0.13, 0.12, 0.06, 0.04]])
+    report = single_label_report(probabilities, np.array([0, 4, 5]), list("abcdefg"))
+    assert report["top5_accuracy"] == pytest.approx(2 / 3)
+    assert report["accuracy"] == pytest.approx(1 / 3)
+
+
+def test_macro_means_cover_the_classes_of_the_data_evaluated_on():
+    # A three-class model scored on data of classes a and b only, both right.
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1]])
+    everything = single_label_report(probabilities, np.array([0, 1]), ["a", "b", "c"])
+    scored = single_label_report(probabilities, np.array([0, 1]), ["a", "b", "c"], scored=[0, 1])
+    assert everything["recall_macro"] == pytest.approx(2 / 3)  # c's recall 0 counted
+    assert scored["recall_macro"] == scored["precision_macro"] == scored["f1_macro"] == 1.0
 
 
 def test_calibration_bins_group_images_and_weigh_them_by_count():
@@ -122,3 +141,38 @@ def test_coco_per_class_ap_matches_the_101_point_interpolation_by_hand():
     assert curve["thresholds"][0] == 0.9 and curve["thresholds"][-1] == 0.7
     assert per_class["b"]["pr_curve"] == {"recall": [], "precision": [], "thresholds": []}
     assert coco_area_ap(evaluator) == {"segm/APs": pytest.approx((expected + 0) / 2), "segm/APm": None, "segm/APl": None}
+
+
+class FindsNothing:
+    """A segmenter that finds nothing, through the predictor interface evaluate() reads."""
+
+    runtime = "test"
+
+    class exportable:  # noqa: N801  (an Exportable's attributes, as a namespace)
+        classes = ["box", "disc"]
+        task = "instance_segmentation"
+        prediction_options = {"threshold": 0.3}
+
+    def predict(self, images, options=None):
+        return [[] for _ in images]
+
+
+def test_a_segmenter_that_finds_nothing_scores_zero_where_there_was_something_to_find(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fai_mf_toys import write_coco_dataset
+
+    from trainers.evaluation import evaluate
+
+    dataset = write_coco_dataset(tmp_path / "data")
+    report = evaluate(FindsNothing(), dataset, "train", tmp_path / "report")
+    assert report["metrics"]["segm/AP"] == 0.0 and report["metrics"]["segm/APs"] == 0.0  # the toys are small
+    assert report["metrics"]["segm/APl"] is None
+    assert report["per_class"]["box"]["AP"] == 0.0 and report["per_class"]["box"]["pr_curve"]["recall"] == []
+    assert report["examples"]["count"] == 4  # every image: all of its objects missed
+    for item in report["examples"]["items"]:
+        assert item["iou"] == 0.0 and item["missed"] and not item["false"] and not item["matched"]
+    assert json.loads((tmp_path / "report" / "report.json").read_text())["metrics"] == report["metrics"]

@@ -43,10 +43,10 @@ def evaluate(predictor, dataset: DatasetSpec, split: str, to_model: list[int], b
                                                    "single-label model is evaluated on images with one label each")
     if multi_label:
         threshold = float(predictor.exportable.decision_threshold)
-        report = multi_label_report(scores, truth, classes, threshold)
+        report = multi_label_report(scores, truth, classes, threshold, scored=sorted(set(to_model)))
         wrong = _multi_label_errors(scores, truth, threshold)
     else:
-        report = single_label_report(scores, truth.argmax(1), classes)
+        report = single_label_report(scores, truth.argmax(1), classes, scored=sorted(set(to_model)))
         wrong = _single_label_errors(scores, truth.argmax(1))
     examples = [_example(dataset, items[i], scores[i], truth[i], classes, confidence, rank, examples_dir)
                 for rank, (i, confidence) in enumerate(wrong[:max_examples])]

@@ -40,14 +40,12 @@ def evaluate(predictor, dataset: DatasetSpec, split: str, to_model: list[int], b
             found = [_detection(info["id"], segment, to_dataset, size) for segment in segments]
             found = [d for d in found if d is not None]  # classes the dataset does not have are not scored
             detections += found
-            scored_images.append(_image_errors(coco, info, [d for d in found if d["score"] >= threshold]))
+            # The segments a deployment serves: score above the model's threshold.
+            scored_images.append(_image_errors(coco, info, [d for d in found if d["score"] > threshold]))
     evaluator = _coco_eval(coco, detections)
     class_names = list(dataset.classes)
-    if evaluator is None:
-        metrics = {"segm/AP": 0.0, "segm/AP50": 0.0, "segm/AP75": 0.0, "segm/APs": None, "segm/APm": None,
-                   "segm/APl": None}
-        per_class = {name: {"AP": None, "AP50": None, "AP75": None, "average_precision": None,
-                            "pr_curve": None, "pr_curve_iou75": None} for name in class_names}
+    if evaluator is None:  # nothing found, or nothing to find: 0 where there was something to find
+        metrics, per_class = _without_detections(coco, class_names)
     else:
         stats = evaluator.stats
         metrics = {"segm/AP": max(0.0, stats[0] * 100), "segm/AP50": max(0.0, stats[1] * 100),
@@ -59,6 +57,30 @@ def evaluate(predictor, dataset: DatasetSpec, split: str, to_model: list[int], b
     report = {**{k: (None if v is None else float(v)) for k, v in metrics.items()}, "per_class": per_class,
               "match_iou": MATCH_IOU, "score_threshold": threshold, "num_detections": len(detections)}
     return {"report": report, "examples": {"kind": "worst_iou", "count": len(worst), "items": examples}}
+
+
+def _without_detections(coco, class_names: list[str]) -> tuple[dict, dict]:
+    """The figures COCOeval gives a model that found nothing: AP 0 for each class and object
+    size the data has, None for the others (and everything None on data with no object)."""
+    truths = [a for a in coco.dataset.get("annotations", []) if not a.get("iscrowd")]
+    if not truths:
+        return ({key: None for key in ("segm/AP", "segm/AP50", "segm/AP75", "segm/APs", "segm/APm", "segm/APl")},
+                {name: {"AP": None, "AP50": None, "AP75": None, "average_precision": None, "pr_curve": None,
+                        "pr_curve_iou75": None} for name in class_names})
+    areas = [a["area"] for a in truths]
+    sizes = {"segm/APs": any(a < 32 ** 2 for a in areas), "segm/APm": any(32 ** 2 <= a < 96 ** 2 for a in areas),
+             "segm/APl": any(a >= 96 ** 2 for a in areas)}  # COCOeval's area ranges
+    metrics = {"segm/AP": 0.0, "segm/AP50": 0.0, "segm/AP75": 0.0,
+               **{key: 0.0 if present else None for key, present in sizes.items()}}
+    present = {a["category_id"] for a in truths}
+    per_class = {}
+    for k, name in enumerate(class_names):
+        found = k + 1 in present
+        nothing = {"recall": [], "precision": [], "thresholds": []} if found else None
+        per_class[name] = {"AP": 0.0 if found else None, "AP50": 0.0 if found else None,
+                           "AP75": 0.0 if found else None, "average_precision": 0.0 if found else None,
+                           "pr_curve": nothing, "pr_curve_iou75": nothing}
+    return metrics, per_class
 
 
 def _detection(image_id: int, segment: dict, to_dataset: dict[int, int], size: tuple[int, int]) -> dict | None:

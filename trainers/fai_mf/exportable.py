@@ -41,7 +41,8 @@ class FaiMfExportable:
         self.config = MaskFormerConfig(**config["model"])
         self.classes: list[str] = json.loads((self.artifact_dir / "labels.json").read_text())
         self.input_size = (self.config.resolution, self.config.resolution)
-        self.task = f"{self.config.postprocessing_type}_segmentation"  # what its evaluation scores
+        # What its evaluation scores: the task it trained on (its post-processing may be the other one).
+        self.task = config.get("task") or f"{self.config.postprocessing_type}_segmentation"
         self.prediction_options = {"threshold": self.config.threshold, "mask_threshold": self.config.mask_threshold,
                                    "top_k": None}
 

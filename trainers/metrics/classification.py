@@ -134,23 +134,36 @@ def calibration(confidences: np.ndarray, correct: np.ndarray, bins: int = CALIBR
                      for b, c, a in zip(occupied, confidence, accuracy)]}
 
 
-def single_label_report(probabilities: np.ndarray, y_true: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+def _macro_over(report: dict[str, Any], names: Sequence[str], scored: Sequence[int] | None) -> None:
+    """The macro means over the `scored` classes only (those of the data evaluated on: a class the
+    data does not have would add a recall of 0 to them)."""
+    if scored is None:
+        return
+    figures = [report["per_class"][names[k]] for k in scored]
+    for key in ("precision", "recall", "f1"):
+        report[f"{key}_macro"] = _mean(f[key] for f in figures)
+
+
+def single_label_report(probabilities: np.ndarray, y_true: np.ndarray, class_names: Sequence[str],
+                        scored: Sequence[int] | None = None) -> dict[str, Any]:
     """probabilities [N, C] (softmax), y_true [N] class indices: the decisions' metrics plus
-    top-5 accuracy, per-class average precision, ROC AUC and PR curve, and calibration."""
+    top-5 accuracy (with more than 5 classes), per-class average precision, ROC AUC and PR
+    curve, and calibration. `scored`: the classes the macro means cover (default all)."""
     probabilities, y_true = np.asarray(probabilities, float), np.asarray(y_true, int)
     names, num_classes = list(class_names), probabilities.shape[1]
     labels = list(range(num_classes))
     predicted = probabilities.argmax(1) if len(probabilities) else np.zeros(0, int)
     report = single_label_metrics(y_true, predicted, num_classes, names)
+    _macro_over(report, names, scored)
     one_hot = np.eye(num_classes, dtype=bool)[y_true] if len(y_true) else np.zeros((0, num_classes), bool)
     for k, name in enumerate(names):
         positives, scores = one_hot[:, k], probabilities[:, k]
         report["per_class"][name].update(average_precision=average_precision(positives, scores),
                                          roc_auc=roc_auc(positives, scores), pr_curve=pr_curve(positives, scores))
-    top_k = min(5, num_classes)
     report.update(
-        top5_accuracy=float(sk.top_k_accuracy_score(y_true, probabilities, k=top_k, labels=labels))
-        if len(y_true) and num_classes > 2 else report["accuracy"],
+        # With 5 classes or fewer every truth is in the top 5: no figure.
+        top5_accuracy=float(sk.top_k_accuracy_score(y_true, probabilities, k=5, labels=labels))
+        if len(y_true) and num_classes > 5 else None,
         average_precision_macro=_mean(c["average_precision"] for c in report["per_class"].values()),
         roc_auc_macro=_mean(c["roc_auc"] for c in report["per_class"].values()),
         calibration=calibration(probabilities.max(1) if len(probabilities) else np.zeros(0),
@@ -161,12 +174,13 @@ def single_label_report(probabilities: np.ndarray, y_true: np.ndarray, class_nam
 
 
 def multi_label_report(probabilities: np.ndarray, y_true: np.ndarray, class_names: Sequence[str],
-                       threshold: float) -> dict[str, Any]:
+                       threshold: float, scored: Sequence[int] | None = None) -> dict[str, Any]:
     """probabilities [N, C] (sigmoid), y_true [N, C] 0/1: the metrics at the model's `threshold`,
     mAP, each class's PR curve, ROC AUC and its F1-optimal threshold (`tuned_thresholds`)."""
     probabilities, y_true = np.asarray(probabilities, float), np.asarray(y_true, bool)
     names = list(class_names)
     report = multi_label_metrics(y_true, probabilities >= threshold, names)
+    _macro_over(report, names, scored)
     tuned = {}
     for k, name in enumerate(names):
         positives, scores = y_true[:, k], probabilities[:, k]

@@ -17,11 +17,6 @@
 
   function say(message) { document.getElementById("compare-status").textContent = message; }
 
-  async function taskOf(model) {
-    const { ok, data } = await api(`templates/${model.template}/`);
-    return ok ? data.task : undefined;
-  }
-
   // The model's report on (dataset, split): its own, an earlier evaluation's, or a new one's.
   async function reportOn(model, dataset, split) {
     if (model.dataset === dataset.id) {
@@ -102,7 +97,7 @@
       if (!ok) { fail(`model ${id} not found`); return; }
       models.push(data);
     }
-    const tasks = await Promise.all(models.map(taskOf));
+    const tasks = models.map((model) => model.task);
     if (new Set(tasks).size > 1) { fail(`these models do different tasks (${[...new Set(tasks)].join(", ")}): compare models of one task`); return; }
     const task = tasks[0];
     const datasets = (await all("datasets/?status=ready")).filter((d) => (EVALUATION_TASKS[task] || [task]).includes(d.task));

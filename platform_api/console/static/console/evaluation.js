@@ -43,7 +43,7 @@ const Evaluation = (() => {
       type: "scatter", mode: "lines", name: `${prefix}${name}`, x: f.pr_curve.recall, y: f.pr_curve.precision,
       text: f.pr_curve.thresholds.map((t) => `threshold ${format(t)}`),
       hovertemplate: "recall %{x:.3f}, precision %{y:.3f}<br>%{text}<extra>%{fullData.name}</extra>",
-      line: { shape: report.task === "instance_segmentation" ? "linear" : "hv" },
+      line: { shape: report.task === "instance_segmentation" ? "linear" : "vh" },
     }));
   }
 

@@ -137,14 +137,16 @@
     }));
   }
 
+  let evaluationShown = false;
   async function showEvaluation(job) {
-    if (!job.model || evaluationModel) return;
-    const [model, template] = await Promise.all([api(`models/${job.model}/`), api(`templates/${job.template}/`)]);
+    if (!job.model || evaluationShown) return;
+    const model = await api(`models/${job.model}/`);
     if (!model.ok) return;
     evaluationModel = model.data;
     await ownReport();
-    await fillEvaluateForm(evaluationModel, template.ok ? template.data.task : undefined);
+    await fillEvaluateForm(evaluationModel, evaluationModel.task);
     await listEvaluations();
+    evaluationShown = true;  // only now: a failed step is tried again on the next refresh
     Console.every(2000, async () => { if (evaluationsActive) await listEvaluations(); return true; });
   }
 
