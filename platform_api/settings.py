@@ -234,8 +234,12 @@ DISTRIBUTED_TIMEOUT_SECONDS = env_float("DISTRIBUTED_TIMEOUT_SECONDS", 1800.0, m
 TRAINING_PRECISION = env_choice("TRAINING_PRECISION", "auto", list(PRECISIONS))
 PREDICT_PRECISION = env_choice("PREDICT_PRECISION", "auto", list(PRECISIONS))
 # Serving (platform_api/deployments). The runtime of a deployment that names none: ONNX
-# Runtime, measured faster than torch eager on CPU by bench/bench_predict_serving.py.
-PREDICT_RUNTIME = env_choice("PREDICT_RUNTIME", "onnxruntime", list(RUNTIMES))
+# Runtime, measured faster than torch eager on CPU by bench/bench_predict_serving.py; `auto`:
+# per model and machine, the fastest runtime that passes the INT8 gate, probed at load.
+PREDICT_RUNTIME = env_choice("PREDICT_RUNTIME", "onnxruntime", [*RUNTIMES, "auto"])
+# An INT8 export (and so an onnxruntime-int8 deployment) is refused when its main metric
+# (accuracy, f1_macro multi-label) drops by more than this many points below the original's.
+QUANTIZED_MAX_METRIC_DROP = env_float("QUANTIZED_MAX_METRIC_DROP", 1.0, minimum=0.0)
 # Concurrent predict requests to one deployment arriving within this window run as one
 # forward pass of at most PREDICT_MAX_BATCH images.
 PREDICT_BATCH_WINDOW_MS = env_float("PREDICT_BATCH_WINDOW_MS", 5.0, minimum=0.0)

@@ -25,8 +25,10 @@ MANIFEST_NAME = "manifest.json"
 # decide from the hardware.
 PRECISIONS = ("fp32", "bf16", "fp16")
 REQUESTABLE_PRECISIONS = ("auto", *PRECISIONS)
-# What serves a predictor: PyTorch eager (load_predictor) or ONNX Runtime (trainers.export).
-RUNTIMES = ("torch", "onnxruntime")
+# What serves a predictor: PyTorch eager (load_predictor), or ONNX Runtime on the fp32 or the
+# INT8 export (trainers.export).
+TORCH_RUNTIME, ONNX_RUNTIME, INT8_RUNTIME = "torch", "onnxruntime", "onnxruntime-int8"
+RUNTIMES = (TORCH_RUNTIME, ONNX_RUNTIME, INT8_RUNTIME)
 
 
 class TrainerError(Exception):

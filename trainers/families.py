@@ -48,6 +48,8 @@ class TrainerFamily:
     # (parsed, dataset) raises TrainerError when the values cannot train on the dataset (its
     # manifest and annotation files; images need not be present); checked at submission.
     dataset_check: Callable[[Any, DatasetSpec], None] | None = None
+    # Why its ONNX graph is not served in INT8 (runtime onnxruntime-int8), or None when it is.
+    int8_refusal: str | None = None
     predict_probe_batch: int = 8  # images in the forward pass timed for the precision decision
     predict_channels_last: bool = False  # the memory format the graph serves fastest in
 
@@ -141,6 +143,11 @@ def build_trainer(key: str, hyperparameters: dict[str, Any], dataset: DatasetSpe
     check_dataset(dataset, registered.name, registered.tasks)
     recipe = registered.recipe(params, dataset, Path(work_dir), weights_resolver, device, precision, **recipe_options)
     return RecipeTrainer(recipe, Path(work_dir), dataset, device)
+
+
+def family_of(artifact_dir: str | Path) -> TrainerFamily:
+    """The family that trained the artifact."""
+    return _artifact_family(Path(artifact_dir))
 
 
 def _artifact_family(artifact_dir: Path) -> TrainerFamily:

@@ -4,6 +4,9 @@ from django.db.models import CASCADE, ProtectedError
 
 from trainers.core import RUNTIMES
 
+AUTO_RUNTIME = "auto"  # the fastest runtime that passes the INT8 gate, probed when the model loads
+DEPLOYMENT_RUNTIMES = (*RUNTIMES, AUTO_RUNTIME)
+
 
 def default_runtime() -> str:
     return settings.PREDICT_RUNTIME
@@ -30,8 +33,12 @@ class Deployment(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deployments")
     model_version = models.ForeignKey("registry.ModelVersion", on_delete=stop_live_deployments_first,
                                       related_name="deployments")
-    runtime = models.CharField(max_length=20, choices=[(r, r) for r in RUNTIMES], default=default_runtime,
-                               help_text="what runs the model: torch (eager) or onnxruntime")
+    runtime = models.CharField(max_length=20, choices=[(r, r) for r in DEPLOYMENT_RUNTIMES], default=default_runtime,
+                               help_text="what runs the model: torch (eager), onnxruntime, onnxruntime-int8, or auto")
+    served_runtime = models.CharField(max_length=20, blank=True,
+                                      help_text="the runtime serving it once loaded: `runtime`, or what auto chose")
+    probe = models.JSONField(default=dict, blank=True, help_text="auto: each candidate's images/s at batch 1, "
+                                                                 "and why a candidate was left out")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

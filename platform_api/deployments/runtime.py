@@ -20,8 +20,11 @@ import numpy as np
 from django.conf import settings
 
 from platform_api.deployments.batching import Batcher
+from platform_api.deployments.models import AUTO_RUNTIME
+from platform_api.problems import Conflict, Invalid
 from platform_api.registry.exports import onnx_file
 from platform_api.storage import get_storage
+from trainers.core import INT8_RUNTIME, ONNX_RUNTIME, RUNTIMES, TrainerError
 
 if TYPE_CHECKING:
     import torch
@@ -30,9 +33,10 @@ log = logging.getLogger(__name__)
 
 
 class LoadedModel:
-    def __init__(self, predictor, runtime: str, name: str):
+    def __init__(self, predictor, runtime: str, name: str, probe: dict | None = None):
         self.predictor = predictor
-        self.runtime = runtime
+        self.runtime = runtime  # the one serving it (auto's choice for an auto deployment)
+        self.probe = probe or {}
         self.batcher = Batcher(self._forward, window_s=settings.PREDICT_BATCH_WINDOW_MS / 1000,
                                max_batch=settings.PREDICT_MAX_BATCH, queue_limit=settings.PREDICT_QUEUE_IMAGES,
                                name=name)
@@ -82,15 +86,42 @@ def get_or_load(deployment_id: int, artifact_key: str, runtime: str | None = Non
 
 
 def _load(deployment_id: int, artifact_key: str, runtime: str) -> LoadedModel:
+    name = f"deployment-{deployment_id}"
+    if runtime == AUTO_RUNTIME:
+        chosen, predictor, probe = _fastest(artifact_key)
+        log.info("deployment %s: auto chose %s (images/s at batch 1: %s)", deployment_id, chosen, probe)
+        return LoadedModel(predictor, chosen, name, probe)
+    return LoadedModel(_predictor(artifact_key, runtime), runtime, name)
+
+
+def _predictor(artifact_key: str, runtime: str):
     from trainers.export import load_onnx_predictor  # torch and the runtimes load with the first model
     from trainers.families import load_predictor
 
     artifact_dir = get_storage().local_dir(artifact_key)
-    if runtime == "onnxruntime":
-        predictor = load_onnx_predictor(artifact_dir, onnx_file(artifact_key))
-    else:
-        predictor = load_predictor(artifact_dir, precision=settings.PREDICT_PRECISION)
-    return LoadedModel(predictor, runtime, name=f"deployment-{deployment_id}")
+    if runtime in (ONNX_RUNTIME, INT8_RUNTIME):
+        return load_onnx_predictor(artifact_dir, onnx_file(artifact_key, runtime))
+    return load_predictor(artifact_dir, precision=settings.PREDICT_PRECISION)
+
+
+def _fastest(artifact_key: str) -> tuple[str, object, dict]:
+    """(runtime, its predictor, the probe): of the runtimes this model may be served in, the
+    fastest at batch 1 here, as a short timed probe measures it. INT8 is a candidate once it
+    passes its accuracy gate (built now if need be); a candidate that cannot load is left out,
+    with its reason in the probe."""
+    from trainers.export import images_per_second
+
+    speeds, reasons, loaded = {}, {}, {}
+    for candidate in RUNTIMES:
+        try:
+            predictor = _predictor(artifact_key, candidate)
+        except (Conflict, Invalid, TrainerError) as exc:  # a family that does not quantize; a failed gate
+            reasons[candidate] = getattr(exc, "message", None) or str(exc)
+            continue
+        loaded[candidate] = predictor
+        speeds[candidate] = round(images_per_second(predictor, predictor.exportable), 2)
+    chosen = max(speeds, key=speeds.get)
+    return chosen, loaded[chosen], {"images_per_s_batch_1": speeds, "left_out": reasons, "chose": chosen}
 
 
 def unload(deployment_id: int) -> None:

@@ -5,8 +5,7 @@ from rest_framework import serializers
 
 from platform_api.http.views import ChoiceField
 
-from platform_api.deployments.models import Deployment
-from trainers.core import RUNTIMES
+from platform_api.deployments.models import DEPLOYMENT_RUNTIMES, Deployment
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -14,7 +13,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Deployment
-        fields = ["id", "model", "runtime", "status", "error", "created_at", "updated_at"]
+        fields = ["id", "model", "runtime", "served_runtime", "probe", "status", "error", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -23,10 +22,16 @@ class Base64Field(serializers.CharField):
     """A file's bytes as base64 text."""
 
 
+@extend_schema_field({"oneOf": [{"type": "number", "minimum": 0, "maximum": 1},
+                                {"type": "string", "enum": ["tuned"]}]})
+class ThresholdField(serializers.Field):
+    """A number from 0 to 1, or "tuned" (predict_options.py reads the request itself)."""
+
+
 class PredictOptionsSerializer(serializers.Serializer):
     """Per-request options; each defaults to the model's own. A model refuses one it does not take."""
-    threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0,
-                                       help_text="leave out results below this confidence (all models)")
+    threshold = ThresholdField(required=False, help_text='leave out results below this confidence (all models); '
+                                                         '"tuned": each class at its own (multi-label classifiers)')
     top_k = serializers.IntegerField(required=False, min_value=1, max_value=1000,
                                      help_text="at most this many results per image, highest confidence first")
     mask_threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0,
@@ -62,5 +67,6 @@ class PredictResponseSerializer(serializers.Serializer):
 
 
 class DeployRequestSerializer(serializers.Serializer):
-    runtime = ChoiceField(choices=RUNTIMES, required=False,
-                                      help_text="torch or onnxruntime; default PREDICT_RUNTIME (onnxruntime)")
+    runtime = ChoiceField(choices=DEPLOYMENT_RUNTIMES, required=False,
+                          help_text="torch, onnxruntime, onnxruntime-int8 (past its accuracy gate) or auto (the "
+                                    "fastest of them here); default PREDICT_RUNTIME (onnxruntime)")

@@ -19,10 +19,11 @@ from platform_api.deployments import runtime
 from platform_api.deployments.batching import Closed, QueueFull, Withdrawn
 from platform_api.deployments.predict_options import check_applies
 from platform_api.problems import ClientGone, Conflict, Invalid, Unavailable
-from platform_api.deployments.models import Deployment
+from platform_api.deployments.models import DEPLOYMENT_RUNTIMES, Deployment
+from platform_api.registry import exports
 from platform_api.registry.models import ModelVersion
 from platform_api.ttl_cache import TtlCache
-from trainers.core import RUNTIMES
+from trainers.core import INT8_RUNTIME
 from trainers.data.images import unreadable_reason, upright
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,10 @@ def deploy(owner, model_version, runtime_name: str | None = None) -> tuple[Deplo
     else a new one that loads in the background (True). Refuses a new one past
     MAX_LIVE_DEPLOYMENTS_PER_USER: each holds a copy of its model in memory."""
     runtime_name = runtime_name or settings.PREDICT_RUNTIME
-    if runtime_name not in RUNTIMES:
-        raise Invalid({"runtime": [f"must be one of {', '.join(RUNTIMES)}, got {runtime_name!r}"]})
+    if runtime_name not in DEPLOYMENT_RUNTIMES:
+        raise Invalid({"runtime": [f"must be one of {', '.join(DEPLOYMENT_RUNTIMES)}, got {runtime_name!r}"]})
+    if runtime_name == INT8_RUNTIME:
+        _check_int8(model_version)
     with transaction.atomic():
         # Locking the owner's row makes one user's deploys take turns, so two at once
         # cannot both create a copy or both pass the limit (SQLite's immediate transactions
@@ -60,6 +63,15 @@ def deploy(owner, model_version, runtime_name: str | None = None) -> tuple[Deplo
         deployment = Deployment.objects.create(owner=owner, model_version=model_version, runtime=runtime_name)
         transaction.on_commit(lambda: _load_in_background(deployment.pk))
     return deployment, True
+
+
+def _check_int8(model_version) -> None:
+    """Before an INT8 deployment exists: the family quantizes (400 otherwise), and the INT8 export,
+    built now if need be, passes its accuracy gate (409 accuracy_gate with both figures otherwise)."""
+    refusal = exports.int8_refusal(model_version)
+    if refusal:
+        raise Invalid({"runtime": [refusal]})
+    exports.int8_figures(model_version)
 
 
 def _load_in_background(deployment_id: int) -> None:
@@ -85,7 +97,7 @@ def load_deployment(deployment_id: int) -> None:
     try:
         deployment = Deployment.objects.select_related("model_version").get(pk=deployment_id)
         try:
-            runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key, deployment.runtime)
+            loaded = runtime.get_or_load(deployment.pk, deployment.model_version.artifact_key, deployment.runtime)
         except Exception as exc:
             log.exception("deployment %s failed to load", deployment_id)
             Deployment.objects.filter(pk=deployment_id).update(
@@ -93,7 +105,7 @@ def load_deployment(deployment_id: int) -> None:
             )
             return
         Deployment.objects.filter(pk=deployment_id, status=Deployment.Status.PENDING).update(
-            status=Deployment.Status.READY, updated_at=timezone.now()
+            status=Deployment.Status.READY, served_runtime=loaded.runtime, probe=loaded.probe, updated_at=timezone.now()
         )
     finally:
         connection.close()

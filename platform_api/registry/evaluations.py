@@ -18,12 +18,12 @@ from django.utils import timezone
 from platform_api.celery import EVALUATE_MODEL, enqueue
 from platform_api.datasets.models import Dataset
 from platform_api.datasets.services import local_dataset_dir
-from platform_api.problems import Invalid
-from platform_api.registry.exports import onnx_file
+from platform_api.problems import Conflict, Invalid
+from platform_api.registry.exports import int8_refusal, onnx_file
 from platform_api.registry.models import Evaluation, ModelVersion
 from platform_api.storage import get_storage
 from platform_api.work.leased_work import LeasedWork, new_worker_id
-from trainers.core import RUNTIMES, TASK_CLASSIFICATION, TrainerError
+from trainers.core import INT8_RUNTIME, ONNX_RUNTIME, RUNTIMES, TASK_CLASSIFICATION, TrainerError
 from trainers.evaluation import EXAMPLES_DIR, REPORT_DIR, REPORT_FILE, evaluation_tasks
 from trainers.families import family
 
@@ -43,6 +43,8 @@ def request_evaluation(model_version: ModelVersion, dataset: Dataset, split: str
     task = model_task(model_version)
     if runtime not in RUNTIMES:
         raise Invalid({"runtime": [f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}"]})
+    if runtime == INT8_RUNTIME and int8_refusal(model_version):
+        raise Invalid({"runtime": [int8_refusal(model_version)]})
     if dataset.status != Dataset.Status.READY:
         raise Invalid({"dataset": [f"dataset {dataset.pk} is {dataset.status}, not ready"]})
     if dataset.task not in evaluation_tasks(task):
@@ -98,7 +100,7 @@ def run_evaluation(evaluation_id: int) -> None:
                                 error="", lease_owner="", lease_expires_at=None, finished_at=timezone.now())
             if not ended:  # lost meanwhile: the other worker's report is the one kept
                 storage.delete(report_key)
-        except TrainerError as exc:
+        except (TrainerError, Conflict) as exc:  # Conflict: an INT8 export refused by its gate
             _fail(mine, _without_server_paths(exc.message))
         except Exception as exc:  # a bug or an I/O failure: the evaluation must not stay running
             log.exception("evaluation %s crashed", evaluation_id)
@@ -113,10 +115,10 @@ def _evaluate(evaluation: Evaluation, out_dir: Path) -> dict[str, Any]:
 
     artifact_key = evaluation.model_version.artifact_key
     artifact_dir = get_storage().local_dir(artifact_key)
-    if evaluation.runtime == "onnxruntime":
+    if evaluation.runtime in (ONNX_RUNTIME, INT8_RUNTIME):
         from trainers.export import load_onnx_predictor
 
-        predictor = load_onnx_predictor(artifact_dir, onnx_file(artifact_key))
+        predictor = load_onnx_predictor(artifact_dir, onnx_file(artifact_key, evaluation.runtime))
     else:
         from trainers.families import load_predictor
 

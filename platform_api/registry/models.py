@@ -47,6 +47,8 @@ class Export(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="exports")
     format = models.CharField(max_length=20)
     size_bytes = models.PositiveBigIntegerField(help_text="the zip, and for onnx the model.onnx deployments load")
+    figures = models.JSONField(default=dict, blank=True, help_text="an INT8 export's accuracy gate: the metric before "
+                                                                   "and after, the drop, images/s")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(db_index=True)
 

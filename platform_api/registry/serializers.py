@@ -47,7 +47,7 @@ class EvaluationMetricsField(serializers.JSONField):
 class ExportSerializer(serializers.ModelSerializer):
     class Meta:
         model = Export
-        fields = ["format", "size_bytes", "created_at", "last_used_at"]
+        fields = ["format", "size_bytes", "figures", "created_at", "last_used_at"]
         read_only_fields = fields
 
 
@@ -103,7 +103,8 @@ class EvaluationRequestSerializer(serializers.Serializer):
     split = ChoiceField(choices=list(EVALUATION_SPLITS), required=False, allow_blank=True,
                         help_text="default (or blank): the dataset's held-out split, valid, else test, else train")
     runtime = ChoiceField(choices=list(RUNTIMES), required=False, default="torch",
-                          help_text="the runtime the model is scored in: torch (default) or onnxruntime (its ONNX export)")
+                          help_text="the runtime the model is scored in: torch (default), onnxruntime (its ONNX "
+                                    "export) or onnxruntime-int8 (its INT8 export)")
 
 
 class EvaluationSerializer(serializers.ModelSerializer):

@@ -7,15 +7,16 @@ images in, logits out) and its own pre- and post-processing, which both runtimes
 """
 import importlib
 
-from .formats import FORMATS, ONNX_FILE, PREDICT_OPTIONS, TUNED
+from .formats import FORMATS, INT8_FILE, ONNX_FILE, PREDICT_OPTIONS, RUNTIME_FORMATS, TUNED
 
 # Loaded on first use: torch and onnx take a second and a half to import, which a command
 # or a web process that never exports should not pay.
 _LAZY = {"Exportable": ".exportable", "OnnxPredictor": ".onnx_predictor",
-         "load_onnx_predictor": ".onnx_predictor", "export_model": ".package"}
+         "load_onnx_predictor": ".onnx_predictor", "export_model": ".package",
+         "images_per_second": ".quantization"}
 
-__all__ = ["Exportable", "FORMATS", "ONNX_FILE", "OnnxPredictor", "PREDICT_OPTIONS", "TUNED", "export_model",
-           "load_onnx_predictor"]
+__all__ = ["Exportable", "FORMATS", "INT8_FILE", "ONNX_FILE", "OnnxPredictor", "PREDICT_OPTIONS", "RUNTIME_FORMATS",
+           "TUNED", "export_model", "images_per_second", "load_onnx_predictor"]
 
 
 def __getattr__(name: str):

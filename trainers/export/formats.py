@@ -1,7 +1,12 @@
 """Export formats and file names: constants the platform reads without loading torch or onnx."""
+from trainers.core import INT8_RUNTIME, ONNX_RUNTIME
 
-FORMATS = ("pytorch", "onnx")
-ONNX_FILE = "model.onnx"
+FORMATS = ("pytorch", "onnx", "onnx-int8")
+ONNX_FILE = "model.onnx"  # in an export's zip, whichever precision it holds
+INT8_FILE = "model.int8.onnx"  # where deployments load the INT8 graph from
+
+# The export each ONNX runtime (trainers.core.RUNTIMES) loads.
+RUNTIME_FORMATS = {ONNX_RUNTIME: "onnx", INT8_RUNTIME: "onnx-int8"}
 
 # What a predict request may set, per request, within these bounds: (type, minimum, maximum).
 # A family honours those its Exportable's `prediction_options` names, each defaulting to the
