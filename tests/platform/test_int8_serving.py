@@ -1,5 +1,6 @@
 """INT8 serving behind an accuracy gate: the onnxruntime-int8 runtime, the onnx-int8 export,
 and PREDICT_RUNTIME=auto, on a fai-cls model trained by the real runner."""
+import dataclasses
 import io
 import json
 import zipfile
@@ -9,7 +10,8 @@ import pytest
 
 from platform_api.deployments import services
 from platform_api.deployments.models import Deployment
-from platform_api.registry.models import Export, ModelVersion
+from platform_api.registry.models import Export
+from trainers import families
 from platform_api.storage import get_storage
 from tests.platform.flows import held_out, predict_base64
 from trainers.data.classification import split_items
@@ -81,13 +83,18 @@ def test_a_quantized_model_whose_metric_drops_past_the_gate_is_refused_and_nothi
     assert export.status_code == 409 and export.json()["code"] == "accuracy_gate"
 
 
-def test_a_family_that_does_not_quantize_is_refused_int8_with_its_reason(api, model_version):
-    ModelVersion.objects.filter(pk=model_version.pk).update(trainer="fai_mf")
+def test_a_family_that_does_not_quantize_is_refused_int8_with_its_reason(api, model_version, monkeypatch):
+    registered = families.family("fai_cls")
+    reason = "fai-cls is not served in INT8 here: its graph does not quantize"
+    monkeypatch.setitem(families._FAMILIES, "fai_cls", dataclasses.replace(registered, int8_refusal=reason))
     response = deploy(api, model_version.pk, "onnxruntime-int8")
     assert response.status_code == 400
-    assert "Mask2Former" in response.json()["runtime"][0]
+    assert response.json()["runtime"] == [reason]
     export = api.get(f"/api/v1/models/{model_version.pk}/export/?format=onnx-int8")
-    assert export.status_code == 400 and "Mask2Former" in export.json()["format"][0]
+    assert export.status_code == 400 and export.json()["format"] == [reason]
+    evaluation = api.post(f"/api/v1/models/{model_version.pk}/evaluations/",
+                          {"dataset": model_version.dataset_id, "runtime": "onnxruntime-int8"}, format="json")
+    assert evaluation.status_code == 400 and evaluation.json()["runtime"] == [reason]
     assert api.post(f"/api/v1/models/{model_version.pk}/deploy/", {"runtime": "tensorrt"}, format="json").status_code == 400
     assert not Deployment.objects.exists()
 

@@ -206,3 +206,49 @@ def test_an_onnx_file_that_does_not_reproduce_its_graph_is_refused(tmp_path):
     with pytest.raises(TrainerError) as refused:
         check_onnx(ToyExportable(), graph, path)
     assert refused.value.code == "export_mismatch" and "logits probabilities differ" in refused.value.message
+
+
+@pytest.mark.parametrize("key", [k if k in FAST else pytest.param(k, marks=pytest.mark.slow)
+                                 for k in ("fai_cls", "fai_mf_instance", "clarifai_resnext")])
+def test_every_family_exports_an_int8_graph_behind_its_gate(tmp_path, key):
+    artifact = TRAINERS[key](tmp_path)
+    dataset = DatasetSpec.load(tmp_path / "data")
+    exported = export_model(artifact, "onnx-int8", tmp_path / "int8", dataset=dataset, max_drop_points=100.0)
+    graph = onnx.load(str(exported / "model.onnx"))
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in graph.graph.node}
+    gate = json.loads((exported / "config.json").read_text())["quantization"]
+    assert gate["metric"] in ("accuracy", "f1_macro", "segm/AP")
+    assert gate["drop_points"] == pytest.approx((gate["original"] - gate["quantized"]) * (1 if key.startswith("fai_mf")
+                                                                                          else 100), abs=1e-3)
+    assert gate["images_per_s_batch_1"]["onnxruntime-int8"] > 0
+    # The model that learned its colours predicts them in INT8 as in fp32 (the toy Clarifai and
+    # fai-mf models, one epoch from random weights, are near chance: their ranks can swap).
+    if key == "fai_cls":
+        images = images_for(key)
+        int8 = load_onnx_predictor(artifact, exported / "model.onnx", device="cpu")
+        fp32 = load_onnx_predictor(artifact, export_model(artifact, "onnx", tmp_path / "fp32") / "model.onnx",
+                                   device="cpu")
+        assert [p[0]["label"] for p in int8.predict(images)] == [p[0]["label"] for p in fp32.predict(images)]
+
+
+def test_an_int8_graph_that_loses_more_than_the_gate_allows_is_refused_with_both_figures(tmp_path):
+    artifact = fit_fai_cls(tmp_path)
+    dataset = DatasetSpec.load(tmp_path / "data")
+    with pytest.raises(TrainerError) as refused:
+        export_model(artifact, "onnx-int8", tmp_path / "int8", dataset=dataset, max_drop_points=-1.0)
+    assert refused.value.code == "accuracy_gate"
+    assert "against" in refused.value.message and "QUANTIZED_MAX_METRIC_DROP" in refused.value.message
+
+
+def test_the_gate_measures_the_drop_in_points_of_the_main_metric():
+    from trainers.export.quantization import gate, main_metric
+
+    original = {"task": "classification", "multi_label": False, "runtime": "torch", "split": "valid",
+                "metrics": {"accuracy": 0.9}}
+    quantized = {**original, "runtime": "onnxruntime-int8", "metrics": {"accuracy": 0.885}}
+    assert main_metric(original) == ("accuracy", 0.9, 100.0)
+    assert gate(original, quantized, 2.0)["drop_points"] == pytest.approx(1.5)  # 0.015 of accuracy
+    with pytest.raises(TrainerError, match="0.8850 against 0.9000"):
+        gate(original, quantized, 1.0)
+    instance = {"task": "instance_segmentation", "runtime": "torch", "split": "valid", "metrics": {"segm/AP": 40.0}}
+    assert gate(instance, {**instance, "metrics": {"segm/AP": 39.5}}, 1.0)["drop_points"] == pytest.approx(0.5)

@@ -56,7 +56,7 @@ def export_model(artifact_dir: str | Path, fmt: str, out_dir: str | Path, datase
         if fmt == "onnx-int8":
             extra["quantization"] = quantize_export(artifact_dir, exportable, out_dir / ONNX_FILE, dataset,
                                                     max_drop_points)
-            export["precision"] = "int8 (QDQ: per-channel int8 weights, int8 activations)"
+            export["precision"] = f"int8 ({extra['quantization']['scheme']})"
     config = {**json.loads((artifact_dir / "config.json").read_text()), **exportable.describe(),
               "format": fmt, "export": export, **extra}
     (out_dir / "config.json").write_text(json.dumps(config, indent=2))

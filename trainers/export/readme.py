@@ -130,7 +130,8 @@ def render_readme(fmt: str, config: dict[str, Any], classes: list[str]) -> str:
         f"Exported from the training platform. {len(classes)} classes, in `labels.json` order.", "",
         "| file | what |", "|---|---|",
         f"| `{export['file']}` | " + ("the ONNX graph (opset {opset}, dynamic batch axis{int8})".format(
-            opset=export["opset"], int8=", INT8: QDQ with per-channel weights" if fmt == "onnx-int8" else "")
+            opset=export["opset"], int8=", INT8: QDQ, per-channel int8 weights, uint8 activations"
+            if fmt == "onnx-int8" else "")
             if fmt != "pytorch" else "PyTorch state dict") + " |",
         "| `config.json` | the resolved hyperparameters, `preprocessing`, `outputs`, `postprocessing` |",
         "| `labels.json` | class names; index = class id |", "",

@@ -46,9 +46,4 @@ FAMILY = register_family(TrainerFamily(
     recipe=build_recipe, exportable=FaiMfExportable, weights_needed=weights_needed, dataset_check=check_warmup,
     weight_architectures=BACKBONE_NAMES,  # weights are looked up by the backbone's name
     predict_probe_batch=2,
-    # Static INT8 ranges fit convolutions; Mask2Former's softmax attention, its per-query mask
-    # products and the sigmoid masks thresholded at 0.5 swing with every image, and one range
-    # per tensor moves mask edges and scores (trainers/export/quantization.py).
-    int8_refusal=("fai-mf (Mask2Former) is not served in INT8: its attention and mask logits do not keep their "
-                  "accuracy under static post-training quantization; deploy it in onnxruntime or torch"),
 ))
