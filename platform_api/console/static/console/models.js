@@ -13,6 +13,7 @@
   let templateTasks = null;  // template id -> task, read once
   const picked = new Set();  // models ticked for comparison (kept across refreshes)
   const pick = (id, on) => (on ? picked.add(id) : picked.delete(id));
+  const runtimes = new Map();  // model id -> the runtime chosen to deploy it in (kept across refreshes)
 
   // The task's own figures that some model has; other scalar rates only when it has none of them.
   function metricKeys(models, task) {
@@ -29,9 +30,9 @@
     return Number.isInteger(value) ? String(value) : value.toFixed(4);
   }
 
-  async function act(path, button) {
+  async function act(path, button, json) {
     button.disabled = true;
-    const { ok, data } = await api(path, { method: "POST" });
+    const { ok, data } = await api(path, { method: "POST", json });
     if (!ok) alert(data.detail || JSON.stringify(data));
     await refresh();
   }
@@ -45,22 +46,44 @@
     return button;
   }
 
+  const FORMAT_NAMES = { pytorch: "PyTorch", onnx: "ONNX", "onnx-int8": "INT8" };
+
   function downloads(model) {
-    return ["pytorch", "onnx"].map((format) => el("a", {
+    const links = Object.entries(FORMAT_NAMES).map(([format, text]) => el("a", {
       class: "download", href: `/api/v1/models/${model.id}/export/?format=${format}`, download: "",
-      title: `the ${format} export: weights, config.json, labels.json and a README (built on first download)`,
-      text: format === "onnx" ? "ONNX" : "PyTorch" }));
+      title: `the ${format} export: ${format === "pytorch" ? "weights" : "the graph"}, config.json, labels.json and a README `
+             + `(built on first download${format === "onnx-int8" ? ", behind its accuracy gate" : ""})`, text }));
+    const int8 = model.exports.find((e) => e.format === "onnx-int8" && e.figures && e.figures.metric);
+    return [...links, int8 ? el("div", { class: "hint int8-figures" }, int8Figures(int8.figures)) : null];
+  }
+
+  // The INT8 gate's figures: the metric before and after, and the speed against ONNX Runtime fp32.
+  function int8Figures(f) {
+    const speed = f.images_per_s_batch_1 || {};
+    const ratio = speed.onnxruntime ? speed["onnxruntime-int8"] / speed.onnxruntime : null;
+    return `INT8: ${f.metric} ${format(f.quantized)} (${format(f.original)} in ${f.compared_with}, `
+           + `−${Number(f.drop_points).toFixed(2)} pts)${ratio ? `, ${ratio.toFixed(2)}× ONNX Runtime fp32 at batch 1` : ""}`;
   }
 
   function controls(model, deployment) {
     if (!deployment || !LIVE.includes(deployment.status)) {
+      const runtime = el("select", { class: "runtime", title: "what serves it; auto: the fastest that passes the INT8 gate here",
+                                     onchange: (e) => runtimes.set(model.id, e.target.value) },
+        el("option", { value: "", text: "default runtime" }),
+        ["onnxruntime", "onnxruntime-int8", "torch", "auto"].map((name) => el("option", { value: name, text: name })));
+      runtime.value = runtimes.get(model.id) || "";
       const deploy = el("button", { class: "deploy", "data-model": model.id, text: "Deploy" });
-      deploy.addEventListener("click", () => act(`models/${model.id}/deploy/`, deploy));
-      return [deployment ? status(deployment.status) : null, " ", deploy, " ", remove(model)];
+      deploy.addEventListener("click", () => act(`models/${model.id}/deploy/`, deploy, runtime.value ? { runtime: runtime.value } : undefined));
+      return [deployment ? status(deployment.status) : null, deployment?.error ? el("span", { class: "error", text: ` ${deployment.error}` }) : null,
+              " ", runtime, " ", deploy, " ", remove(model)];
     }
     const stop = el("button", { class: "danger stop", text: "Stop" });
     stop.addEventListener("click", () => act(`deployments/${deployment.id}/stop/`, stop));
-    return [status(deployment.status), " ",
+    const served = deployment.served_runtime || deployment.runtime;
+    const badge = status(deployment.status);
+    badge.title = `served by ${served}${deployment.runtime === "auto" ? " (auto's choice)" : ""}`;
+    badge.dataset.runtime = served;
+    return [badge, " ",
             deployment.status === "ready" ? el("a", { class: "button try", href: `/deployments/${deployment.id}/try/`, text: "Try it" }) : null,
             " ", stop];
   }
