@@ -36,7 +36,7 @@ from trainers.families import build_trainer, load_exportable, load_predictor  # 
 SPEED_TARGET = 1.6  # INT8 / ONNX Runtime fp32, batch 1
 DROP_TARGET = 1.0  # points of accuracy
 BANDS = 3
-PER_CLASS = {"train": 40, "valid": 12}
+PER_CLASS = {"train": 40, "valid": 40}  # 240 held-out images: one is 0.42 points of accuracy
 
 
 def write_photo_bands(root: Path) -> DatasetSpec:
