@@ -144,7 +144,8 @@ def build_trainer(key: str, hyperparameters: dict[str, Any], dataset: DatasetSpe
     params = registered.hyperparameters.parse(dict(hyperparameters))
     check_dataset(dataset, registered.name, registered.tasks)
     recipe = registered.recipe(params, dataset, Path(work_dir), weights_resolver, device, precision, **recipe_options)
-    return RecipeTrainer(recipe, Path(work_dir), dataset, device)
+    return RecipeTrainer(recipe, Path(work_dir), dataset,
+                         predictor_of=lambda artifact_dir: load_predictor(artifact_dir, device=device))
 
 
 def family_of(artifact_dir: str | Path) -> TrainerFamily:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, Callable
 
 from trainers.core import Callbacks, DatasetSpec, FitResult
 from trainers.engine import fit
@@ -14,21 +15,21 @@ log = logging.getLogger("trainers")
 
 class RecipeTrainer:
     def __init__(self, recipe: Recipe, work_dir: Path, dataset: DatasetSpec | None = None,
-                 device: str | None = None):
-        """`dataset`: the one the recipe trains on; with it, the artifact gets its report."""
-        self.recipe, self.work_dir, self.dataset, self.device = recipe, Path(work_dir), dataset, device
+                 predictor_of: Callable[[Path], Any] | None = None):
+        """`dataset`: the one the recipe trains on; `predictor_of(artifact_dir)`: the predictor a
+        deployment would serve the artifact with. With both, the artifact gets its report."""
+        self.recipe, self.work_dir, self.dataset, self.predictor_of = recipe, Path(work_dir), dataset, predictor_of
 
     def fit(self, callbacks: Callbacks | None = None) -> FitResult | None:
         result = fit(self.recipe, self.work_dir, callbacks)
-        if result is not None and self.dataset is not None:  # None: a rank other than the first
+        if result is not None and self.dataset is not None and self.predictor_of is not None:  # None: not rank 0
             from trainers.evaluation import write_report
-            from trainers.families import load_predictor
 
             split = self.dataset.evaluation_split()
             try:
                 if split is not None:
                     report = write_report(result.artifact_dir, self.dataset, split,
-                                          predictor=load_predictor(result.artifact_dir, device=self.device))
+                                          self.predictor_of(result.artifact_dir))
                     log.info("evaluation report on %s: %d examples kept, %.1f s", split,
                              len(report["examples"]["items"]), report["seconds"])
             except Exception:  # noqa: BLE001  (the model is trained: a report it lacks is made on request)

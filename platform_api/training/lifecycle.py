@@ -33,8 +33,9 @@ def finish(job_id: int, owner: str | None, status: str, only_if_stale: bool = Fa
 
 
 def _give_up(job: Job) -> None:
+    last = f"; {job.error_message}" if job.error_message else ""  # what a failed rank said, if one did
     finish(job.pk, job.lease_owner, Job.Status.FAILED, only_if_stale=True, error_code="worker_lost",
-           error_message=f"the worker running this job died {job.lost_leases + 1} times; giving up")
+           error_message=f"the worker running this job died {job.lost_leases + 1} times; giving up{last}")
 
 
 def _end_cancelled(job: Job) -> None:

@@ -119,9 +119,16 @@ def _run_leased(job_id: int, owner: str) -> None:
 
 def _lost_a_rank(job_id: int, owner: str, exc: RanksFailed) -> None:
     """A rank died or hung: counted as a dead worker is (JOB_MAX_ATTEMPTS), the job is queued
-    again by recovery and resumes from its last checkpoint on every rank."""
+    again by recovery and resumes from its last checkpoint on every rank. What ended the
+    attempt is kept (shown only if the job is given up on: a rank that fails the same way at
+    every attempt says why)."""
     log.error("job %s: %s; queued again to resume from its last checkpoint", job_id, exc)
-    through_outage(lambda: TRAINING_JOBS.lapse(job_id, owner), settings.JOB_LEASE_SECONDS)
+
+    def lapse() -> None:
+        Job.objects.filter(pk=job_id, lease_owner=owner).update(error_message=f"the last attempt ended: {exc}"[:2000])
+        TRAINING_JOBS.lapse(job_id, owner)
+
+    through_outage(lapse, settings.JOB_LEASE_SECONDS)
 
 
 def _started(job_id: int) -> Job:

@@ -46,6 +46,25 @@ def test_a_job_whose_worker_keeps_dying_fails_as_worker_lost(user, templates, da
     recover_stale_jobs()
     job.refresh_from_db()
     assert job.status == "failed" and job.error_code == "worker_lost"
+    assert job.error_message == f"the worker running this job died {settings.JOB_MAX_ATTEMPTS} times; giving up"
+
+
+def test_a_job_whose_rank_fails_at_every_attempt_says_why_when_it_is_given_up(user, templates, dataset, settings):
+    from platform_api.training.runner import _lost_a_rank
+    from trainers.multi_device import RanksFailed
+
+    job = submit_job(user, "fai-cls", dataset.pk, {})
+    Job.objects.filter(pk=job.pk).update(status="running", lease_owner="w", attempts=settings.JOB_MAX_ATTEMPTS,
+                                         lost_leases=settings.JOB_MAX_ATTEMPTS - 1,
+                                         lease_expires_at=timezone.now() + timedelta(seconds=60))
+    _lost_a_rank(job.pk, "w", RanksFailed("rank 1 crashed: ValueError: shapes (3, 4) and (5,) do not match"))
+    job.refresh_from_db()
+    assert job.status == "running" and job.error_code == ""  # nothing shown while it may still resume
+    recover_stale_jobs()
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_code == "worker_lost"
+    assert job.error_message.endswith("giving up; the last attempt ended: rank 1 crashed: ValueError: shapes (3, 4) "
+                                      "and (5,) do not match")
 
 
 def test_a_job_naming_unregistered_weights_fails_before_training(user, templates, dataset):

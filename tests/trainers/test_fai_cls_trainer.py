@@ -164,3 +164,24 @@ def test_stdc_backbones_train_under_bf16_and_channels_last_and_predict(tmp_path)
     assert all(torch.isfinite(torch.tensor(h["train_loss"])) for h in result.history)
     predictions = load_predictor(result.artifact_dir).predict([image for _, image in _held_out([["red"]], n=2)])
     assert len(predictions) == 2 and predictions[0][0]["label"] in ("red", "blue")
+
+
+def test_the_fit_keeps_its_model_when_the_evaluation_report_cannot_be_made(tmp_path, monkeypatch, caplog):
+    import trainers.evaluation
+
+    def broken(*args, **kwargs):
+        raise ValueError("a report that cannot be made")
+
+    monkeypatch.setattr(trainers.evaluation, "write_report", broken)
+    root = write_dataset(tmp_path, {"train": 8, "valid": 4})
+    result = _fit(root, tmp_path / "work", epochs=1)
+    assert (result.artifact_dir / "weights.pt").exists() and not (result.artifact_dir / "evaluation").exists()
+    assert "could not be made" in caplog.text
+
+
+def test_the_artifact_keeps_a_report_of_its_evaluation_split(tmp_path):
+    root = write_dataset(tmp_path, {"train": 8, "valid": 4})
+    result = _fit(root, tmp_path / "work", epochs=1)
+    report = json.loads((result.artifact_dir / "evaluation" / "report.json").read_text())
+    assert report["split"] == "valid" and report["metrics"]["num_samples"] == 4
+    assert report["metrics"]["accuracy"] == pytest.approx(result.metrics["accuracy"])

@@ -151,3 +151,14 @@ def test_two_nodes_of_one_rank_each_train_one_job_meeting_at_the_leader_over_loo
     assert follower == {"result": None} and (result.artifact_dir / "weights.pt").exists()
     assert epochs == [(1, 2), (2, 4)]  # 16 images over 2 ranks of batch 4
     assert not (tmp_path / "node1" / "artifact").exists() and not (tmp_path / "node1" / "checkpoints").exists()
+
+
+def test_each_rank_seeds_its_data_workers_apart_and_rank_0_as_one_device_does():
+    from trainers.engine.sampling import epoch_generator, worker_generator
+
+    def worker_seeds(generator):  # as DataLoader draws its workers' base seed from its generator
+        return int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
+
+    assert worker_seeds(worker_generator(3, 5, 0)) == worker_seeds(epoch_generator(3, 5))
+    seeds = {worker_seeds(worker_generator(3, 5, rank)) for rank in range(4)}
+    assert len(seeds) == 4

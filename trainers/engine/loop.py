@@ -24,7 +24,7 @@ from .distributed import (current_ranks, flags_from_main, from_main, gathered, i
                           with_synchronized_batch_norm, wrap)
 from .precision import Precision, choose_precision, resolve_device
 from .recipe import Recipe
-from .sampling import epoch_generator, epoch_indices, steps_per_epoch, trim_lone_last_item
+from .sampling import epoch_indices, steps_per_epoch, trim_lone_last_item, worker_generator
 
 log = logging.getLogger("trainers.engine")
 
@@ -285,7 +285,7 @@ class _Fit:
         loader = DataLoader(self.dataset, batch_size=config.batch_size, sampler=indices,
                             collate_fn=self.recipe.collate_fn(), num_workers=config.num_workers,
                             drop_last=config.drop_last, pin_memory=device.type == "cuda",
-                            generator=epoch_generator(config.seed, epoch))
+                            generator=worker_generator(config.seed, epoch, self.ranks.rank))
         model.train()
         # accumulated on device: no per-step sync
         loss_sum = torch.full((), self.state.epoch_loss_sum, device=device)

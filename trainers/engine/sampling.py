@@ -10,6 +10,13 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 100_003 + epoch)
 
 
+def worker_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
+    """What seeds an epoch's DataLoader workers (their augmentations) on `rank`: rank 0's is the
+    epoch's generator (so one-device runs resume as before); other ranks draw streams of their
+    own, not copies of rank 0's augmentations on their share of the images."""
+    return torch.Generator().manual_seed(seed * 100_003 + epoch + 1_000_003 * rank)
+
+
 def epoch_indices(dataset_size: int, items_per_epoch: int | None, seed: int, epoch: int) -> list[int]:
     """A shuffled permutation; with items_per_epoch > size, sampled with replacement."""
     g = epoch_generator(seed, epoch)

@@ -73,9 +73,7 @@ def _is_metric(key: str, value: Any) -> bool:
     return key not in SETTINGS and (value is None or isinstance(value, (int, float))) and not isinstance(value, bool)
 
 
-def write_report(artifact_dir: str | Path, dataset: DatasetSpec, split: str, predictor=None) -> dict[str, Any]:
-    """The report a model keeps, on its evaluation split, into `artifact_dir`/evaluation/;
-    `predictor` defaults to the artifact's PyTorch one, as a deployment serves it."""
-    from trainers.families import load_predictor
-
-    return evaluate(predictor or load_predictor(artifact_dir), dataset, split, Path(artifact_dir) / REPORT_DIR)
+def write_report(artifact_dir: str | Path, dataset: DatasetSpec, split: str, predictor) -> dict[str, Any]:
+    """The report a model keeps, on its evaluation split, into `artifact_dir`/evaluation/, made
+    by `predictor` (the artifact's PyTorch one, as a deployment serves it)."""
+    return evaluate(predictor, dataset, split, Path(artifact_dir) / REPORT_DIR)
