@@ -46,7 +46,7 @@ from quality_references import (  # noqa: E402
 )
 from trainers.core import Callbacks, DatasetSpec  # noqa: E402
 from trainers.data.images import open_rgb  # noqa: E402
-from trainers.fai_mf.data import load_coco  # noqa: E402
+from trainers.data.coco import load_coco  # noqa: E402
 from trainers.fai_mf.evaluation import coco_detections, evaluate_detections, forward_resized, semantic_scores  # noqa: E402
 from trainers.fai_mf.postprocessing import instance  # noqa: E402
 from trainers.fai_mf.transforms import image_to_tensor  # noqa: E402

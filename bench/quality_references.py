@@ -27,8 +27,9 @@ from torchvision.models.segmentation import deeplabv3_mobilenet_v3_large
 from torchvision.ops import masks_to_boxes
 
 from trainers.data.classification import IMAGENET_MEAN, IMAGENET_STD
+from trainers.data.coco import load_coco
 from trainers.data.images import open_rgb
-from trainers.fai_mf.data import CocoInstanceDataset, collate, load_coco, read_class_map
+from trainers.fai_mf.data import CocoInstanceDataset, collate, read_class_map
 from trainers.fai_mf.transforms import SquareTransform, image_to_tensor, resize_image
 from trainers.metrics.segmentation import ConfusionMatrix, semantic_metrics
 

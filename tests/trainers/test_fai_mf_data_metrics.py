@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from trainers.core import TrainerError
-from trainers.fai_mf.data import CocoInstanceDataset, SemanticDataset, load_coco
+from trainers.data.coco import load_coco
+from trainers.fai_mf.data import CocoInstanceDataset, SemanticDataset
 from trainers.fai_mf.evaluation import coco_detections, evaluate_detections
 from trainers.fai_mf.hyperparameters import AUTO_DEFAULTS, FaiMfHyperparameters, parse_hyperparameters
 from trainers.fai_mf.postprocessing import masks_to_boxes

@@ -3,15 +3,12 @@ per object size, precision-recall curves), and the images with the worst matched
 their missed and false instances."""
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 from pycocotools import mask as mask_utils
-from pycocotools.cocoeval import COCOeval
 
 from trainers.core import DatasetSpec
 from trainers.data.coco import load_coco
@@ -27,7 +24,7 @@ EVERY_SEGMENT = {"threshold": 0.0, "top_k": None}  # AP integrates over every co
 
 def evaluate(predictor, dataset: DatasetSpec, split: str, to_model: list[int], batch_size: int,
              examples_dir: Path, max_examples: int) -> dict[str, Any]:
-    from trainers.metrics.segmentation import coco_area_ap, coco_class_report
+    from trainers.metrics.segmentation import coco_area_ap, coco_class_report, coco_evaluator
 
     coco = load_coco(dataset.root / dataset.manifest["splits"][split]["coco"])
     to_dataset = {model_class: index for index, model_class in enumerate(to_model)}
@@ -42,7 +39,7 @@ def evaluate(predictor, dataset: DatasetSpec, split: str, to_model: list[int], b
             detections += found
             # The segments a deployment serves: score above the model's threshold.
             scored_images.append(_image_errors(coco, info, [d for d in found if d["score"] > threshold]))
-    evaluator = _coco_eval(coco, detections)
+    evaluator = coco_evaluator(coco, detections)
     class_names = list(dataset.classes)
     if evaluator is None:  # nothing found, or nothing to find: 0 where there was something to find
         metrics, per_class = _without_detections(coco, class_names)
@@ -93,18 +90,6 @@ def _detection(image_id: int, segment: dict, to_dataset: dict[int, int], size: t
     rle["counts"] = rle["counts"].decode("ascii")
     return {"image_id": image_id, "category_id": to_dataset[segment["cls_id"]] + 1, "segmentation": rle,
             "score": float(segment["conf"]), "bbox": segment.get("bbox")}
-
-
-def _coco_eval(coco, detections: list[dict]) -> COCOeval | None:
-    if not detections or not coco.getAnnIds():
-        return None
-    with contextlib.redirect_stdout(io.StringIO()):
-        results = coco.loadRes([{k: v for k, v in d.items() if k != "bbox"} for d in detections])
-        evaluator = COCOeval(coco, results, iouType="segm")
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    return evaluator
 
 
 def _image_errors(coco, info: dict, kept: list[dict]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
-from trainers.data.coco import load_coco  # noqa: F401  (the readers' COCO loader, imported from here too)
+from trainers.data.coco import load_coco
 from trainers.data.images import open_rgb
 from trainers.data.masks import annotation_mask
 

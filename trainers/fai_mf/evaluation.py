@@ -7,30 +7,23 @@ they are compared with the ground truth.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
 from pycocotools import mask as mask_utils
-from pycocotools.cocoeval import COCOeval
 
+from trainers.data.coco import load_coco
 from trainers.data.images import open_rgb
-from trainers.metrics.segmentation import ConfusionMatrix, semantic_metrics
+from trainers.evaluation.batches import batched
+from trainers.metrics.segmentation import ConfusionMatrix, coco_evaluator, semantic_metrics
 
-from .data import IGNORE_INDEX, load_coco, read_class_map
+from .data import IGNORE_INDEX, read_class_map
 from .postprocessing import instance, semantic_class_map
 from .transforms import image_to_tensor, resize_image
 
 EVAL_SCORE_THRESHOLD = 0.0  # AP integrates over all confidences: keep every top-k segment
 AP_KEYS = {"segm/AP": 0, "segm/AP50": 1, "segm/AP75": 2}
-
-
-def batched(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 @torch.no_grad()
@@ -68,14 +61,9 @@ def coco_detections(image_id: int, result: dict[str, torch.Tensor]) -> list[dict
 
 def evaluate_detections(coco_gt, detections: list[dict]) -> dict[str, float]:
     """COCOeval(iouType="segm"); AP values where COCOeval has none (-1) are reported as 0."""
-    if not detections or not coco_gt.getAnnIds():
+    evaluator = coco_evaluator(coco_gt, detections)
+    if evaluator is None:
         return {key: 0.0 for key in AP_KEYS}
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_dt = coco_gt.loadRes([dict(d) for d in detections])  # loadRes adds keys to what it gets
-        evaluator = COCOeval(coco_gt, coco_dt, iouType="segm")
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
     return {key: max(0.0, float(evaluator.stats[i])) * 100 for key, i in AP_KEYS.items()}
 
 

@@ -7,7 +7,11 @@ labelled pixels. Pixels whose ground truth is `ignore_index` are excluded everyw
 """
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
+from pycocotools.cocoeval import COCOeval
 
 IGNORE_INDEX = 255
 
@@ -68,6 +72,22 @@ def semantic_report(matrix: np.ndarray, class_names: list[str]) -> dict:
 # --- COCO instance segmentation: pycocotools' COCOeval, read per class ----------------------
 
 AREA_KEYS = {"segm/APs": 3, "segm/APm": 4, "segm/APl": 5}  # COCOeval.stats indices
+
+
+def coco_evaluator(coco_gt, detections: list[dict]):
+    """COCOeval(iouType="segm") run on `detections` (evaluate, accumulate, summarize), quietly;
+    None when there is nothing to score: no detection, or no ground truth. A detection's
+    `bbox` (the platform's [x1, y1, x2, y2], not COCO's) is left out: loadRes derives COCO's
+    from the mask, and adds keys to what it gets, so it gets copies."""
+    if not detections or not coco_gt.getAnnIds():
+        return None
+    with contextlib.redirect_stdout(io.StringIO()):
+        results = coco_gt.loadRes([{k: v for k, v in d.items() if k != "bbox"} for d in detections])
+        evaluator = COCOeval(coco_gt, results, iouType="segm")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return evaluator
 IOU_CURVES = {"pr_curve": 0.5, "pr_curve_iou75": 0.75}
 
 
