@@ -1,7 +1,8 @@
 """Models held in memory by this web process, one per ready deployment.
 
 A deployment's predictor is built from its artifact once, in the deployment's runtime
-(torch eager, or ONNX Runtime on the artifact's exported `model.onnx`); predict requests
+(torch eager, or ONNX Runtime on the artifact's fp32 or INT8 export: registry.exports.predictor;
+`auto` probes them and keeps the fastest); predict requests
 only run it, through the model's batcher (batching.py): concurrent requests share forward
 passes and the queue in front of the model is bounded. A request preprocesses its images and
 post-processes its results in its own thread (`prepare`, `finish`), so the batch thread runs
@@ -22,9 +23,8 @@ from django.conf import settings
 from platform_api.deployments.batching import Batcher
 from platform_api.deployments.models import AUTO_RUNTIME
 from platform_api.problems import Conflict, Invalid
-from platform_api.registry.exports import onnx_file
-from platform_api.storage import get_storage
-from trainers.core import INT8_RUNTIME, ONNX_RUNTIME, RUNTIMES, TrainerError
+from platform_api.registry import exports
+from trainers.core import RUNTIMES, TrainerError
 
 if TYPE_CHECKING:
     import torch
@@ -91,17 +91,7 @@ def _load(deployment_id: int, artifact_key: str, runtime: str) -> LoadedModel:
         chosen, predictor, probe = _fastest(artifact_key)
         log.info("deployment %s: auto chose %s (images/s at batch 1: %s)", deployment_id, chosen, probe)
         return LoadedModel(predictor, chosen, name, probe)
-    return LoadedModel(_predictor(artifact_key, runtime), runtime, name)
-
-
-def _predictor(artifact_key: str, runtime: str):
-    from trainers.export import load_onnx_predictor  # torch and the runtimes load with the first model
-    from trainers.families import load_predictor
-
-    artifact_dir = get_storage().local_dir(artifact_key)
-    if runtime in (ONNX_RUNTIME, INT8_RUNTIME):
-        return load_onnx_predictor(artifact_dir, onnx_file(artifact_key, runtime))
-    return load_predictor(artifact_dir, precision=settings.PREDICT_PRECISION)
+    return LoadedModel(exports.predictor(artifact_key, runtime), runtime, name)
 
 
 def _fastest(artifact_key: str) -> tuple[str, object, dict]:
@@ -114,12 +104,12 @@ def _fastest(artifact_key: str) -> tuple[str, object, dict]:
     speeds, reasons, loaded = {}, {}, {}
     for candidate in RUNTIMES:
         try:
-            predictor = _predictor(artifact_key, candidate)
+            loaded_predictor = exports.predictor(artifact_key, candidate)
         except (Conflict, Invalid, TrainerError) as exc:  # a family that does not quantize; a failed gate
             reasons[candidate] = getattr(exc, "message", None) or str(exc)
             continue
-        loaded[candidate] = predictor
-        speeds[candidate] = round(images_per_second(predictor, predictor.exportable), 2)
+        loaded[candidate] = loaded_predictor
+        speeds[candidate] = round(images_per_second(loaded_predictor, loaded_predictor.exportable), 2)
     chosen = max(speeds, key=speeds.get)
     return chosen, loaded[chosen], {"images_per_s_batch_1": speeds, "left_out": reasons, "chose": chosen}
 

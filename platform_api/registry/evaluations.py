@@ -19,11 +19,11 @@ from platform_api.celery import EVALUATE_MODEL, enqueue
 from platform_api.datasets.models import Dataset
 from platform_api.datasets.services import local_dataset_dir
 from platform_api.problems import Conflict, Invalid
-from platform_api.registry.exports import int8_refusal, onnx_file
+from platform_api.registry.exports import int8_refusal, predictor
 from platform_api.registry.models import Evaluation, ModelVersion
 from platform_api.storage import get_storage
 from platform_api.work.leased_work import LeasedWork, new_worker_id
-from trainers.core import INT8_RUNTIME, ONNX_RUNTIME, RUNTIMES, TASK_CLASSIFICATION, TrainerError
+from trainers.core import INT8_RUNTIME, RUNTIMES, TASK_CLASSIFICATION, TrainerError
 from trainers.evaluation import EXAMPLES_DIR, REPORT_DIR, REPORT_FILE, evaluation_tasks
 from trainers.families import family
 
@@ -43,8 +43,9 @@ def request_evaluation(model_version: ModelVersion, dataset: Dataset, split: str
     task = model_task(model_version)
     if runtime not in RUNTIMES:
         raise Invalid({"runtime": [f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}"]})
-    if runtime == INT8_RUNTIME and int8_refusal(model_version):
-        raise Invalid({"runtime": [int8_refusal(model_version)]})
+    refusal = int8_refusal(model_version) if runtime == INT8_RUNTIME else None
+    if refusal:
+        raise Invalid({"runtime": [refusal]})
     if dataset.status != Dataset.Status.READY:
         raise Invalid({"dataset": [f"dataset {dataset.pk} is {dataset.status}, not ready"]})
     if dataset.task not in evaluation_tasks(task):
@@ -113,18 +114,9 @@ def _evaluate(evaluation: Evaluation, out_dir: Path) -> dict[str, Any]:
     from trainers.core import DatasetSpec
     from trainers.evaluation import evaluate
 
-    artifact_key = evaluation.model_version.artifact_key
-    artifact_dir = get_storage().local_dir(artifact_key)
-    if evaluation.runtime in (ONNX_RUNTIME, INT8_RUNTIME):
-        from trainers.export import load_onnx_predictor
-
-        predictor = load_onnx_predictor(artifact_dir, onnx_file(artifact_key, evaluation.runtime))
-    else:
-        from trainers.families import load_predictor
-
-        predictor = load_predictor(artifact_dir, precision=settings.PREDICT_PRECISION)
     dataset = DatasetSpec.load(local_dataset_dir(evaluation.dataset))
-    return evaluate(predictor, dataset, evaluation.split, out_dir)
+    return evaluate(predictor(evaluation.model_version.artifact_key, evaluation.runtime), dataset, evaluation.split,
+                    out_dir)
 
 
 def _without_server_paths(message: str) -> str:

@@ -99,6 +99,19 @@ def onnx_file(artifact_key: str, runtime: str = "onnxruntime") -> Path:
     return _ensure(model_version, fmt, onnx_key(artifact_key, fmt))
 
 
+def predictor(artifact_key: str, runtime: str):
+    """The artifact's predictor in `runtime`: ONNX Runtime on its fp32 or INT8 graph (built on first
+    use; INT8 past its gate), or torch in PREDICT_PRECISION. What deployments serve and
+    evaluations score with."""
+    from trainers.export import load_onnx_predictor  # torch and the runtimes load with the first model
+    from trainers.families import load_predictor
+
+    artifact_dir = get_storage().local_dir(artifact_key)
+    if runtime in RUNTIME_FORMATS:
+        return load_onnx_predictor(artifact_dir, onnx_file(artifact_key, runtime))
+    return load_predictor(artifact_dir, precision=settings.PREDICT_PRECISION)
+
+
 def int8_figures(model_version: ModelVersion) -> dict:
     """The INT8 export's gate figures, building it (and so running its gate) if need be."""
     onnx_file(model_version.artifact_key, INT8_RUNTIME)

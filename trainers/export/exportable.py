@@ -34,7 +34,9 @@ def top(results: list[dict[str, Any]], threshold: float | list[float], top_k: in
 def tuned_thresholds(artifact_dir: Path, classes: list[str], default: float) -> list[float] | None:
     """Per class id, the threshold the model's evaluation report tuned (`default` for a class it
     could not tune: no positives in the split); None without a multi-label report."""
-    report_path = Path(artifact_dir) / "evaluation" / "report.json"
+    from trainers.evaluation import REPORT_DIR, REPORT_FILE
+
+    report_path = Path(artifact_dir) / REPORT_DIR / REPORT_FILE
     if not report_path.exists():
         return None
     tuned = json.loads(report_path.read_text()).get("tuned_thresholds")
