@@ -6,7 +6,6 @@
 (() => {
   const { api, all, el, plotConfig } = Console;
   const ids = (new URLSearchParams(window.location.search).get("models") || "").split(",").map(Number).filter(Boolean);
-  const EVALUATION_TASKS = { classification: ["classification", "instance_segmentation"] };
   let reports = [];  // [{model, report}]
 
   function fail(message) {
@@ -100,18 +99,8 @@
     const tasks = models.map((model) => model.task);
     if (new Set(tasks).size > 1) { fail(`these models do different tasks (${[...new Set(tasks)].join(", ")}): compare models of one task`); return; }
     const task = tasks[0];
-    const datasets = (await all("datasets/?status=ready")).filter((d) => (EVALUATION_TASKS[task] || [task]).includes(d.task));
-    const datasetSelect = document.getElementById("compare-dataset"), splitSelect = document.getElementById("compare-split");
-    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.id, text: `${d.name} (#${d.id})` })));
-    datasetSelect.value = String(models[0].dataset);
-    const fillSplits = () => {
-      const dataset = datasets.find((d) => String(d.id) === datasetSelect.value);
-      const splits = Object.entries(dataset?.splits || {}).filter(([, n]) => n).map(([name]) => name);
-      splitSelect.replaceChildren(...splits.map((name) => el("option", { value: name, text: name })));
-      splitSelect.value = ["valid", "test", "train"].find((name) => splits.includes(name)) || "";
-    };
-    datasetSelect.onchange = fillSplits;
-    fillSplits();
+    const datasets = await Evaluation.fillDatasetAndSplit(document.getElementById("compare-dataset"),
+      document.getElementById("compare-split"), task, ["valid", "test", "train"], models[0].dataset);
     ready = (dataset, split) => compare(models, datasets.find((d) => String(d.id) === dataset), split);
     document.getElementById("compare").disabled = false;
   }

@@ -144,5 +144,28 @@ const Evaluation = (() => {
     gallery(examples, report.examples.url);
   }
 
-  return { render, curveTraces, curveLayout, headline, format };
+  // The dataset tasks a model of `task` is evaluated on (trainers.evaluation.evaluation_tasks):
+  // a classifier also takes instance-segmentation datasets, whose images' categories are its labels.
+  const EVALUATION_TASKS = { classification: ["classification", "instance_segmentation"] };
+
+  /* Fills `datasetSelect` with the ready datasets a model of `task` is evaluated on (selecting
+     `selected` when given) and `splitSelect` with the chosen one's splits that have images, the
+     first of `preferred` chosen; returns the datasets. */
+  async function fillDatasetAndSplit(datasetSelect, splitSelect, task, preferred, selected) {
+    const accepted = EVALUATION_TASKS[task] || [task];
+    const datasets = (await Console.all("datasets/?status=ready")).filter((d) => accepted.includes(d.task));
+    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.id, text: `${d.name} (#${d.id}, ${d.task})` })));
+    if (selected !== undefined) datasetSelect.value = String(selected);
+    const fillSplits = () => {
+      const dataset = datasets.find((d) => String(d.id) === datasetSelect.value);
+      const splits = Object.entries(dataset?.splits || {}).filter(([, n]) => n).map(([name]) => name);
+      splitSelect.replaceChildren(...splits.map((name) => el("option", { value: name, text: name })));
+      splitSelect.value = preferred.find((name) => splits.includes(name)) || splits[0] || "";
+    };
+    datasetSelect.onchange = fillSplits;
+    fillSplits();
+    return datasets;
+  }
+
+  return { render, curveTraces, curveLayout, headline, format, fillDatasetAndSplit };
 })();

@@ -2,7 +2,7 @@
    epoch with the best epoch marked, the confusion matrix, and cancel. */
 "use strict";
 (() => {
-  const { api, all, confirmDelete, el, facts, setStatus, progress, when, duration, plotLayout, plotConfig, isRate, showErrors,
+  const { api, confirmDelete, el, facts, setStatus, progress, when, duration, plotLayout, plotConfig, isRate, showErrors,
           clearErrors, status, objectId: id } = Console;
   const ACTIVE = ["queued", "running"];
   let lastStep = -1, lastEvaluations = -1;
@@ -85,7 +85,6 @@
   }
 
   // --- the model's evaluation: its own report, and evaluations on other datasets -----------
-  const EVALUATION_TASKS = { classification: ["classification", "instance_segmentation"] };
   let evaluationModel = null, evaluationsActive = false;
 
   async function showReport(path, source, own) {
@@ -105,19 +104,9 @@
       (r) => `(model ${evaluationModel.id} on the ${r.split} split of its dataset, ${r.runtime})`, true);
   }
 
-  async function fillEvaluateForm(model, task) {
-    const datasets = (await all("datasets/?status=ready")).filter((d) => (EVALUATION_TASKS[task] || [task]).includes(d.task));
-    const datasetSelect = document.getElementById("evaluate-dataset");
-    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.id, text: `${d.name} (#${d.id}, ${d.task})` })));
-    const splitSelect = document.getElementById("evaluate-split");
-    const fillSplits = () => {
-      const dataset = datasets.find((d) => String(d.id) === datasetSelect.value);
-      const splits = Object.entries(dataset?.splits || {}).filter(([, n]) => n).map(([name]) => name);
-      splitSelect.replaceChildren(...splits.map((name) => el("option", { value: name, text: name })));
-      splitSelect.value = ["test", "valid", "train"].find((name) => splits.includes(name)) || splits[0] || "";
-    };
-    datasetSelect.onchange = fillSplits;
-    fillSplits();
+  async function fillEvaluateForm(task) {
+    await Evaluation.fillDatasetAndSplit(document.getElementById("evaluate-dataset"),
+                                         document.getElementById("evaluate-split"), task, ["test", "valid", "train"]);
     document.getElementById("evaluate-card").hidden = false;
   }
 
@@ -144,7 +133,7 @@
     if (!model.ok) return;
     evaluationModel = model.data;
     await ownReport();
-    await fillEvaluateForm(evaluationModel, evaluationModel.task);
+    await fillEvaluateForm(evaluationModel.task);
     await listEvaluations();
     evaluationShown = true;  // only now: a failed step is tried again on the next refresh
     Console.every(2000, async () => { if (evaluationsActive) await listEvaluations(); return true; });
